@@ -1,0 +1,98 @@
+// libcoss public API: a cyclic stripe store of key/value objects.
+//
+// Thread safety: every method may be called from any thread concurrently.
+// Asynchrony: Get completes through a callback, which runs either inline (the
+// object was in memory or absent) or on an I/O completion thread. Callbacks must
+// not block for long and must not call Close(). Put/Remove are memory operations
+// (the record is appended to the open membuf); they touch the disk only through
+// back-pressure (FullPolicy) when every membuf is waiting for the device.
+//
+// Guarantees:
+//  * a Get never returns a value older than the latest completed Put/Remove of
+//    the same key, never a deleted or expired value, never bytes that failed
+//    their checksum or key comparison;
+//  * conditional puts (expect) are atomic compare-and-swap on the index slot.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "coss/options.h"
+#include "coss/stats.h"
+#include "coss/status.h"
+
+namespace coss {
+
+// Where the index saw a key. Opaque to callers; used for compare-and-swap puts.
+// kAbsent means "no index entry for this key".
+struct Locator {
+  static constexpr uint64_t kAbsent = ~uint64_t{0};
+  uint64_t raw = kAbsent;
+  bool absent() const { return raw == kAbsent; }
+  bool operator==(const Locator&) const = default;
+};
+
+struct Item {
+  std::string value;
+  uint32_t flags = 0;
+  int64_t expiry = 0;    // absolute unix seconds; 0 = never
+  uint64_t version = 0;  // unique per stored value (memcached CAS); relocation keeps it
+};
+
+enum class Tier : uint8_t { kNone, kMemory, kDisk };
+
+struct GetResult {
+  Status status;   // kOk, kNotFound, kIoError, kShutdown
+  Item item;       // valid when status.ok()
+  Locator seen;    // the index slot observed (for a later conditional put)
+  Tier tier = Tier::kNone;
+};
+
+using GetCallback = std::function<void(GetResult)>;
+
+struct PutRequest {
+  std::string_view key;
+  std::string_view value;
+  uint32_t flags = 0;
+  int64_t expiry = 0;            // absolute unix seconds; 0 = never; <= now: expired at once
+  bool conditional = false;      // when true, store only if the slot still equals expect
+  Locator expect;
+};
+
+struct PutResult {
+  Status status;        // kOk, kExists (condition lost), kTooLarge, kBusy, kIoError ...
+  uint64_t version = 0; // version (CAS) given to the stored value
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& opts);
+  virtual ~Engine() = default;
+
+  virtual void Get(std::string_view key, GetCallback cb) = 0;
+  virtual PutResult Put(const PutRequest& req) = 0;
+  // Removes key; writes a tombstone. kNotFound when no index entry existed.
+  // With expect set, removes only if the slot still equals expect.
+  virtual Status Remove(std::string_view key, const Locator* expect = nullptr) = 0;
+  // Drops every object (memcached flush_all). Durable like a tombstone.
+  virtual Status Clear() = 0;
+  // Seals the open membufs, writes everything, fsyncs the devices.
+  virtual Status Flush() = 0;
+  // Flush, stop the I/O backends. Idempotent. Destructor calls it.
+  virtual Status Close() = 0;
+
+  virtual StatsSnapshot Stats() const = 0;
+  virtual const EngineOptions& options() const = 0;
+
+  // Synchronous convenience wrapper for tools and tests.
+  GetResult GetSync(std::string_view key);
+};
+
+// Current unix time used for expiry decisions. Tests may override the clock.
+int64_t NowSeconds();
+void SetClockForTesting(std::function<int64_t()> clock);
+
+}  // namespace coss

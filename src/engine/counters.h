@@ -1,0 +1,52 @@
+// Counters: the engine's live statistics (relaxed atomics, shared by shards).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "coss/stats.h"
+
+namespace coss {
+
+struct Counters {
+  using C = std::atomic<uint64_t>;
+  C gets{0}, hits_memory{0}, hits_disk{0}, misses{0}, puts{0}, removes{0}, busy{0}, waits{0};
+  C stripes_written{0}, device_bytes_written{0}, client_bytes_written{0}, device_bytes_read{0};
+  C relocations{0}, relocated_bytes{0}, evictions{0}, expired{0}, checksum_failures{0};
+  C io_errors{0}, stripes_dropped_at_open{0}, objects_recovered{0};
+  C reref[kRerefBuckets]{};
+
+  static void Add(C& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+
+  // Bucket of an evicted entry by its log hit counter (see BumpHits).
+  void CountEvicted(uint8_t hits) {
+    Add(reref[hits < kRerefBuckets ? hits : kRerefBuckets - 1]);
+  }
+
+  void CopyTo(StatsSnapshot* s) const {
+    auto r = [](const C& c) { return c.load(std::memory_order_relaxed); };
+    s->gets = r(gets);
+    s->hits_memory = r(hits_memory);
+    s->hits_disk = r(hits_disk);
+    s->misses = r(misses);
+    s->puts = r(puts);
+    s->removes = r(removes);
+    s->busy = r(busy);
+    s->waits = r(waits);
+    s->stripes_written = r(stripes_written);
+    s->device_bytes_written = r(device_bytes_written);
+    s->client_bytes_written = r(client_bytes_written);
+    s->device_bytes_read = r(device_bytes_read);
+    s->relocations = r(relocations);
+    s->relocated_bytes = r(relocated_bytes);
+    s->evictions = r(evictions);
+    s->expired = r(expired);
+    s->checksum_failures = r(checksum_failures);
+    s->io_errors = r(io_errors);
+    s->stripes_dropped_at_open = r(stripes_dropped_at_open);
+    s->objects_recovered = r(objects_recovered);
+    for (int i = 0; i < kRerefBuckets; i++) s->reref[i] = r(reref[i]);
+  }
+};
+
+}  // namespace coss

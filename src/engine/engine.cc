@@ -1,0 +1,170 @@
+// Engine: validates options, opens one Shard per device, and routes each key to
+// its shard by hash. Shards share the version counter and the statistics.
+#include "coss/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <bit>
+#include <chrono>
+#include <future>
+#include <mutex>
+
+#include "engine/counters.h"
+#include "engine/engine_internal.h"
+#include "engine/shard.h"
+#include "util/hash.h"
+
+namespace coss {
+
+namespace {
+
+std::mutex g_clock_mu;
+std::function<int64_t()> g_clock;
+
+class EngineImpl final : public Engine {
+ public:
+  explicit EngineImpl(EngineOptions o) : opts_(std::move(o)) {}
+  ~EngineImpl() override { Close(); }
+
+  Status Init(const DeviceWrapper& wrap) {
+    auto pol = MakeRelocationPolicy(opts_.relocation);
+    if (!pol.ok()) return pol.status();
+    policy_ = std::move(*pol);
+    format::Uuid uuid{};
+    bool have_uuid = false;
+    for (uint32_t i = 0; i < opts_.devices.size(); i++) {
+      auto dev = OpenDevice(opts_.devices[i], opts_);
+      if (!dev.ok()) return dev.status();
+      std::unique_ptr<Device> d = std::move(*dev);
+      if (wrap) d = wrap(i, std::move(d));
+      ShardConfig cfg{&opts_, i, static_cast<uint32_t>(opts_.devices.size()), policy_.get(), &ctr_, &versions_};
+      auto shard = std::make_unique<Shard>(cfg, std::move(d));
+      if (Status s = shard->Open(&uuid, &have_uuid); !s.ok()) return s;
+      shards_.push_back(std::move(shard));
+    }
+    return Status::Ok();
+  }
+
+  void Get(std::string_view key, GetCallback cb) override {
+    if (key.empty() || key.size() > format::kMaxKey) {
+      GetResult r;
+      r.status = Error(Code::kInvalidArgument, "key length must be 1..250");
+      cb(std::move(r));
+      return;
+    }
+    const uint64_t h = KeyHash(key);
+    ShardFor(h).Get(h, key, std::move(cb));
+  }
+
+  PutResult Put(const PutRequest& req) override {
+    if (req.key.empty() || req.key.size() > format::kMaxKey)
+      return {Error(Code::kInvalidArgument, "key length must be 1..250"), 0};
+    if (req.value.size() > opts_.max_value_size)
+      return {Error(Code::kTooLarge, "value larger than the configured maximum"), 0};
+    const uint64_t h = KeyHash(req.key);
+    return ShardFor(h).Put(h, req);
+  }
+
+  Status Remove(std::string_view key, const Locator* expect) override {
+    if (key.empty() || key.size() > format::kMaxKey)
+      return Error(Code::kInvalidArgument, "key length must be 1..250");
+    const uint64_t h = KeyHash(key);
+    return ShardFor(h).Remove(h, key, expect);
+  }
+
+  Status Clear() override {
+    for (auto& s : shards_) {
+      if (Status st = s->Clear(); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+
+  Status Flush() override {
+    Status first;
+    for (auto& s : shards_) {
+      Status st = s->Flush();
+      if (!st.ok() && first.ok()) first = st;
+    }
+    return first;
+  }
+
+  Status Close() override {
+    std::lock_guard lk(close_mu_);
+    for (auto& s : shards_) s->Close();
+    return Status::Ok();
+  }
+
+  StatsSnapshot Stats() const override {
+    StatsSnapshot s;
+    ctr_.CopyTo(&s);
+    for (auto& sh : shards_) sh->AddStats(&s);
+    return s;
+  }
+
+  const EngineOptions& options() const override { return opts_; }
+
+ private:
+  Shard& ShardFor(uint64_t h) {
+    return *shards_[shards_.size() == 1 ? 0 : ((h >> Index::kPartitionBits) & 0x3FFFFF) % shards_.size()];
+  }
+
+  EngineOptions opts_;
+  std::unique_ptr<RelocationPolicy> policy_;
+  Counters ctr_;
+  std::atomic<uint64_t> versions_{1};
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::mutex close_mu_;
+};
+
+Status Validate(const EngineOptions& o) {
+  if (o.devices.empty()) return Error(Code::kInvalidArgument, "no store devices configured");
+  if (!std::has_single_bit(o.stripe_size) || o.stripe_size < format::kMinStripe ||
+      o.stripe_size > format::kMaxStripe)
+    return Error(Code::kInvalidArgument, "stripe size must be a power of two from 64 KiB to 16 MiB, not " +
+                                             std::to_string(o.stripe_size));
+  if (o.max_value_size == 0 || o.max_value_size > (1ull << 30))
+    return Error(Code::kInvalidArgument, "maximum value size must be 1 byte .. 1 GiB");
+  if (o.membufs < 1 || o.membufs > 1024)
+    return Error(Code::kInvalidArgument, "membufs must be 1..1024");
+  for (const auto& d : o.devices) {
+    if (d.path.empty()) return Error(Code::kInvalidArgument, "a store device has an empty path");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> OpenEngineWrapped(const EngineOptions& opts, DeviceWrapper wrap) {
+  if (Status s = Validate(opts); !s.ok()) return s;
+  auto e = std::make_unique<EngineImpl>(opts);
+  if (Status s = e->Init(wrap); !s.ok()) return s;
+  return std::unique_ptr<Engine>(std::move(e));
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& opts) {
+  return OpenEngineWrapped(opts, nullptr);
+}
+
+GetResult Engine::GetSync(std::string_view key) {
+  std::promise<GetResult> p;
+  auto f = p.get_future();
+  Get(key, [&p](GetResult r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+int64_t NowSeconds() {
+  {
+    std::lock_guard lk(g_clock_mu);
+    if (g_clock) return g_clock();
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void SetClockForTesting(std::function<int64_t()> clock) {
+  std::lock_guard lk(g_clock_mu);
+  g_clock = std::move(clock);
+}
+
+}  // namespace coss

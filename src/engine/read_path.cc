@@ -1,0 +1,202 @@
+// Read path: Get from a membuf or with one device read, verification of every
+// record read from the device, and relocation of hits (invariant (c)).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "engine/shard.h"
+
+namespace coss {
+
+struct Shard::DiskRead {
+  uint64_t hash;
+  std::string key;
+  GetCallback cb;
+  uint64_t identity;      // Location::Identity of the entry that was read
+  uint64_t seq;           // seq the record must carry
+  uint32_t pin_first, pin_count;
+  AlignedBuffer buf;
+  uint32_t skip;          // record start within buf
+};
+
+namespace {
+bool Expired(int64_t expiry) { return expiry != 0 && expiry <= NowSeconds(); }
+
+GetResult Miss(Locator seen = {}) {
+  GetResult r;
+  r.status = Error(Code::kNotFound, "miss");
+  r.seen = seen;
+  return r;
+}
+}  // namespace
+
+double Shard::Age(uint32_t stripe) const {
+  const uint32_t d = (stripe + nstripes_ - head_) % nstripes_;
+  return 1.0 - static_cast<double>(d + 1) / nstripes_;
+}
+
+void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
+  Counters::Add(ctr_.gets);
+  Lock lk(mu_);
+  if (closed_) {
+    lk.unlock();
+    GetResult r;
+    r.status = Error(Code::kShutdown, "engine is closing");
+    cb(std::move(r));
+    return;
+  }
+  const uint64_t cur = index_.Find(hash);
+  if (!Live(cur)) {
+    lk.unlock();
+    Counters::Add(ctr_.misses);
+    cb(Miss());
+    return;
+  }
+  Location loc = Location::Unpack(cur);
+  const Locator seen{Location::Identity(cur)};
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 17;
+  rng_ ^= rng_ << 5;
+  loc.hits = BumpHits(loc.hits, rng_);
+  index_.Assign(hash, loc.Pack());
+  StripeState& st = stripes_[loc.stripe];
+
+  if (Membuf* mb = st.membuf) {  // invariant (a): still in memory, served from memory
+    GetResult r;
+    auto rec = format::DecodeRecord(mb->at(loc.offset), mb->data_end - loc.offset, uuid_seed_, mb->seq);
+    if (!rec.ok() || rec->key != key || rec->header->type != format::RecordType::kValue) {
+      lk.unlock();
+      Counters::Add(ctr_.misses);
+      cb(Miss(seen));
+      return;
+    }
+    if (Expired(rec->header->expiry)) {
+      DropEntry(index_.Erase(hash));
+      lk.unlock();
+      Counters::Add(ctr_.expired);
+      Counters::Add(ctr_.misses);
+      cb(Miss());
+      return;
+    }
+    r.item.value.assign(rec->value);
+    r.item.flags = rec->header->flags;
+    r.item.expiry = rec->header->expiry;
+    r.item.version = rec->header->version;
+    r.seen = seen;
+    r.tier = Tier::kMemory;
+    lk.unlock();
+    Counters::Add(ctr_.hits_memory);
+    cb(std::move(r));
+    return;
+  }
+
+  // One device read of the record's extent, pinned against overwrite (invariant (b)).
+  const uint64_t dev_end = StripeOffset(nstripes_);
+  const uint64_t start = StripeOffset(loc.stripe) + loc.offset;
+  const uint64_t end = std::min(dev_end, start + SizeClass::Decode(loc.size_class));
+  const uint64_t a = format::AlignDown(start, kIoAlign);
+  const uint64_t b = std::min(dev_end, format::AlignUp(end, kIoAlign));
+  auto* r = new DiskRead;
+  r->hash = hash;
+  r->key.assign(key);
+  r->cb = std::move(cb);
+  r->identity = seen.raw;
+  r->seq = st.seq;
+  r->pin_first = loc.stripe;
+  r->pin_count = static_cast<uint32_t>(
+      std::min<uint64_t>(nstripes_ - loc.stripe, (loc.offset + (end - start) + stripe_size_ - 1) / stripe_size_));
+  for (uint32_t j = 0; j < r->pin_count; j++) stripes_[r->pin_first + j].pins++;
+  r->buf = AlignedBuffer(b - a);
+  r->skip = static_cast<uint32_t>(start - a);
+  lk.unlock();
+  dev_->Read(a, r->buf.data(), r->buf.size(), [this, r](Status s) { FinishDiskRead(r, std::move(s)); });
+}
+
+void Shard::Unpin(uint32_t first, uint32_t count) {
+  for (uint32_t j = 0; j < count; j++) stripes_[first + j].pins--;
+}
+
+void Shard::FinishDiskRead(DiskRead* r, Status io) {
+  std::unique_ptr<DiskRead> owner(r);
+  Counters::Add(ctr_.device_bytes_read, r->buf.size());
+  GetResult res = Miss(Locator{r->identity});
+  const format::RecordView* view = nullptr;
+  Result<format::RecordView> rec = Error(Code::kIoError, "not read");
+  if (!io.ok()) {
+    Counters::Add(ctr_.io_errors);
+    static std::atomic<bool> logged{false};
+    if (!logged.exchange(true)) spdlog::error("{}: read failed: {}", dev_->path(), io.ToString());
+  } else {
+    rec = format::DecodeRecord(r->buf.data() + r->skip, r->buf.size() - r->skip, uuid_seed_, r->seq);
+    if (!rec.ok()) {
+      Counters::Add(ctr_.checksum_failures);
+      static std::atomic<bool> logged{false};
+      if (!logged.exchange(true))
+        spdlog::error("{}: record at stripe {} failed verification ({}); served as a miss",
+                      dev_->path(), r->pin_first, rec.status().ToString());
+    } else if (rec->key == r->key && rec->header->type == format::RecordType::kValue) {
+      view = &*rec;
+    }
+  }
+  bool expired = false;
+  if (view != nullptr && Expired(view->header->expiry)) {
+    expired = true;
+    view = nullptr;
+    Counters::Add(ctr_.expired);
+  }
+
+  Actions act;
+  {
+    Lock lk(mu_);
+    Unpin(r->pin_first, r->pin_count);
+    const uint64_t cur = index_.Find(r->hash);
+    const bool same = Live(cur) && Location::Identity(cur) == r->identity;
+    if (expired && same) {
+      DropEntry(index_.Erase(r->hash));
+      res.seen = Locator{};
+    }
+    if (view != nullptr && same && !closed_) {
+      // Invariant (c): relocate only the copy the index still points at, in the
+      // same critical section as the append.
+      const Location old = Location::Unpack(cur);
+      const uint32_t len = format::RecordLength(view->key.size(), view->value.size());
+      RelocationContext ctx{Age(old.stripe), old.hits, len};
+      const uint64_t fp = format::RecordFootprint(view->key.size(), view->value.size());
+      if (fp <= stripe_size_ - format::kStripeHeaderSize && cfg_.policy->ShouldRelocate(ctx)) {
+        auto mb = Reserve(lk, fp, /*may_wait=*/false, &act);
+        if (mb.ok()) {
+          const auto* h = view->header;
+          Location nl = Location::Unpack(Append(*mb, format::RecordType::kValue, r->hash, view->key,
+                                                view->value, h->flags, h->version, h->expiry));
+          nl.hits = old.hits;
+          DropEntry(index_.Assign(r->hash, nl.Pack()));
+          StripeState& st = stripes_[nl.stripe];
+          const uint64_t bytes = SizeClass::Decode(nl.size_class);
+          st.live++;
+          st.live_bytes += bytes;
+          live_objects_++;
+          live_bytes_ += bytes;
+          res.seen = Locator{Location::Identity(nl.Pack())};
+          Counters::Add(ctr_.relocations);
+          Counters::Add(ctr_.relocated_bytes, len);
+        }
+      }
+    }
+    RetryPinnedWrites(&act);
+  }
+  Issue(act);
+  if (view != nullptr) {
+    res.status = Status::Ok();
+    res.item.value.assign(view->value);
+    res.item.flags = view->header->flags;
+    res.item.expiry = view->header->expiry;
+    res.item.version = view->header->version;
+    res.tier = Tier::kDisk;
+    Counters::Add(ctr_.hits_disk);
+  } else {
+    Counters::Add(ctr_.misses);
+  }
+  r->cb(std::move(res));
+}
+
+}  // namespace coss

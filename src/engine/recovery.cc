@@ -1,0 +1,286 @@
+// Recovery: formatting a new device and rebuilding the index of an existing
+// one from stripe metadata only (stripe headers and record directories).
+//
+// Rebuild rules:
+//  1. a stripe whose header fails verification is dropped alone (counted);
+//  2. for every stripe position the newest run (highest seq) covering it wins;
+//     an older run that overlaps a newer one was partly overwritten: dropped;
+//  3. surviving runs are applied oldest first, records in write order, so the
+//     last write of a key wins; tombstones erase, clear records empty the index,
+//     expired records erase;
+//  4. a run whose directory checksum fails is dropped alone.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+
+#include "engine/shard.h"
+
+namespace coss {
+
+namespace {
+
+// Runs reads with a bounded number in flight and waits for all of them.
+class ReadBatch {
+ public:
+  explicit ReadBatch(Device& d) : dev_(d) {}
+  void Add(uint64_t off, void* buf, size_t len, Status* out) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return inflight_ < kDepth; });
+    inflight_++;
+    lk.unlock();
+    dev_.Read(off, buf, len, [this, out](Status s) {
+      *out = std::move(s);
+      std::lock_guard g(mu_);
+      inflight_--;
+      cv_.notify_all();
+    });
+  }
+  void Wait() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return inflight_ == 0; });
+  }
+
+ private:
+  static constexpr int kDepth = 32;
+  Device& dev_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int inflight_ = 0;
+};
+
+struct RunMeta {
+  uint32_t stripe;
+  format::StripeHeader h;
+};
+
+}  // namespace
+
+Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
+  const EngineOptions& o = *cfg_.opts;
+  const uint64_t size = dev_->size();
+  const uint64_t max_fp = format::RecordFootprint(format::kMaxKey, o.max_value_size);
+  const uint32_t max_span = static_cast<uint32_t>((max_fp + format::kStripeHeaderSize + stripe_size_ - 1) / stripe_size_);
+  const uint64_t need_stripes = uint64_t{o.membufs} + max_span + 2;
+  const uint64_t stripes = size > format::kSuperblockSize ? (size - format::kSuperblockSize) / stripe_size_ : 0;
+  if (stripes < need_stripes) {
+    return Error(Code::kInvalidArgument,
+                 dev_->path() + " is too small: " + std::to_string(size) + " bytes hold " +
+                     std::to_string(stripes) + " stripes of " + std::to_string(stripe_size_) +
+                     " bytes; at least " +
+                     std::to_string(format::kSuperblockSize + need_stripes * stripe_size_) +
+                     " bytes are needed for " + std::to_string(o.membufs) +
+                     " membufs and the largest value");
+  }
+  if (stripes > kMaxStripesPerDevice) {
+    return Error(Code::kInvalidArgument, dev_->path() + " has more than 2^24 stripes; use a larger stripe size");
+  }
+  nstripes_ = static_cast<uint32_t>(stripes);
+  stripes_.assign(nstripes_, StripeState{});
+
+  AlignedBuffer sbuf(format::kSuperblockSize);
+  if (Status s = ReadSync(*dev_, 0, sbuf.data(), sbuf.size()); !s.ok()) return s;
+  format::Superblock sb;
+  std::memcpy(&sb, sbuf.data(), sizeof sb);
+  if (sb.magic != format::kSuperMagic) {
+    const bool blank = std::all_of(sbuf.data(), sbuf.data() + sbuf.size(), [](char c) { return c == 0; });
+    if (!blank) {
+      return Error(Code::kInvalidArgument,
+                   dev_->path() + " is not a coss store (no superblock) and is not empty; "
+                                  "refusing to overwrite it: point --store at a new file or wipe it");
+    }
+    if (!o.create) return Error(Code::kInvalidArgument, dev_->path() + " holds no store");
+    if (!*have_uuid) {
+      std::random_device rd;
+      for (auto& byte : uuid->b) byte = static_cast<uint8_t>(rd());
+      *have_uuid = true;
+    }
+    uuid_seed_ = uuid->Seed();
+    if (Status s = Format(*uuid); !s.ok()) return s;
+  } else {
+    if (Status s = format::CheckSuperblock(sb); !s.ok()) return Error(s.code(), dev_->path() + ": " + s.message());
+    if (sb.stripe_size != stripe_size_) {
+      return Error(Code::kInvalidArgument,
+                   dev_->path() + " was formatted with stripe size " + std::to_string(sb.stripe_size) +
+                       " but " + std::to_string(stripe_size_) +
+                       " is configured: configure the store's stripe size or use a new store");
+    }
+    if (sb.stripe_count != nstripes_) {
+      return Error(Code::kInvalidArgument,
+                   dev_->path() + " was formatted for " + std::to_string(sb.device_size) +
+                       " bytes (" + std::to_string(sb.stripe_count) + " stripes) but is now configured for " +
+                       std::to_string(size) + " bytes: configure the original size or use a new store");
+    }
+    if (sb.device_index != cfg_.device_index || sb.device_count != cfg_.device_count) {
+      return Error(Code::kInvalidArgument,
+                   dev_->path() + " is device " + std::to_string(sb.device_index + 1) + " of " +
+                       std::to_string(sb.device_count) + " of its store, but is configured as device " +
+                       std::to_string(cfg_.device_index + 1) + " of " + std::to_string(cfg_.device_count) +
+                       ": list the store's files in their original order");
+    }
+    if (*have_uuid && !(sb.uuid == *uuid)) {
+      return Error(Code::kInvalidArgument, dev_->path() + " belongs to a different store than the first device");
+    }
+    *uuid = sb.uuid;
+    *have_uuid = true;
+    uuid_seed_ = uuid->Seed();
+    if (Status s = Rebuild(); !s.ok()) return s;
+  }
+
+  pool_.clear();
+  free_.clear();
+  std::vector<iovec> iov;
+  for (uint32_t i = 0; i < cfg_.opts->membufs; i++) {
+    auto mb = std::make_unique<Membuf>();
+    mb->buf = AlignedBuffer(stripe_size_);
+    mb->pooled = true;
+    iov.push_back({mb->buf.data(), mb->buf.size()});
+    free_.push_back(mb.get());
+    pool_.push_back(std::move(mb));
+  }
+  dev_->RegisterBuffers(iov);
+  return Status::Ok();
+}
+
+Status Shard::Format(const format::Uuid& uuid) {
+  AlignedBuffer buf(format::kSuperblockSize);
+  buf.zero();
+  format::Superblock sb{};
+  sb.magic = format::kSuperMagic;
+  sb.format_version = format::kFormatVersion;
+  sb.stripe_size = stripe_size_;
+  sb.uuid = uuid;
+  sb.device_index = cfg_.device_index;
+  sb.device_count = cfg_.device_count;
+  sb.stripe_count = nstripes_;
+  sb.device_size = dev_->size();
+  sb.created_unix = static_cast<uint64_t>(NowSeconds());
+  format::SealSuperblock(&sb);
+  std::memcpy(buf.data(), &sb, sizeof sb);
+  if (Status s = WriteSync(*dev_, 0, buf.data(), buf.size()); !s.ok()) return s;
+  spdlog::info("{}: formatted a new store: {} stripes of {} bytes", dev_->path(), nstripes_, stripe_size_);
+  return dev_->Sync();
+}
+
+Status Shard::Rebuild() {
+  // 1. Stripe headers, read in batches.
+  std::vector<RunMeta> runs;
+  constexpr uint32_t kBatch = 256;
+  AlignedBuffer hb(uint64_t{kBatch} * format::kBlock);
+  std::vector<Status> st(kBatch);
+  for (uint32_t base = 0; base < nstripes_; base += kBatch) {
+    const uint32_t n = std::min(kBatch, nstripes_ - base);
+    ReadBatch batch(*dev_);
+    for (uint32_t i = 0; i < n; i++) {
+      batch.Add(StripeOffset(base + i), hb.data() + uint64_t{i} * format::kBlock, format::kBlock, &st[i]);
+    }
+    batch.Wait();
+    for (uint32_t i = 0; i < n; i++) {
+      if (!st[i].ok()) {
+        Counters::Add(ctr_.io_errors);
+        Counters::Add(ctr_.stripes_dropped_at_open);
+        spdlog::error("{}: cannot read stripe {} header: {}", dev_->path(), base + i, st[i].ToString());
+        continue;
+      }
+      format::StripeHeader h;
+      std::memcpy(&h, hb.data() + uint64_t{i} * format::kBlock, sizeof h);
+      const Status c = format::CheckStripeHeader(h, uuid_seed_, base + i, stripe_size_, nstripes_);
+      if (c.ok()) {
+        runs.push_back({base + i, h});
+      } else if (c.code() == Code::kCorruption) {
+        Counters::Add(ctr_.stripes_dropped_at_open);
+        spdlog::warn("{}: stripe {} dropped: {}", dev_->path(), base + i, c.message());
+      }
+    }
+  }
+
+  // 2. Newest run per position wins.
+  std::sort(runs.begin(), runs.end(), [](const RunMeta& a, const RunMeta& b) { return a.h.seq > b.h.seq; });
+  std::vector<bool> claimed(nstripes_, false);
+  std::vector<RunMeta> kept;
+  for (const RunMeta& r : runs) {
+    const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+    bool overlap = false;
+    for (uint32_t j = r.stripe; j < r.stripe + span; j++) overlap = overlap || claimed[j];
+    if (overlap) continue;  // partly overwritten by a newer run
+    for (uint32_t j = r.stripe; j < r.stripe + span; j++) claimed[j] = true;
+    kept.push_back(r);
+  }
+  std::reverse(kept.begin(), kept.end());  // oldest first
+
+  // 3. Directories, oldest run first.
+  uint64_t max_version = 0;
+  for (const RunMeta& r : kept) {
+    const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+    for (uint32_t j = r.stripe; j < r.stripe + span; j++) stripes_[j].seq = r.h.seq;
+    next_seq_ = std::max(next_seq_, r.h.seq + 1);
+    head_ = (r.stripe + span) % nstripes_;
+    if (r.h.kind != format::StripeKind::kData || r.h.record_count == 0) continue;
+    const uint64_t run_bytes = uint64_t{span} * stripe_size_;
+    const uint64_t dir_bytes = uint64_t{r.h.record_count} * sizeof(format::DirEntry);
+    const uint64_t dir_start = StripeOffset(r.stripe) + run_bytes - dir_bytes;
+    const uint64_t a = format::AlignDown(dir_start, kIoAlign);
+    AlignedBuffer db(StripeOffset(r.stripe) + run_bytes - a);
+    if (Status s = ReadSync(*dev_, a, db.data(), db.size()); !s.ok()) {
+      Counters::Add(ctr_.io_errors);
+      Counters::Add(ctr_.stripes_dropped_at_open);
+      spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), r.stripe, s.ToString());
+      continue;
+    }
+    const char* dir = db.data() + (dir_start - a);
+    if (format::DirChecksum(reinterpret_cast<const format::DirEntry*>(dir), r.h.record_count, uuid_seed_) !=
+        r.h.dir_checksum) {
+      Counters::Add(ctr_.stripes_dropped_at_open);
+      spdlog::warn("{}: stripe {} dropped: directory checksum mismatch", dev_->path(), r.stripe);
+      continue;
+    }
+    const int64_t now = NowSeconds();
+    for (uint32_t i = 0; i < r.h.record_count; i++) {
+      format::DirEntry e;
+      std::memcpy(&e, dir + dir_bytes - (uint64_t{i} + 1) * sizeof e, sizeof e);
+      if (!format::DirEntrySane(e, r.h, run_bytes)) continue;
+      max_version = std::max(max_version, e.version);
+      switch (e.type) {
+        case format::RecordType::kClear:
+          index_.Clear();
+          for (auto& s : stripes_) s.live = 0, s.live_bytes = 0;
+          live_objects_ = 0;
+          live_bytes_ = 0;
+          break;
+        case format::RecordType::kTombstone:
+          DropEntry(index_.Erase(e.key_hash));
+          break;
+        case format::RecordType::kValue:
+          if (e.expiry != 0 && e.expiry <= now) {
+            DropEntry(index_.Erase(e.key_hash));
+            break;
+          } else {
+            Location l;
+            l.stripe = r.stripe;
+            l.offset = e.offset;
+            l.size_class = SizeClass::Encode(e.length);
+            l.gen = stripes_[r.stripe].gen;
+            DropEntry(index_.Assign(e.key_hash, l.Pack()));
+            const uint64_t bytes = SizeClass::Decode(l.size_class);
+            stripes_[r.stripe].live++;
+            stripes_[r.stripe].live_bytes += bytes;
+            live_objects_++;
+            live_bytes_ += bytes;
+          }
+          break;
+      }
+    }
+  }
+  uint64_t v = cfg_.versions->load();
+  while (v <= max_version && !cfg_.versions->compare_exchange_weak(v, max_version + 1)) {
+  }
+  Counters::Add(ctr_.objects_recovered, live_objects_);
+  spdlog::info("{}: rebuilt {} objects from {} stripe runs ({} stripes dropped)", dev_->path(),
+               live_objects_, kept.size(), ctr_.stripes_dropped_at_open.load());
+  return Status::Ok();
+}
+
+}  // namespace coss

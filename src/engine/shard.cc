@@ -1,0 +1,268 @@
+// The ring: membuf lifecycle, stripe reclaim, the stale-entry sweeper, device
+// writes and flush. See shard.h for the invariants this file maintains.
+#include "engine/shard.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace coss {
+
+Shard::Shard(ShardConfig cfg, std::unique_ptr<Device> dev)
+    : cfg_(cfg),
+      dev_(std::move(dev)),
+      stripe_size_(cfg.opts->stripe_size),
+      ctr_(*cfg.counters),
+      index_(cfg.opts->expected_objects / std::max<uint32_t>(1, cfg.device_count)) {}
+
+Shard::~Shard() { Close(); }
+
+bool Shard::Live(uint64_t packed) const {
+  if (packed == 0) return false;
+  const Location l = Location::Unpack(packed);
+  return l.stripe < nstripes_ && stripes_[l.stripe].gen == l.gen;
+}
+
+void Shard::DropEntry(uint64_t packed) {
+  if (!Live(packed)) return;
+  const Location l = Location::Unpack(packed);
+  StripeState& st = stripes_[l.stripe];
+  const uint64_t bytes = SizeClass::Decode(l.size_class);
+  st.live--;
+  st.live_bytes -= std::min(st.live_bytes, bytes);
+  live_objects_--;
+  live_bytes_ -= std::min(live_bytes_, bytes);
+}
+
+void Shard::Reclaim(uint32_t s) {
+  StripeState& st = stripes_[s];
+  if (st.live != 0) {
+    Counters::Add(ctr_.evictions, st.live);
+    live_objects_ -= st.live;
+    live_bytes_ -= std::min(live_bytes_, st.live_bytes);
+  }
+  st.live = 0;
+  st.live_bytes = 0;
+  st.gen++;  // every index entry into s is unreachable from now on
+}
+
+void Shard::SweepSome(uint32_t partitions) {
+  for (uint32_t i = 0; i < partitions; i++) {
+    index_.Sweep(sweep_cursor_++ % Index::kPartitions, [this](uint64_t packed) {
+      if (Live(packed)) return false;
+      ctr_.CountEvicted(Location::Unpack(packed).hits);
+      return true;
+    });
+  }
+}
+
+Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Actions* act) {
+  const bool jumbo = footprint > stripe_size_ - format::kStripeHeaderSize;
+  const uint32_t span =
+      jumbo ? static_cast<uint32_t>(
+                  (footprint + format::kStripeHeaderSize + stripe_size_ - 1) / stripe_size_)
+            : 1;
+  bool waited = false;
+  for (;;) {
+    if (closed_) return Error(Code::kShutdown, "engine is closing");
+    if (!jumbo && open_ != nullptr && open_->Fits(footprint)) return open_;
+    // A new run is needed. It must have a free membuf, and its target stripes
+    // (plus the stripes skipped at the end of the ring) must be on disk already.
+    uint32_t target = head_;
+    uint32_t skip_from = nstripes_, skip_to = nstripes_;
+    if (target + span > nstripes_) {
+      skip_from = target;
+      target = 0;
+    }
+    bool ready = in_flight_ < cfg_.opts->membufs && (jumbo || !free_.empty());
+    for (uint32_t j = target; ready && j < target + span; j++) ready = stripes_[j].membuf == nullptr;
+    for (uint32_t j = skip_from; ready && j < skip_to; j++) ready = stripes_[j].membuf == nullptr;
+    if (!ready) {
+      if (!may_wait || cfg_.opts->on_full == FullPolicy::kBusy) {
+        return Error(Code::kBusy, "all membufs are waiting for the device");
+      }
+      if (!waited) Counters::Add(ctr_.waits);
+      waited = true;
+      // Writes collected so far must start, or nobody will ever wake us.
+      if (!act->writes.empty()) {
+        Actions now;
+        now.writes.swap(act->writes);
+        lk.unlock();
+        Issue(now);
+        lk.lock();
+      } else {
+        space_cv_.wait(lk);
+      }
+      continue;
+    }
+    if (open_ != nullptr) {
+      Seal(open_, act);
+      open_ = nullptr;
+    }
+    // Stripes at the end of the ring that a jumbo run cannot use are reclaimed
+    // and overwritten with an empty header, so a rebuild never revives them.
+    for (uint32_t j = skip_from; j < skip_to; j++) {
+      Reclaim(j);
+      auto* m = new Membuf;
+      m->buf = AlignedBuffer(format::kBlock);
+      m->buf.zero();
+      m->kind = Membuf::Kind::kEmptyMarker;
+      m->stripe = j;
+      m->seq = next_seq_++;
+      stripes_[j].seq = m->seq;
+      stripes_[j].membuf = m;
+      Seal(m, act);
+    }
+    Membuf* mb;
+    if (jumbo) {
+      mb = new Membuf;
+      mb->buf = AlignedBuffer(uint64_t{span} * stripe_size_);
+    } else {
+      mb = free_.back();
+      free_.pop_back();
+    }
+    mb->kind = Membuf::Kind::kData;
+    mb->state = Membuf::State::kOpen;
+    mb->pooled = !jumbo;
+    mb->stripe = target;
+    mb->span = span;
+    mb->seq = next_seq_++;
+    mb->data_end = format::kStripeHeaderSize;
+    mb->count = 0;
+    for (uint32_t j = target; j < target + span; j++) {
+      Reclaim(j);
+      stripes_[j].seq = mb->seq;
+      stripes_[j].membuf = mb;
+    }
+    head_ = (target + span) % nstripes_;
+    in_flight_++;
+    // Sweep the whole index at least once per lap (generations are 8 bits).
+    SweepSome(span * (Index::kPartitions / nstripes_ + 1));
+    if (!jumbo) open_ = mb;
+    return mb;
+  }
+}
+
+void Shard::Seal(Membuf* mb, Actions* act) {
+  format::StripeHeader h{};
+  h.seq = mb->seq;
+  h.stripe_index = mb->stripe;
+  if (mb->kind == Membuf::Kind::kEmptyMarker) {
+    h.kind = format::StripeKind::kEmpty;
+    h.span = 1;
+  } else {
+    h.kind = format::StripeKind::kData;
+    h.span = mb->span;
+    h.record_count = mb->count;
+    h.data_end = mb->data_end;
+    h.dir_checksum = format::DirChecksum(mb->count ? mb->dir(mb->count - 1) : nullptr, mb->count,
+                                         uuid_seed_);
+  }
+  format::SealStripeHeader(&h, uuid_seed_);
+  std::memcpy(mb->buf.data(), &h, sizeof h);
+  mb->state = Membuf::State::kSealed;
+  writes_pending_++;
+  TryStartWrite(mb, act);
+}
+
+void Shard::TryStartWrite(Membuf* mb, Actions* act) {
+  for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) {
+    if (stripes_[j].pins != 0) {  // invariant (b): wait for reads of the old content
+      pinned_.push_back(mb);
+      return;
+    }
+  }
+  mb->state = Membuf::State::kWriting;
+  act->writes.push_back(mb);
+}
+
+void Shard::RetryPinnedWrites(Actions* act) {
+  if (pinned_.empty()) return;
+  std::vector<Membuf*> waiting;
+  waiting.swap(pinned_);
+  for (Membuf* mb : waiting) TryStartWrite(mb, act);
+}
+
+void Shard::Issue(Actions& act) {
+  for (Membuf* mb : act.writes) {
+    dev_->Write(StripeOffset(mb->stripe), mb->buf.data(), mb->buf.size(),
+                [this, mb](Status st) { OnWriteDone(mb, std::move(st)); });
+  }
+  act.writes.clear();
+}
+
+void Shard::OnWriteDone(Membuf* mb, Status st) {
+  std::lock_guard lk(mu_);
+  if (!st.ok()) {
+    Counters::Add(ctr_.io_errors);
+    spdlog::error("{}: stripe write at stripe {} failed ({}); its {} objects are dropped",
+                  dev_->path(), mb->stripe, st.ToString(), mb->count);
+    for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) Reclaim(j);
+  } else {
+    Counters::Add(ctr_.stripes_written, mb->span);
+    Counters::Add(ctr_.device_bytes_written, mb->buf.size());
+  }
+  for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) {
+    if (stripes_[j].membuf == mb) stripes_[j].membuf = nullptr;
+  }
+  writes_pending_--;
+  if (mb->kind == Membuf::Kind::kData) in_flight_--;
+  if (mb->pooled) {
+    mb->state = Membuf::State::kFree;
+    free_.push_back(mb);
+  } else {
+    delete mb;
+  }
+  space_cv_.notify_all();
+}
+
+Status Shard::Flush() {
+  Actions act;
+  Lock lk(mu_);
+  if (closed_) return Status::Ok();
+  if (open_ != nullptr && open_->count > 0) {
+    Seal(open_, &act);
+    open_ = nullptr;
+  }
+  lk.unlock();
+  Issue(act);
+  lk.lock();
+  space_cv_.wait(lk, [this] { return writes_pending_ == 0; });
+  lk.unlock();
+  return dev_->Sync();
+}
+
+void Shard::Close() {
+  Actions act;
+  Lock lk(mu_);
+  if (closed_ || nstripes_ == 0) {
+    closed_ = true;
+    return;
+  }
+  // Seal the open membuf even when empty: its stripe was reclaimed, and writing
+  // it keeps a later rebuild from reviving what was evicted from it.
+  if (open_ != nullptr) {
+    Seal(open_, &act);
+    open_ = nullptr;
+  }
+  lk.unlock();
+  Issue(act);
+  lk.lock();
+  space_cv_.wait(lk, [this] { return writes_pending_ == 0; });
+  closed_ = true;
+  space_cv_.notify_all();
+  lk.unlock();
+  if (Status s = dev_->Sync(); !s.ok()) spdlog::error("{}", s.ToString());
+  dev_->Shutdown();
+}
+
+void Shard::AddStats(StatsSnapshot* s) {
+  std::lock_guard lk(mu_);
+  s->objects += live_objects_;
+  s->bytes += live_bytes_;
+  s->index_bytes += index_.MemoryBytes();
+  s->index_capacity += index_.capacity();
+  s->membufs_in_flight += in_flight_;
+}
+
+}  // namespace coss

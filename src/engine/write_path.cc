@@ -1,0 +1,129 @@
+// Write path: Put, Remove, Clear. A record is encoded straight into the open
+// membuf, its directory entry appended at the membuf's tail, and only then is
+// the index entry published (invariant (a)). Nothing here touches the device
+// except through back-pressure in Reserve.
+#include <algorithm>
+
+#include "engine/shard.h"
+
+namespace coss {
+
+uint64_t Shard::Append(Membuf* mb, format::RecordType type, uint64_t hash, std::string_view key,
+                       std::string_view value, uint32_t flags, uint64_t version, int64_t expiry) {
+  const uint32_t off = mb->data_end;
+  const uint32_t len = format::RecordLength(key.size(), value.size());
+  format::EncodeRecord(mb->at(off), type, key, value, flags, version, expiry, mb->seq, uuid_seed_);
+  format::DirEntry e{};
+  e.key_hash = hash;
+  e.version = version;
+  e.offset = off;
+  e.length = len;
+  e.expiry = expiry <= 0 ? 0 : static_cast<uint32_t>(std::min<int64_t>(expiry, UINT32_MAX));
+  e.type = type;
+  *mb->dir(mb->count) = e;
+  mb->count++;
+  mb->data_end = static_cast<uint32_t>(format::AlignUp(off + uint64_t{len}, format::kRecordAlign));
+  Location l;
+  l.stripe = mb->stripe;
+  l.offset = off;
+  l.size_class = SizeClass::Encode(len);
+  l.gen = stripes_[mb->stripe].gen;
+  return l.Pack();
+}
+
+PutResult Shard::Put(uint64_t hash, const PutRequest& req) {
+  const uint64_t fp = format::RecordFootprint(req.key.size(), req.value.size());
+  Actions act;
+  Lock lk(mu_);
+  auto current = [&] {
+    const uint64_t cur = index_.Find(hash);
+    return Live(cur) ? Location::Identity(cur) : Locator::kAbsent;
+  };
+  if (req.conditional && current() != req.expect.raw) return {Error(Code::kExists, "changed"), 0};
+  auto mb = Reserve(lk, fp, /*may_wait=*/true, &act);
+  if (!mb.ok()) {
+    if (mb.status().code() == Code::kBusy) Counters::Add(ctr_.busy);
+    lk.unlock();
+    Issue(act);
+    return {mb.status(), 0};
+  }
+  Membuf* m = *mb;
+  PutResult res;
+  // Reserve may have waited (mu_ released): the condition is checked again.
+  if (req.conditional && current() != req.expect.raw) {
+    res.status = Error(Code::kExists, "changed");
+  } else {
+    res.version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
+    const uint64_t packed = Append(m, format::RecordType::kValue, hash, req.key, req.value,
+                                   req.flags, res.version, req.expiry);
+    DropEntry(index_.Assign(hash, packed));
+    StripeState& st = stripes_[m->stripe];
+    const uint64_t bytes = SizeClass::Decode(Location::Unpack(packed).size_class);
+    st.live++;
+    st.live_bytes += bytes;
+    live_objects_++;
+    live_bytes_ += bytes;
+    Counters::Add(ctr_.puts);
+    Counters::Add(ctr_.client_bytes_written, req.key.size() + req.value.size());
+  }
+  if (m != open_) Seal(m, &act);  // a jumbo run holds exactly one record
+  lk.unlock();
+  Issue(act);
+  return res;
+}
+
+Status Shard::AppendTombstone(Lock& lk, uint64_t hash, std::string_view key,
+                              format::RecordType type, Actions* act) {
+  auto mb = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/true, act);
+  if (!mb.ok()) return mb.status();
+  const uint64_t version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
+  Append(*mb, type, hash, key, {}, 0, version, 0);
+  return Status::Ok();
+}
+
+Status Shard::Remove(uint64_t hash, std::string_view key, const Locator* expect) {
+  Actions act;
+  Lock lk(mu_);
+  // Reserve the tombstone's room first: it may wait, and the index is checked after.
+  auto mb = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/true, &act);
+  Status res;
+  if (!mb.ok()) {
+    res = mb.status();
+  } else {
+    const uint64_t cur = index_.Find(hash);
+    if (!Live(cur)) {
+      if (cur != 0) index_.Erase(hash);
+      res = Error(Code::kNotFound, "not found");
+    } else if (expect != nullptr && Location::Identity(cur) != expect->raw) {
+      res = Error(Code::kExists, "changed");
+    } else {
+      DropEntry(index_.Erase(hash));
+      // The tombstone keeps a rebuild from reviving an older copy on disk.
+      res = AppendTombstone(lk, hash, key, format::RecordType::kTombstone, &act);
+      Counters::Add(ctr_.removes);
+    }
+  }
+  lk.unlock();
+  Issue(act);
+  return res;
+}
+
+Status Shard::Clear() {
+  Actions act;
+  Lock lk(mu_);
+  Status res = AppendTombstone(lk, 0, "*", format::RecordType::kClear, &act);
+  if (res.ok()) {
+    index_.Clear();
+    for (auto& st : stripes_) {
+      st.live = 0;
+      st.live_bytes = 0;
+    }
+    live_objects_ = 0;
+    live_bytes_ = 0;
+  }
+  lk.unlock();
+  Issue(act);
+  return res;
+}
+
+}  // namespace coss

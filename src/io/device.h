@@ -1,0 +1,71 @@
+// Device: asynchronous positional I/O on one file or block device.
+//
+// Contract:
+//  * Read/Write are asynchronous; many may be in flight at once. The callback
+//    runs exactly once, on a backend thread (or inline when the backend has
+//    to fall back), with the status and the bytes transferred. A short transfer
+//    is reported as kIoError, never as success.
+//  * When direct() is true, buffers, offsets and lengths must be multiples of
+//    kIoAlign; the engine guarantees this for every call it makes.
+//  * Callers must not hold locks that a callback needs while calling Read/Write
+//    (callbacks may run inline).
+//  * Shutdown() waits for every in-flight operation's callback, then stops.
+//
+// Backends: UringDevice (io_uring, registered buffers), ThreadPoolDevice
+// (pread/pwrite workers). FaultDevice (tests) wraps either to inject faults.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coss/options.h"
+#include "coss/status.h"
+
+namespace coss {
+
+inline constexpr uint32_t kIoAlign = 4096;
+
+using IoCallback = std::function<void(Status)>;
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual void Read(uint64_t offset, void* buf, size_t len, IoCallback cb) = 0;
+  virtual void Write(uint64_t offset, const void* buf, size_t len, IoCallback cb) = 0;
+  virtual Status Sync() = 0;
+  // Buffers that will be written often (the membufs); a backend may pin them.
+  virtual void RegisterBuffers(const std::vector<iovec>& bufs) { (void)bufs; }
+  virtual void Shutdown() = 0;
+  virtual uint64_t size() const = 0;
+  virtual bool direct() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+struct OpenedFile {
+  int fd = -1;
+  uint64_t size = 0;
+  bool direct = false;
+  bool block_device = false;
+};
+
+// Opens (creating a regular file of `size` bytes if missing or smaller) with
+// O_DIRECT when asked and supported. Takes an exclusive flock so that a second
+// process cannot open the same store.
+Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool want_direct);
+
+Result<std::unique_ptr<Device>> MakeUringDevice(const std::string& path, OpenedFile f,
+                                                uint32_t depth);
+Result<std::unique_ptr<Device>> MakeThreadPoolDevice(const std::string& path, OpenedFile f,
+                                                     uint32_t threads);
+Result<std::unique_ptr<Device>> OpenDevice(const DeviceSpec& spec, const EngineOptions& opts);
+
+// Synchronous helpers on top of the async API (tools, tests, recovery).
+Status ReadSync(Device& d, uint64_t offset, void* buf, size_t len);
+Status WriteSync(Device& d, uint64_t offset, const void* buf, size_t len);
+
+}  // namespace coss

@@ -1,0 +1,97 @@
+// Opening store files and the synchronous helpers shared by every backend.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+
+#include "io/device.h"
+
+namespace coss {
+
+namespace {
+Status Errno(const std::string& what, const std::string& path, int err) {
+  return Error(Code::kIoError, what + " " + path + ": " + std::strerror(err));
+}
+}  // namespace
+
+Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool want_direct) {
+  OpenedFile f;
+  int flags = O_RDWR | O_CLOEXEC;
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (!exists) flags |= O_CREAT;
+  if (want_direct) {
+    f.fd = ::open(path.c_str(), flags | O_DIRECT, 0644);
+    f.direct = f.fd >= 0;
+  }
+  if (f.fd < 0) f.fd = ::open(path.c_str(), flags, 0644);  // e.g. tmpfs refuses O_DIRECT
+  if (f.fd < 0) return Errno("cannot open store file", path, errno);
+  if (::flock(f.fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    ::close(f.fd);
+    if (e == EWOULDBLOCK)
+      return Error(Code::kInvalidArgument,
+                   "store " + path + " is in use by another process (its lock is held)");
+    return Errno("cannot lock store file", path, e);
+  }
+  if (::fstat(f.fd, &st) != 0) {
+    const int e = errno;
+    ::close(f.fd);
+    return Errno("cannot stat", path, e);
+  }
+  if (S_ISBLK(st.st_mode)) {
+    f.block_device = true;
+    uint64_t bytes = 0;
+    if (::ioctl(f.fd, BLKGETSIZE64, &bytes) != 0) {
+      const int e = errno;
+      ::close(f.fd);
+      return Errno("cannot read the size of block device", path, e);
+    }
+    f.size = size == 0 ? bytes : std::min(size, bytes);
+  } else {
+    f.size = static_cast<uint64_t>(st.st_size);
+    if (size != 0 && f.size < size) {
+      if (::ftruncate(f.fd, static_cast<off_t>(size)) != 0) {
+        const int e = errno;
+        ::close(f.fd);
+        return Errno("cannot size store file", path, e);
+      }
+      f.size = size;
+    } else if (size != 0) {
+      f.size = size;  // use only the configured part of a larger file
+    }
+  }
+  return f;
+}
+
+Result<std::unique_ptr<Device>> OpenDevice(const DeviceSpec& spec, const EngineOptions& opts) {
+  auto f = OpenStoreFile(spec.path, spec.size, opts.direct_io);
+  if (!f.ok()) return f.status();
+  if (opts.io == IoKind::kUring) return MakeUringDevice(spec.path, *f, opts.io_depth);
+  return MakeThreadPoolDevice(spec.path, *f, opts.io_threads);
+}
+
+namespace {
+Status WaitFor(const std::function<void(IoCallback)>& start) {
+  std::promise<Status> p;
+  auto fut = p.get_future();
+  start([&p](Status s) { p.set_value(std::move(s)); });
+  return fut.get();
+}
+}  // namespace
+
+Status ReadSync(Device& d, uint64_t offset, void* buf, size_t len) {
+  return WaitFor([&](IoCallback cb) { d.Read(offset, buf, len, std::move(cb)); });
+}
+
+Status WriteSync(Device& d, uint64_t offset, const void* buf, size_t len) {
+  return WaitFor([&](IoCallback cb) { d.Write(offset, buf, len, std::move(cb)); });
+}
+
+}  // namespace coss

@@ -1,0 +1,235 @@
+// Engine behaviour on real files through both I/O backends.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "support/fault_device.h"
+
+#include "support/engine_fixture.h"
+#include "util/hash.h"
+
+namespace coss::testing {
+namespace {
+
+class EngineTest : public ::testing::TestWithParam<IoKind> {
+ protected:
+  TempDir dir_;
+};
+
+TEST_P(EngineTest, PutGetOverwriteRemove) {
+  auto e = MustOpen(SmallStore(dir_, GetParam()));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->GetSync("a").status.code(), Code::kNotFound);
+  auto p1 = PutStr(*e, "a", "one", 7);
+  ASSERT_TRUE(p1.status.ok());
+  auto g = e->GetSync("a");
+  ASSERT_TRUE(g.status.ok());
+  EXPECT_EQ(g.item.value, "one");
+  EXPECT_EQ(g.item.flags, 7u);
+  EXPECT_EQ(g.item.version, p1.version);
+  auto p2 = PutStr(*e, "a", "two");
+  EXPECT_GT(p2.version, p1.version);
+  EXPECT_EQ(e->GetSync("a").item.value, "two");
+  EXPECT_TRUE(e->Remove("a").ok());
+  EXPECT_EQ(e->GetSync("a").status.code(), Code::kNotFound);
+  EXPECT_EQ(e->Remove("a").code(), Code::kNotFound);
+  EXPECT_EQ(e->Stats().objects, 0u);
+}
+
+TEST_P(EngineTest, ServesFromDiskAfterFlush) {
+  auto e = MustOpen(SmallStore(dir_, GetParam()));
+  for (int i = 0; i < 100; i++) PutStr(*e, "k" + std::to_string(i), std::string(500, 'a' + i % 26));
+  ASSERT_TRUE(e->Flush().ok());
+  for (int i = 0; i < 100; i++) {
+    auto g = e->GetSync("k" + std::to_string(i));
+    ASSERT_TRUE(g.status.ok()) << i;
+    EXPECT_EQ(g.item.value, std::string(500, 'a' + i % 26));
+  }
+  auto s = e->Stats();
+  EXPECT_GE(s.hits_disk, 1u);
+  EXPECT_GE(s.stripes_written, 1u);
+}
+
+TEST_P(EngineTest, RingWrapsAndEvictsOldest) {
+  auto o = SmallStore(dir_, GetParam(), 1u << 20);  // 15 stripes of 64 KiB
+  auto e = MustOpen(o);
+  const std::string v(1000, 'x');
+  for (int i = 0; i < 5000; i++) ASSERT_TRUE(PutStr(*e, "k" + std::to_string(i), v).status.ok());
+  ASSERT_TRUE(e->Flush().ok());
+  EXPECT_EQ(e->GetSync("k0").status.code(), Code::kNotFound);  // long overwritten
+  auto g = e->GetSync("k4999");
+  ASSERT_TRUE(g.status.ok());
+  EXPECT_EQ(g.item.value, v);
+  auto s = e->Stats();
+  EXPECT_GT(s.evictions, 3000u);
+  EXPECT_LT(s.objects, 1000u);
+  EXPECT_EQ(s.objects + s.evictions, 5000u);
+  uint64_t hist = 0;
+  for (auto c : s.reref) hist += c;
+  EXPECT_GT(hist, 0u);  // the sweeper has classified evicted entries
+}
+
+TEST_P(EngineTest, ExpiryIsHonoured) {
+  int64_t now = 1'000'000;
+  SetClockForTesting([&] { return now; });
+  auto e = MustOpen(SmallStore(dir_, GetParam()));
+  PutStr(*e, "soon", "v", 0, now + 10);
+  PutStr(*e, "never", "v", 0, 0);
+  PutStr(*e, "past", "v", 0, now - 1);
+  EXPECT_TRUE(e->GetSync("soon").status.ok());
+  EXPECT_EQ(e->GetSync("past").status.code(), Code::kNotFound);
+  now += 10;
+  EXPECT_EQ(e->GetSync("soon").status.code(), Code::kNotFound);
+  EXPECT_TRUE(e->GetSync("never").status.ok());
+  EXPECT_GE(e->Stats().expired, 2u);
+  SetClockForTesting(nullptr);
+}
+
+TEST_P(EngineTest, ConditionalPutIsCompareAndSwap) {
+  auto e = MustOpen(SmallStore(dir_, GetParam()));
+  auto g = e->GetSync("c");
+  ASSERT_TRUE(g.seen.absent());
+  PutRequest add{.key = "c", .value = "1", .conditional = true, .expect = g.seen};
+  ASSERT_TRUE(e->Put(add).status.ok());
+  EXPECT_EQ(e->Put(add).status.code(), Code::kExists);  // no longer absent
+  auto g2 = e->GetSync("c");
+  PutRequest cas{.key = "c", .value = "2", .conditional = true, .expect = g2.seen};
+  PutStr(*e, "c", "interloper");
+  EXPECT_EQ(e->Put(cas).status.code(), Code::kExists);
+  EXPECT_EQ(e->GetSync("c").item.value, "interloper");
+  cas.expect = e->GetSync("c").seen;
+  EXPECT_TRUE(e->Put(cas).status.ok());
+  EXPECT_EQ(e->GetSync("c").item.value, "2");
+}
+
+TEST_P(EngineTest, RejectsBadKeysAndTooLargeValues) {
+  auto e = MustOpen(SmallStore(dir_, GetParam()));
+  EXPECT_EQ(PutStr(*e, "", "v").status.code(), Code::kInvalidArgument);
+  EXPECT_EQ(PutStr(*e, std::string(251, 'k'), "v").status.code(), Code::kInvalidArgument);
+  EXPECT_TRUE(PutStr(*e, std::string(250, 'k'), "v").status.ok());
+  EXPECT_EQ(PutStr(*e, "big", std::string((16u << 10) + 1, 'v')).status.code(), Code::kTooLarge);
+}
+
+TEST_P(EngineTest, DefaultLimitStoresOneMebibyteValue) {
+  EngineOptions o;
+  o.devices.push_back({dir_.file("big"), 64u << 20});
+  o.io = GetParam();
+  auto e = MustOpen(o);  // defaults: 1 MiB stripes, 1 MiB values
+  std::string v(1u << 20, 'z');
+  v[12345] = 'q';
+  const std::string key(250, 'K');
+  ASSERT_TRUE(PutStr(*e, key, v).status.ok());
+  PutStr(*e, "small", "s");
+  EXPECT_EQ(e->GetSync(key).item.value, v);
+  ASSERT_TRUE(e->Flush().ok());
+  EXPECT_EQ(e->GetSync(key).item.value, v);
+  EXPECT_EQ(e->GetSync("small").item.value, "s");
+}
+
+TEST_P(EngineTest, LargeConfiguredLimitSpansStripes) {
+  EngineOptions o;
+  o.devices.push_back({dir_.file("big"), 200u << 20});
+  o.io = GetParam();
+  o.max_value_size = 64u << 20;
+  o.membufs = 2;
+  auto e = MustOpen(o);
+  std::string v(64u << 20, 'a');
+  for (size_t i = 0; i < v.size(); i += 4099) v[i] = static_cast<char>(i);
+  ASSERT_TRUE(PutStr(*e, "huge", v).status.ok());
+  // Fill until the ring wraps, so the next jumbo run has to skip the ring's end.
+  std::string mid(3u << 20, 'm');
+  for (int i = 0; i < 60; i++) ASSERT_TRUE(PutStr(*e, "m" + std::to_string(i), mid).status.ok());
+  ASSERT_TRUE(PutStr(*e, "huge2", v).status.ok());
+  ASSERT_TRUE(e->Flush().ok());
+  auto g = e->GetSync("huge2");
+  ASSERT_TRUE(g.status.ok());
+  EXPECT_EQ(g.item.value, v);
+  EXPECT_EQ(e->GetSync("m59").item.value, mid);
+}
+
+TEST_P(EngineTest, SeveralDevicesSpreadKeys) {
+  auto o = SmallStore(dir_, GetParam());
+  o.devices.push_back({dir_.file("store1"), 4u << 20});
+  o.devices.push_back({dir_.file("store2"), 4u << 20});
+  {
+    auto e = MustOpen(o);
+    for (int i = 0; i < 600; i++) PutStr(*e, "k" + std::to_string(i), "v" + std::to_string(i));
+    ASSERT_TRUE(e->Close().ok());
+  }
+  auto e = MustOpen(o);
+  for (int i = 0; i < 600; i++) EXPECT_EQ(e->GetSync("k" + std::to_string(i)).item.value, "v" + std::to_string(i));
+  // every device got a share of the keys: each file holds a written stripe
+  for (int d = 0; d < 3; d++) {
+    std::ifstream f(dir_.file("store" + std::to_string(d)), std::ios::binary);
+    f.seekg(4096);
+    uint32_t magic = 0;
+    f.read(reinterpret_cast<char*>(&magic), 4);
+    EXPECT_EQ(magic, 0x52545343u) << "device " << d;
+  }
+}
+
+TEST_P(EngineTest, BackPressureBusyThenRecovers) {
+  auto o = SmallStore(dir_, GetParam());
+  o.on_full = FullPolicy::kBusy;
+  o.membufs = 2;
+  FaultDevice* fd = nullptr;
+  auto e = MustOpen(o, [&](uint32_t, std::unique_ptr<Device> d) {
+    auto f = std::make_unique<FaultDevice>(std::move(d));
+    fd = f.get();
+    return f;
+  });
+  fd->GateWrites(true);  // the disk "stalls": no stripe write completes
+  const std::string v(4000, 'b');
+  int stored = 0;
+  Code last = Code::kOk;
+  for (int i = 0; i < 100 && last == Code::kOk; i++) {
+    last = PutStr(*e, "k" + std::to_string(i), v).status.code();
+    if (last == Code::kOk) stored++;
+  }
+  EXPECT_EQ(last, Code::kBusy);
+  EXPECT_LE(stored, 2 * 16);  // at most two membufs of 64 KiB were filled
+  EXPECT_EQ(e->Stats().membufs_in_flight, 2u);
+  EXPECT_GE(e->Stats().busy, 1u);
+  // Everything accepted is still readable while the writes are held.
+  for (int i = 0; i < stored; i++) EXPECT_EQ(e->GetSync("k" + std::to_string(i)).item.value, v);
+  fd->GateWrites(false);
+  ASSERT_TRUE(e->Flush().ok());  // the held writes complete; membufs come back
+  EXPECT_EQ(e->Stats().membufs_in_flight, 0u);
+  EXPECT_TRUE(PutStr(*e, "after", v).status.ok());
+  for (int i = 0; i < stored; i++) EXPECT_EQ(e->GetSync("k" + std::to_string(i)).item.value, v);
+}
+
+TEST_P(EngineTest, BackPressureWaitModeBlocksUntilWritten) {
+  auto o = SmallStore(dir_, GetParam());
+  o.membufs = 2;
+  FaultDevice* fd = nullptr;
+  auto e = MustOpen(o, [&](uint32_t, std::unique_ptr<Device> d) {
+    auto f = std::make_unique<FaultDevice>(std::move(d));
+    fd = f.get();
+    return f;
+  });
+  fd->GateWrites(true);
+  const std::string v(4000, 'w');
+  std::atomic<int> done{0};
+  std::thread writer([&] {
+    for (int i = 0; i < 60; i++) {
+      EXPECT_TRUE(PutStr(*e, "k" + std::to_string(i), v).status.ok());
+      done++;
+    }
+  });
+  while (fd->held_writes() == 0) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_LT(done.load(), 60);  // the writer is waiting for a membuf
+  EXPECT_GE(e->Stats().waits, 1u);
+  fd->GateWrites(false);
+  writer.join();
+  EXPECT_EQ(done.load(), 60);
+  EXPECT_EQ(e->GetSync("k59").item.value, v);
+}
+
+INSTANTIATE_TEST_SUITE_P(Io, EngineTest, ::testing::Values(IoKind::kUring, IoKind::kThreads), IoName);
+
+}  // namespace
+}  // namespace coss::testing

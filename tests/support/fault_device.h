@@ -1,0 +1,137 @@
+// FaultDevice: wraps a real Device and injects what the real thing cannot
+// produce on demand: reads held at a gate until a test releases them, EIO on
+// reads or writes, bit flips in data read, torn (partial) writes.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "io/device.h"
+
+namespace coss::testing {
+
+class FaultDevice final : public Device {
+ public:
+  explicit FaultDevice(std::unique_ptr<Device> inner) : inner_(std::move(inner)) {}
+
+  // --- gate: reads for which `pred(offset)` holds wait until Release() ---
+  void GateReads(std::function<bool(uint64_t)> pred) {
+    std::lock_guard lk(mu_);
+    gate_ = std::move(pred);
+  }
+  void Release() {
+    std::vector<std::function<void()>> go;
+    {
+      std::lock_guard lk(mu_);
+      gate_ = nullptr;
+      go.swap(held_);
+    }
+    for (auto& f : go) f();
+  }
+  // --- write gate: every write waits until ReleaseWrites() ---
+  void GateWrites(bool on) {
+    std::vector<std::function<void()>> go;
+    {
+      std::lock_guard lk(mu_);
+      gate_writes_ = on;
+      if (!on) go.swap(held_writes_);
+    }
+    for (auto& f : go) f();
+  }
+  size_t held_writes() {
+    std::lock_guard lk(mu_);
+    return held_writes_.size();
+  }
+  size_t held() {
+    std::lock_guard lk(mu_);
+    return held_.size();
+  }
+  // Offsets of device writes issued so far.
+  std::vector<uint64_t> writes() {
+    std::lock_guard lk(mu_);
+    return writes_;
+  }
+
+  std::atomic<int> fail_reads{0};      // next N reads fail with EIO
+  std::atomic<int> fail_writes{0};     // next N writes fail with EIO
+  std::atomic<bool> flip_bits{false};  // flip one bit in the middle of every read
+  std::atomic<int64_t> tear_writes_at{-1};  // write only this many bytes of the next write
+
+  void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
+    auto go = [this, off, buf, len, cb = std::move(cb)]() mutable {
+      if (fail_reads.load() > 0 && fail_reads.fetch_sub(1) > 0) {
+        cb(Error(Code::kIoError, "injected EIO on read"));
+        return;
+      }
+      inner_->Read(off, buf, len, [this, buf, len, cb = std::move(cb)](Status s) {
+        if (s.ok() && flip_bits.load()) static_cast<char*>(buf)[len / 2] ^= 0x10;
+        cb(std::move(s));
+      });
+    };
+    {
+      std::lock_guard lk(mu_);
+      if (gate_ && gate_(off)) {
+        held_.push_back(std::move(go));
+        return;
+      }
+    }
+    go();
+  }
+
+  void Write(uint64_t off, const void* buf, size_t len, IoCallback cb) override {
+    {
+      std::lock_guard lk(mu_);
+      if (gate_writes_) {
+        held_writes_.push_back([this, off, buf, len, cb = std::move(cb)]() mutable {
+          Write(off, buf, len, std::move(cb));
+        });
+        return;
+      }
+      writes_.push_back(off);
+    }
+    if (fail_writes.load() > 0 && fail_writes.fetch_sub(1) > 0) {
+      cb(Error(Code::kIoError, "injected EIO on write"));
+      return;
+    }
+    const int64_t tear = tear_writes_at.exchange(-1);
+    if (tear >= 0 && static_cast<size_t>(tear) < len) {
+      // Persist only the first `tear` bytes (rounded to the I/O unit) and report success,
+      // as a power cut in the middle of the write would leave it.
+      const size_t keep = static_cast<size_t>(tear) / kIoAlign * kIoAlign;
+      if (keep == 0) {
+        cb(Status::Ok());
+        return;
+      }
+      inner_->Write(off, buf, keep, std::move(cb));
+      return;
+    }
+    inner_->Write(off, buf, len, std::move(cb));
+  }
+
+  Status Sync() override { return inner_->Sync(); }
+  void RegisterBuffers(const std::vector<iovec>& b) override { inner_->RegisterBuffers(b); }
+  void Shutdown() override {
+    Release();
+    GateWrites(false);
+    inner_->Shutdown();
+  }
+  uint64_t size() const override { return inner_->size(); }
+  bool direct() const override { return inner_->direct(); }
+  const std::string& path() const override { return inner_->path(); }
+
+ private:
+  std::unique_ptr<Device> inner_;
+  std::mutex mu_;
+  std::function<bool(uint64_t)> gate_;
+  std::vector<std::function<void()>> held_;
+  std::vector<uint64_t> writes_;
+  bool gate_writes_ = false;
+  std::vector<std::function<void()>> held_writes_;
+};
+
+}  // namespace coss::testing
