@@ -59,7 +59,7 @@ class FaultDevice final : public Device {
 
   std::atomic<int> fail_reads{0};      // next N reads fail with EIO
   std::atomic<int> fail_writes{0};     // next N writes fail with EIO
-  std::atomic<bool> flip_bits{false};  // flip one bit in the middle of every read
+  std::atomic<int64_t> flip_at{-1};    // flip one bit at this byte of every read buffer
   std::atomic<int64_t> tear_writes_at{-1};  // write only this many bytes of the next write
 
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
@@ -69,7 +69,8 @@ class FaultDevice final : public Device {
         return;
       }
       inner_->Read(off, buf, len, [this, buf, len, cb = std::move(cb)](Status s) {
-        if (s.ok() && flip_bits.load()) static_cast<char*>(buf)[len / 2] ^= 0x10;
+        const int64_t at = flip_at.load();
+        if (s.ok() && at >= 0 && static_cast<size_t>(at) < len) static_cast<char*>(buf)[at] ^= 0x10;
         cb(std::move(s));
       });
     };

@@ -1,0 +1,385 @@
+// Command-line and TOML parsing for cossd. Every option is first collected as
+// text (file, then command line on top), then converted and range-checked in one
+// place, so both sources share the same messages.
+#include "server/config.h"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "proto/numbers.h"
+
+namespace coss::server {
+
+namespace {
+
+struct OptionDef {
+  std::string name;   // long name without dashes (also the TOML key)
+  std::string flag;   // CLI11 name list, e.g. "-p,--port"
+  std::string help;
+};
+
+const std::vector<OptionDef>& Defs() {
+  static const std::vector<OptionDef> defs = {
+      {"port", "-p,--port", "TCP port to listen on (default 11211)"},
+      {"listen", "-l,--listen", "interface address to listen on (default 127.0.0.1)"},
+      {"threads", "-t,--threads", "worker threads (default: number of cores)"},
+      {"memory-limit", "-m,--memory-limit",
+       "RAM tier size; a bare number is MiB like memcached, or 512k/64m/1g (default 64)"},
+      {"conn-limit", "-c,--conn-limit", "maximum simultaneous connections (default 1024)"},
+      {"max-item-size", "-I,--max-item-size",
+       "largest value accepted: bytes or 512k/1m/... up to 1g (default 1m)"},
+      {"store", "--store",
+       "store files or devices: PATH:SIZE[,PATH:SIZE...], SIZE like 1g/512m "
+       "(default ./coss-data/store.coss:1g)"},
+      {"stripe-size", "--stripe-size", "stripe size, power of two 64k..16m (default 1m)"},
+      {"membufs", "--membufs", "stripe buffers per store device, 1..1024 (default 4)"},
+      {"io", "--io", "I/O backend: uring or threads (default uring)"},
+      {"relocation", "--relocation",
+       "re-write popular objects at the head: never, always or tail:N (percent of the oldest "
+       "ring; default tail:25)"},
+      {"on-full", "--on-full",
+       "when every stripe buffer waits for the disk: wait (block the writer) or busy (reply "
+       "SERVER_ERROR) (default wait)"},
+      {"metrics-port", "--metrics-port",
+       "serve Prometheus metrics over HTTP on this port (default 0: off)"},
+      {"metrics-listen", "--metrics-listen", "address for the metrics endpoint (default: --listen)"},
+      {"max-line", "--max-line", "longest command line in bytes (default 2048)"},
+      {"max-get-line", "--max-get-line",
+       "longest get/gets/gat/gats line (many keys) in bytes (default 64k)"},
+      {"conn-output-limit", "--conn-output-limit",
+       "reply bytes buffered per connection before it stops reading (default 4m)"},
+      {"conn-inflight", "--conn-inflight",
+       "store reads in flight per connection (default 64)"},
+      {"conn-pending", "--conn-pending",
+       "requests queued per connection before it stops reading (default 1024)"},
+      {"shutdown-timeout", "--shutdown-timeout",
+       "seconds to finish in-flight requests on SIGTERM/SIGINT (default 10)"},
+  };
+  return defs;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string OneLine(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+// Converts collected text values into a config. `src` names where a value came
+// from ("--port" or "config key 'port'") for the error message.
+class Builder {
+ public:
+  explicit Builder(ServerConfig* c) : c_(*c) {}
+
+  bool Apply(const std::string& name, const std::string& v, const std::string& src,
+             std::string* err) {
+    auto bad = [&](const std::string& want) {
+      *err = src + ": " + want + ", got '" + v + "'";
+      return false;
+    };
+    uint64_t n = 0;
+    if (name == "port" || name == "metrics-port") {
+      if (!proto::ParseDecimal(v, &n) || n > 65535) return bad("expected a port number 0..65535");
+      (name == "port" ? c_.port : c_.metrics_port) = static_cast<uint16_t>(n);
+    } else if (name == "listen" || name == "metrics-listen") {
+      if (v.empty()) return bad("expected an address");
+      (name == "listen" ? c_.listen : c_.metrics_listen) = v;
+    } else if (name == "threads") {
+      if (!proto::ParseDecimal(v, &n) || n < 1 || n > 256) return bad("expected 1..256 threads");
+      c_.threads = static_cast<uint32_t>(n);
+    } else if (name == "memory-limit") {
+      if (proto::ParseDecimal(v, &n)) {
+        if (n > (1ull << 24)) return bad("expected a size up to 16 TiB");
+        n <<= 20;  // memcached: -m is in megabytes
+      } else if (!ParseSize(v, &n)) {
+        return bad("expected MiB or a size like 64m/1g");
+      }
+      c_.ram_bytes = n;
+    } else if (name == "conn-limit") {
+      if (!proto::ParseDecimal(v, &n) || n < 1 || n > 1000000)
+        return bad("expected 1..1000000 connections");
+      c_.max_connections = static_cast<uint32_t>(n);
+    } else if (name == "max-item-size") {
+      if (!ParseSize(v, &n) || n < 1 || n > (1ull << 30)) return bad("expected a size 1..1g");
+      c_.max_item_size = n;
+    } else if (name == "store") {
+      std::string e;
+      std::vector<DeviceSpec> st;
+      if (!ParseStores(v, &st, &e)) return bad(e);
+      c_.stores = std::move(st);
+    } else if (name == "stripe-size") {
+      if (!ParseSize(v, &n) || n < (64u << 10) || n > (16u << 20) || (n & (n - 1)) != 0)
+        return bad("expected a power of two from 64k to 16m");
+      c_.stripe_size = static_cast<uint32_t>(n);
+    } else if (name == "membufs") {
+      if (!proto::ParseDecimal(v, &n) || n < 1 || n > 1024) return bad("expected 1..1024");
+      c_.membufs = static_cast<uint32_t>(n);
+    } else if (name == "io") {
+      if (v == "uring") {
+        c_.io = IoKind::kUring;
+      } else if (v == "threads") {
+        c_.io = IoKind::kThreads;
+      } else {
+        return bad("expected uring or threads");
+      }
+    } else if (name == "relocation") {
+      bool ok = v == "never" || v == "always";
+      if (!ok && v.rfind("tail:", 0) == 0) ok = proto::ParseDecimal(v.substr(5), &n) && n <= 100;
+      if (!ok) return bad("expected never, always or tail:N with N 0..100");
+      c_.relocation = v;
+    } else if (name == "on-full") {
+      if (v == "wait") {
+        c_.on_full = FullPolicy::kWait;
+      } else if (v == "busy") {
+        c_.on_full = FullPolicy::kBusy;
+      } else {
+        return bad("expected wait or busy");
+      }
+    } else if (name == "max-line") {
+      if (!ParseSize(v, &n) || n < 512 || n > (1u << 20)) return bad("expected a size 512..1m");
+      c_.max_line = n;
+    } else if (name == "max-get-line") {
+      if (!ParseSize(v, &n) || n < 512 || n > (16u << 20)) return bad("expected a size 512..16m");
+      c_.max_get_line = n;
+    } else if (name == "conn-output-limit") {
+      if (!ParseSize(v, &n) || n < 4096 || n > (1ull << 32)) return bad("expected a size 4k..4g");
+      c_.conn_output_limit = n;
+    } else if (name == "conn-inflight") {
+      if (!proto::ParseDecimal(v, &n) || n < 1 || n > 65536) return bad("expected 1..65536");
+      c_.conn_inflight = static_cast<uint32_t>(n);
+    } else if (name == "conn-pending") {
+      if (!proto::ParseDecimal(v, &n) || n < 1 || n > 1000000) return bad("expected 1..1000000");
+      c_.conn_pending = static_cast<uint32_t>(n);
+    } else if (name == "shutdown-timeout") {
+      if (!proto::ParseDecimal(v, &n) || n > 3600) return bad("expected 0..3600 seconds");
+      c_.shutdown_timeout_s = static_cast<uint32_t>(n);
+    } else if (name == "verbose") {
+      if (!proto::ParseDecimal(v, &n) || n > 10) return bad("expected 0..10");
+      c_.verbosity = static_cast<int>(n);
+    } else {
+      *err = src + ": unknown option";
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  ServerConfig& c_;
+};
+
+// Reads a TOML file into name -> text. Arrays (store) are joined with ','.
+bool LoadToml(const std::string& path, std::map<std::string, std::string>* out,
+              std::string* err) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << "--config " << path << ": " << e.description() << " at line "
+       << e.source().begin.line;
+    *err = os.str();
+    return false;
+  }
+  for (auto&& [k, node] : tbl) {
+    const std::string key(k.str());
+    const std::string src = "config " + path + " key '" + key + "'";
+    bool known = key == "verbose";
+    for (const auto& d : Defs()) known = known || d.name == key;
+    if (!known) {
+      *err = src + ": unknown option";
+      return false;
+    }
+    std::string text;
+    auto scalar = [&](const toml::node& n, std::string* s) {
+      if (auto v = n.value<std::string>()) {
+        *s = *v;
+      } else if (auto i = n.value<int64_t>()) {
+        if (*i < 0) return false;
+        *s = std::to_string(*i);
+      } else if (auto b = n.value<bool>()) {
+        *s = *b ? "1" : "0";
+      } else {
+        return false;
+      }
+      return true;
+    };
+    if (const toml::array* arr = node.as_array()) {
+      for (auto&& el : *arr) {
+        std::string s;
+        if (!scalar(el, &s)) {
+          *err = src + ": expected strings in the array";
+          return false;
+        }
+        if (!text.empty()) text += ",";
+        text += s;
+      }
+    } else if (!scalar(node, &text)) {
+      *err = src + ": expected a string or a non-negative integer";
+      return false;
+    }
+    (*out)[key] = text;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParseSize(std::string_view s, uint64_t* out) {
+  size_t i = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') i++;
+  uint64_t n = 0;
+  if (i == 0 || !proto::ParseDecimal(s.substr(0, i), &n)) return false;
+  std::string suffix = Lower(std::string(s.substr(i)));
+  int shift = 0;
+  if (suffix.empty() || suffix == "b") {
+    shift = 0;
+  } else {
+    const char u = suffix[0];
+    const std::string rest = suffix.substr(1);
+    if (!(rest.empty() || rest == "b" || rest == "ib")) return false;
+    switch (u) {
+      case 'k': shift = 10; break;
+      case 'm': shift = 20; break;
+      case 'g': shift = 30; break;
+      case 't': shift = 40; break;
+      default: return false;
+    }
+  }
+  if (shift != 0 && n > (UINT64_MAX >> shift)) return false;
+  *out = n << shift;
+  return true;
+}
+
+bool ParseStores(std::string_view s, std::vector<DeviceSpec>* out, std::string* err) {
+  out->clear();
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string_view::npos) comma = s.size();
+    const std::string_view item = s.substr(start, comma - start);
+    DeviceSpec d;
+    const size_t colon = item.rfind(':');
+    if (colon == std::string_view::npos) {
+      d.path = std::string(item);
+    } else {
+      d.path = std::string(item.substr(0, colon));
+      if (!ParseSize(item.substr(colon + 1), &d.size) || d.size == 0) {
+        *err = "expected PATH:SIZE with SIZE like 64m or 1g";
+        return false;
+      }
+    }
+    if (d.path.empty()) {
+      *err = "expected PATH:SIZE with a non-empty PATH";
+      return false;
+    }
+    out->push_back(std::move(d));
+    start = comma + 1;
+  }
+  if (out->empty()) {
+    *err = "expected at least one PATH:SIZE";
+    return false;
+  }
+  return true;
+}
+
+EngineOptions ServerConfig::ToEngineOptions() const {
+  EngineOptions o;
+  o.devices = stores;
+  o.stripe_size = stripe_size;
+  o.max_value_size = max_item_size;
+  o.membufs = membufs;
+  o.io = io;
+  o.relocation = relocation;
+  o.on_full = on_full;
+  return o;
+}
+
+ConfigResult ParseConfig(int argc, const char* const* argv) {
+  ConfigResult res;
+  CLI::App app{"cossd: a memcached-protocol cache server over a cyclic object store (coss)",
+               "cossd"};
+  app.set_help_flag("-h,--help", "print this help and exit");
+  app.footer(
+      "Values on the command line override the config file. Sizes accept k, m, g, t suffixes.\n"
+      "Signals: SIGTERM/SIGINT stop accepting, finish in-flight requests, flush and fsync the\n"
+      "store, and exit 0; a restart finds every object stored before the signal.\n"
+      "Config file: TOML with the long option names as keys, e.g.\n"
+      "  port = 11211\n  memory-limit = \"256m\"\n  store = [\"/data/a.coss:100g\", "
+      "\"/data/b.coss:100g\"]");
+  std::map<std::string, std::string> cli;
+  std::map<std::string, CLI::Option*> opts;
+  for (const auto& d : Defs()) {
+    opts[d.name] = app.add_option(d.flag, cli[d.name], d.help)->type_name("");
+  }
+  std::string config_file;
+  app.add_option("--config", config_file, "read options from this TOML file")->type_name("FILE");
+  auto* verbose = app.add_flag("-v,--verbose", "more logging: -v debug, -vv trace (repeatable)");
+  bool show_version = false;
+  app.add_flag("-V,--version", show_version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    res.outcome = ConfigOutcome::kPrinted;
+    res.text = app.help();
+    return res;
+  } catch (const CLI::ParseError& e) {
+    res.outcome = ConfigOutcome::kError;
+    res.text = OneLine(e.what());
+    return res;
+  }
+  if (show_version) {
+    res.outcome = ConfigOutcome::kPrinted;
+    res.text = "cossd 0.1.0 (memcached protocol 1.6)\n";
+    return res;
+  }
+
+  ServerConfig& c = res.config;
+  Builder b(&c);
+  std::string err;
+  if (!config_file.empty()) {
+    std::map<std::string, std::string> file;
+    if (!LoadToml(config_file, &file, &err)) {
+      res.outcome = ConfigOutcome::kError;
+      res.text = err;
+      return res;
+    }
+    for (const auto& [k, v] : file) {
+      if (!b.Apply(k, v, "config " + config_file + " key '" + k + "'", &err)) {
+        res.outcome = ConfigOutcome::kError;
+        res.text = err;
+        return res;
+      }
+    }
+    c.config_file = config_file;
+  }
+  for (const auto& d : Defs()) {
+    if (opts[d.name]->count() == 0) continue;
+    const std::string longname = "--" + d.name;
+    if (!b.Apply(d.name, cli[d.name], longname, &err)) {
+      res.outcome = ConfigOutcome::kError;
+      res.text = err;
+      return res;
+    }
+  }
+  if (verbose->count() > 0) c.verbosity = static_cast<int>(verbose->count());
+  if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (c.stores.empty()) {
+    c.stores.push_back({kDefaultStorePath, kDefaultStoreSize});
+    c.default_store = true;
+  }
+  if (c.metrics_listen.empty()) c.metrics_listen = c.listen;
+  if (c.max_get_line < c.max_line) c.max_get_line = c.max_line;
+  return res;
+}
+
+}  // namespace coss::server

@@ -1,0 +1,64 @@
+// ServerConfig: every cossd setting, from the command line (CLI11) and an
+// optional TOML file (toml++). Command-line values override the file.
+//
+// Contract: ParseConfig either returns a fully validated config or an error
+// message of one line that names the offending option (or file key) and the
+// value; it never exits or prints. `--help` and `--version` are reported as
+// ConfigOutcome::kPrinted with the text to print.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "coss/options.h"
+
+namespace coss::server {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1";
+  uint16_t port = 11211;
+  uint32_t threads = 0;                    // 0 = number of cores
+  uint64_t ram_bytes = 64ull << 20;        // -m: RAM tier
+  uint32_t max_connections = 1024;         // -c
+  uint64_t max_item_size = 1ull << 20;     // -I
+  int verbosity = 0;                       // -v count
+  std::vector<DeviceSpec> stores;          // --store
+  bool default_store = false;              // no --store given: ./coss-data/store.coss
+  uint32_t stripe_size = 1u << 20;
+  uint32_t membufs = 4;
+  IoKind io = IoKind::kUring;
+  std::string relocation = "tail:25";
+  FullPolicy on_full = FullPolicy::kWait;
+  uint16_t metrics_port = 0;               // 0 = no HTTP endpoint
+  std::string metrics_listen;              // empty = same as listen
+  uint64_t max_line = 2048;                // command line limit
+  uint64_t max_get_line = 64 * 1024;       // get/gets/gat/gats line limit
+  uint64_t conn_output_limit = 4ull << 20; // buffered reply bytes before a connection pauses
+  uint32_t conn_inflight = 64;             // store reads in flight per connection
+  uint32_t conn_pending = 1024;            // parsed requests waiting per connection
+  uint32_t shutdown_timeout_s = 10;        // drain time on SIGTERM before connections are cut
+  std::string config_file;
+
+  EngineOptions ToEngineOptions() const;
+};
+
+enum class ConfigOutcome { kOk, kPrinted, kError };
+
+struct ConfigResult {
+  ConfigOutcome outcome = ConfigOutcome::kOk;
+  ServerConfig config;
+  std::string text;  // kPrinted: help/version text; kError: one-line message
+};
+
+ConfigResult ParseConfig(int argc, const char* const* argv);
+
+// "1g", "512m", "64k", "1048576" (also "1gb", "1GiB"). False on junk or overflow.
+bool ParseSize(std::string_view s, uint64_t* out);
+// --store "PATH:SIZE[,PATH:SIZE...]"; SIZE optional (0 = existing size).
+bool ParseStores(std::string_view s, std::vector<DeviceSpec>* out, std::string* err);
+
+inline constexpr const char* kDefaultStorePath = "./coss-data/store.coss";
+inline constexpr uint64_t kDefaultStoreSize = 1ull << 30;
+
+}  // namespace coss::server

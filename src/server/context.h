@@ -1,0 +1,38 @@
+// ServerContext: what every worker shares: configuration, the store, the RAM
+// tier, meta marks, metrics and process-wide state. Owned by Server; outlives
+// the workers.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "coss/engine.h"
+#include "server/config.h"
+#include "server/meta_state.h"
+#include "server/metrics.h"
+#include "server/ram_tier.h"
+#include "server/store.h"
+
+namespace coss::server {
+
+inline constexpr const char* kCossVersion = "0.1.0";
+// What "version" and "stats" report: the memcached protocol level we follow,
+// then our own version (clients parse the leading numbers).
+inline constexpr const char* kVersionString = "1.6.18-coss-0.1.0";
+
+struct ServerContext {
+  const ServerConfig* config = nullptr;
+  Engine* engine = nullptr;
+  RamTier* ram = nullptr;  // null when -m 0
+  Store* store = nullptr;
+  MetaStates* meta = nullptr;
+  ConnectionGauges conns;
+  std::vector<WorkerMetrics*> worker_metrics;
+  int64_t started_at = 0;                  // unix seconds
+  std::atomic<int> verbosity{0};
+  std::atomic<int64_t> pending_flush_at{0};  // delayed flush_all: unix seconds, 0 = none
+  std::atomic<bool> accepting{true};
+};
+
+}  // namespace coss::server

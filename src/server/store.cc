@@ -1,0 +1,85 @@
+#include "server/store.h"
+
+namespace coss::server {
+
+ReadResult Store::FromEngine(GetResult&& r) {
+  ReadResult out;
+  out.code = r.status.code();
+  out.seen = r.seen;
+  if (r.status.ok()) {
+    out.value = std::make_shared<const std::string>(std::move(r.item.value));
+    out.flags = r.item.flags;
+    out.expiry = r.item.expiry;
+    out.version = r.item.version;
+    out.source = r.tier == Tier::kDisk ? Source::kStoreDisk : Source::kStoreMemory;
+  } else if (r.status.code() != Code::kNotFound) {
+    out.error = r.status.ToString();
+  }
+  return out;
+}
+
+void Store::Read(std::string_view key, ReadCallback cb) {
+  const int64_t now = NowSeconds();
+  uint64_t hash = 0;
+  uint64_t ticket = 0;
+  if (ram_ != nullptr) {
+    hash = RamKeyHash(key);
+    RamHit hit;
+    if (ram_->Lookup(key, hash, now, &hit)) {
+      ReadResult r;
+      r.code = Code::kOk;
+      r.value = std::move(hit.value);
+      r.flags = hit.flags;
+      r.expiry = hit.expiry;
+      r.version = hit.version;
+      r.source = Source::kRam;
+      r.hit_before = hit.hit_before;
+      r.last_access = hit.last_access;
+      cb(std::move(r));
+      return;
+    }
+    ticket = ram_->BeginFill(hash);  // before the engine read starts
+  }
+  RamTier* ram = ram_;
+  std::string k(key);
+  engine_->Get(key, [ram, hash, ticket, k = std::move(k), cb = std::move(cb)](GetResult g) {
+    ReadResult r = FromEngine(std::move(g));
+    if (ram != nullptr && r.ok() && r.source == Source::kStoreDisk) {
+      ram->Fill(k, hash, ticket, r.value, r.flags, r.expiry, r.version, NowSeconds());
+    }
+    cb(std::move(r));
+  });
+}
+
+void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
+  RamTier* ram = ram_;
+  std::string k(key);
+  engine_->Get(key, [ram, k = std::move(k), cb = std::move(cb)](GetResult g) {
+    ReadResult r = FromEngine(std::move(g));
+    if (ram != nullptr && r.code == Code::kNotFound) ram->Invalidate(k, RamKeyHash(k));
+    cb(std::move(r));
+  });
+}
+
+PutResult Store::Write(const PutRequest& req) {
+  PutResult r = engine_->Put(req);
+  if (ram_ != nullptr && r.status.ok()) {
+    ram_->OnWrite(req.key, RamKeyHash(req.key), r.version, req.value, req.flags, req.expiry);
+  }
+  return r;
+}
+
+Status Store::Remove(std::string_view key, const Locator* expect) {
+  Status s = engine_->Remove(key, expect);
+  // Also when the engine no longer had it: the RAM copy must not outlive it.
+  if (ram_ != nullptr && s.code() != Code::kExists) ram_->Invalidate(key, RamKeyHash(key));
+  return s;
+}
+
+Status Store::Clear() {
+  Status s = engine_->Clear();
+  if (ram_ != nullptr) ram_->Clear();
+  return s;
+}
+
+}  // namespace coss::server

@@ -1,0 +1,65 @@
+// Store: the server's view of the data: the engine (cyclic store) behind the
+// RAM tier, with the write-through and no-stale-fill rules in one place.
+//
+// Contract:
+//  * Read: RAM tier first, then the engine; a hit read from the disk is offered
+//    to the RAM tier (S3-FIFO decides) under the fill-ticket rule of ram_tier.h.
+//  * ReadForUpdate: always the engine, so the result carries `seen` for a
+//    compare-and-swap Put; a miss also drops any RAM copy, so that no command
+//    can see an object the store no longer has after a read-modify-write said
+//    it was gone.
+//  * Write/Remove/Clear: the engine first; the RAM tier is updated or
+//    invalidated after the engine accepted the change.
+//  * Callbacks run inline (RAM or membuf hits, misses) or on an engine I/O
+//    thread; the caller routes them (see worker.h).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "coss/engine.h"
+#include "server/ram_tier.h"
+
+namespace coss::server {
+
+enum class Source : uint8_t { kNone, kRam, kStoreMemory, kStoreDisk };
+
+struct ReadResult {
+  Code code = Code::kNotFound;  // kOk, kNotFound, or an engine error
+  std::string error;            // message for engine errors
+  SharedValue value;            // kOk
+  uint32_t flags = 0;
+  int64_t expiry = 0;
+  uint64_t version = 0;
+  Locator seen;                 // ReadForUpdate only
+  Source source = Source::kNone;
+  bool hit_before = false;      // RAM tier's knowledge (meta h flag)
+  int64_t last_access = 0;      // RAM tier's knowledge (meta l flag)
+  bool ok() const { return code == Code::kOk; }
+};
+
+using ReadCallback = std::function<void(ReadResult)>;
+
+class Store {
+ public:
+  Store(Engine* engine, RamTier* ram) : engine_(engine), ram_(ram) {}
+
+  void Read(std::string_view key, ReadCallback cb);
+  void ReadForUpdate(std::string_view key, ReadCallback cb);
+  PutResult Write(const PutRequest& req);
+  Status Remove(std::string_view key, const Locator* expect);
+  Status Clear();
+
+  Engine& engine() { return *engine_; }
+  RamTier* ram() { return ram_; }
+
+ private:
+  static ReadResult FromEngine(GetResult&& r);
+
+  Engine* engine_;
+  RamTier* ram_;
+};
+
+}  // namespace coss::server

@@ -1,0 +1,219 @@
+// Reopen (full metadata scan) and damage tests on real store files.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+#include "engine/format.h"
+#include "support/engine_fixture.h"
+#include "support/fault_device.h"
+#include "util/hash.h"
+
+namespace coss::testing {
+namespace {
+
+constexpr uint32_t kStripe = 64u << 10;
+
+class RecoveryTest : public ::testing::TestWithParam<IoKind> {
+ protected:
+  EngineOptions Opts() { return SmallStore(dir_, GetParam(), 2u << 20); }
+  std::string Path() { return dir_.file("store0"); }
+  static std::string Val(int i) { return std::string(700 + i % 300, static_cast<char>('a' + i % 26)) + std::to_string(i); }
+
+  // Key hashes listed in stripe s's directory, read straight from the file.
+  std::set<uint64_t> HashesInStripe(uint32_t s) {
+    const int fd = ::open(Path().c_str(), O_RDONLY);
+    std::string stripe(kStripe, '\0');
+    EXPECT_EQ(::pread(fd, stripe.data(), kStripe, format::kSuperblockSize + uint64_t{s} * kStripe), kStripe);
+    ::close(fd);
+    format::StripeHeader h;
+    std::memcpy(&h, stripe.data(), sizeof h);
+    std::set<uint64_t> out;
+    for (uint32_t i = 0; i < h.record_count; i++) {
+      format::DirEntry e;
+      std::memcpy(&e, stripe.data() + format::DirEntryOffset(kStripe, i), sizeof e);
+      out.insert(e.key_hash);
+    }
+    return out;
+  }
+  void Poke(uint64_t off, char xor_mask) {
+    const int fd = ::open(Path().c_str(), O_RDWR);
+    char c;
+    ASSERT_EQ(::pread(fd, &c, 1, static_cast<off_t>(off)), 1);
+    c ^= xor_mask;
+    ASSERT_EQ(::pwrite(fd, &c, 1, static_cast<off_t>(off)), 1);
+    ::close(fd);
+  }
+  TempDir dir_;
+};
+
+TEST_P(RecoveryTest, CloseAndReopenServesEverything) {
+  {
+    auto e = MustOpen(Opts());
+    for (int i = 0; i < 500; i++) ASSERT_TRUE(PutStr(*e, "k" + std::to_string(i), Val(i), i).status.ok());
+    ASSERT_TRUE(e->Close().ok());
+  }
+  auto e = MustOpen(Opts());
+  auto s = e->Stats();
+  EXPECT_EQ(s.objects_recovered, 500u);
+  EXPECT_EQ(s.objects, 500u);
+  for (int i = 0; i < 500; i++) {
+    auto g = e->GetSync("k" + std::to_string(i));
+    ASSERT_TRUE(g.status.ok()) << i;
+    EXPECT_EQ(g.item.value, Val(i));
+    EXPECT_EQ(g.item.flags, static_cast<uint32_t>(i));
+  }
+  // New writes continue the ring after the rebuilt head and versions keep increasing.
+  auto before = e->GetSync("k1").item.version;
+  EXPECT_GT(PutStr(*e, "k1", "new").version, before);
+}
+
+TEST_P(RecoveryTest, TombstonesOverwritesAndClearSurviveReopen) {
+  {
+    auto e = MustOpen(Opts());
+    PutStr(*e, "gone", "x");
+    PutStr(*e, "changed", "v1");
+    PutStr(*e, "pre-clear", "y");
+    ASSERT_TRUE(e->Flush().ok());
+    ASSERT_TRUE(e->Remove("gone").ok());
+    PutStr(*e, "changed", "v2");
+    ASSERT_TRUE(e->Close().ok());
+  }
+  {
+    auto e = MustOpen(Opts());
+    EXPECT_EQ(e->GetSync("gone").status.code(), Code::kNotFound);
+    EXPECT_EQ(e->GetSync("changed").item.value, "v2");
+    EXPECT_EQ(e->GetSync("pre-clear").item.value, "y");
+    ASSERT_TRUE(e->Clear().ok());
+    PutStr(*e, "post-clear", "z");
+    ASSERT_TRUE(e->Close().ok());
+  }
+  auto e = MustOpen(Opts());
+  EXPECT_EQ(e->GetSync("pre-clear").status.code(), Code::kNotFound);
+  EXPECT_EQ(e->GetSync("changed").status.code(), Code::kNotFound);
+  EXPECT_EQ(e->GetSync("post-clear").item.value, "z");
+}
+
+TEST_P(RecoveryTest, CorruptStripeIsDroppedAlone) {
+  {
+    auto e = MustOpen(Opts());
+    for (int i = 0; i < 400; i++) PutStr(*e, "k" + std::to_string(i), Val(i));
+    ASSERT_TRUE(e->Close().ok());
+  }
+  const auto victims = HashesInStripe(2);
+  ASSERT_GT(victims.size(), 10u);
+  Poke(format::kSuperblockSize + 2 * kStripe + 20, 0x40);  // inside stripe 2's header
+  auto e = MustOpen(Opts());
+  EXPECT_EQ(e->Stats().stripes_dropped_at_open, 1u);
+  int lost = 0;
+  for (int i = 0; i < 400; i++) {
+    const std::string k = "k" + std::to_string(i);
+    auto g = e->GetSync(k);
+    if (victims.count(KeyHash(k))) {
+      EXPECT_EQ(g.status.code(), Code::kNotFound) << k;
+      lost++;
+    } else {
+      ASSERT_TRUE(g.status.ok()) << k;
+      EXPECT_EQ(g.item.value, Val(i));
+    }
+  }
+  EXPECT_EQ(lost, static_cast<int>(victims.size()));
+}
+
+TEST_P(RecoveryTest, CorruptDirectoryDropsStripeAlone) {
+  {
+    auto e = MustOpen(Opts());
+    for (int i = 0; i < 400; i++) PutStr(*e, "k" + std::to_string(i), Val(i));
+    ASSERT_TRUE(e->Close().ok());
+  }
+  const auto victims = HashesInStripe(1);
+  Poke(format::kSuperblockSize + 2 * kStripe - 40, 0x01);  // last directory entry of stripe 1
+  auto e = MustOpen(Opts());
+  EXPECT_EQ(e->Stats().stripes_dropped_at_open, 1u);
+  EXPECT_EQ(e->Stats().objects, 400u - victims.size());
+}
+
+TEST_P(RecoveryTest, FlippedBitInRecordIsAMissNeverData) {
+  {
+    auto e = MustOpen(Opts());
+    for (int i = 0; i < 50; i++) PutStr(*e, "k" + std::to_string(i), Val(i));
+    ASSERT_TRUE(e->Close().ok());
+  }
+  // The first record of stripe 0 starts right after the stripe header: flip a value byte.
+  Poke(format::kSuperblockSize + format::kStripeHeaderSize + sizeof(format::RecordHeader) + 10, 0x08);
+  auto e = MustOpen(Opts());
+  auto g = e->GetSync("k0");
+  EXPECT_EQ(g.status.code(), Code::kNotFound);
+  EXPECT_EQ(e->Stats().checksum_failures, 1u);
+  for (int i = 1; i < 50; i++) EXPECT_EQ(e->GetSync("k" + std::to_string(i)).item.value, Val(i));
+}
+
+TEST_P(RecoveryTest, ReadErrorsAndBitFlipsFromTheDeviceAreMisses) {
+  FaultDevice* fd = nullptr;
+  auto e = MustOpen(Opts(), [&](uint32_t, std::unique_ptr<Device> d) {
+    auto f = std::make_unique<FaultDevice>(std::move(d));
+    fd = f.get();
+    return f;
+  });
+  PutStr(*e, "a", Val(1));
+  ASSERT_TRUE(e->Flush().ok());
+  fd->fail_reads = 1;
+  EXPECT_EQ(e->GetSync("a").status.code(), Code::kNotFound);
+  EXPECT_EQ(e->Stats().io_errors, 1u);
+  fd->flip_at = format::kStripeHeaderSize + 200;  // inside the record's value
+  EXPECT_EQ(e->GetSync("a").status.code(), Code::kNotFound);
+  EXPECT_EQ(e->Stats().checksum_failures, 1u);
+  fd->flip_at = -1;
+  EXPECT_EQ(e->GetSync("a").item.value, Val(1));
+}
+
+TEST_P(RecoveryTest, FailedStripeWriteDropsItsObjects) {
+  FaultDevice* fd = nullptr;
+  auto e = MustOpen(Opts(), [&](uint32_t, std::unique_ptr<Device> d) {
+    auto f = std::make_unique<FaultDevice>(std::move(d));
+    fd = f.get();
+    return f;
+  });
+  fd->fail_writes = 1;
+  PutStr(*e, "lost", Val(3));
+  (void)e->Flush();
+  EXPECT_EQ(e->Stats().io_errors, 1u);
+  EXPECT_EQ(e->GetSync("lost").status.code(), Code::kNotFound);
+  PutStr(*e, "kept", Val(4));
+  ASSERT_TRUE(e->Flush().ok());
+  EXPECT_EQ(e->GetSync("kept").item.value, Val(4));
+}
+
+TEST_P(RecoveryTest, RefusesMismatchedConfigurationAndForeignFiles) {
+  { auto e = MustOpen(Opts()); }
+  auto o = Opts();
+  o.stripe_size = 128u << 10;
+  auto r = Engine::Open(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("stripe size"), std::string::npos) << r.status().message();
+  {
+    auto e = MustOpen(Opts());
+    auto second = Engine::Open(Opts());  // same store, still open
+    ASSERT_FALSE(second.ok());
+    EXPECT_NE(second.status().message().find("in use"), std::string::npos) << second.status().message();
+  }
+  const std::string foreign = dir_.file("foreign");
+  {
+    const int fd = ::open(foreign.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_EQ(::write(fd, "hello world", 11), 11);
+    ::close(fd);
+  }
+  auto f = Opts();
+  f.devices[0].path = foreign;
+  auto r2 = Engine::Open(f);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("not a coss store"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Io, RecoveryTest, ::testing::Values(IoKind::kUring, IoKind::kThreads), IoName);
+
+}  // namespace
+}  // namespace coss::testing
