@@ -8,6 +8,8 @@
 //   engine/GetDiskAsync/... Get with 32 requests in flight from one thread.
 //   index/...               coss::Index with 10 M random 64-bit hashes:
 //                           bytes per object (counter), insert and lookup ns.
+//   ref/...                 reference costs: XXH3 of a record, a two-thread
+//                           wake-up round trip.
 //   flush/StripeFlush/...   one full lap of 64 KiB values over a store of
 //                           COSS_BENCH_FLUSH_GIB GiB (default 4), Flush included;
 //                           counter dev_bytes_per_second = device_bytes_written / s.
@@ -25,6 +27,7 @@
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +35,9 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "coss/engine.h"
@@ -170,6 +175,11 @@ Fixture* AcquireFixture(const std::string& id, const std::function<void(Fixture*
 struct OneGet {
   std::atomic<bool> done{false};
   bool hit = false;
+  // Timed mode (disk Gets only): where the time goes between Get() and the
+  // caller running again.
+  std::chrono::steady_clock::time_point at_callback;
+  double ns_to_callback = 0, ns_callback_to_caller = 0;
+
   void Run(Engine* e, std::string_view key) {
     done.store(false, std::memory_order_relaxed);
     e->Get(key, [this](coss::GetResult r) {
@@ -178,6 +188,21 @@ struct OneGet {
       done.notify_one();
     });
     done.wait(false, std::memory_order_acquire);
+  }
+  void RunTimed(Engine* e, std::string_view key) {
+    using Clock = std::chrono::steady_clock;
+    done.store(false, std::memory_order_relaxed);
+    const auto t0 = Clock::now();
+    e->Get(key, [this](coss::GetResult r) {
+      at_callback = Clock::now();
+      hit = r.status.ok();
+      done.store(true, std::memory_order_release);
+      done.notify_one();
+    });
+    done.wait(false, std::memory_order_acquire);
+    const auto t2 = Clock::now();
+    ns_to_callback += std::chrono::duration<double, std::nano>(at_callback - t0).count();
+    ns_callback_to_caller += std::chrono::duration<double, std::nano>(t2 - at_callback).count();
   }
 };
 OneGet g_waiters[64];
@@ -292,9 +317,19 @@ void BM_Get(benchmark::State& state, IoKind io, size_t vsize, bool disk) {
   uint64_t rng = 0x1234 + static_cast<uint64_t>(state.thread_index()) * 0x9E37;
   uint64_t misses = 0;
   OneGet& one = g_waiters[state.thread_index() % 64];
+  one.ns_to_callback = one.ns_callback_to_caller = 0;
   for (auto _ : state) {
-    one.Run(g_get->store->engine.get(), Key(SplitMix(rng) % g_get->objects));
+    if (disk) {
+      one.RunTimed(g_get->store->engine.get(), Key(SplitMix(rng) % g_get->objects));
+    } else {
+      one.Run(g_get->store->engine.get(), Key(SplitMix(rng) % g_get->objects));
+    }
     misses += one.hit ? 0 : 1;
+  }
+  if (disk && state.threads() == 1 && state.iterations() > 0) {
+    const double n = static_cast<double>(state.iterations());
+    state.counters["us_get_to_callback"] = one.ns_to_callback / n / 1000;
+    state.counters["us_callback_to_caller"] = one.ns_callback_to_caller / n / 1000;
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * vsize));
@@ -404,6 +439,37 @@ void BM_ChecksumRecord(benchmark::State& state) {
   const std::string rec(static_cast<size_t>(state.range(0)), 'c');
   for (auto _ : state) benchmark::DoNotOptimize(coss::Checksum(rec.data(), rec.size(), 7));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rec.size()));
+}
+
+// Reference: one round trip between two threads that sleep on a condition
+// variable (two wake-ups). A synchronous Get that goes to the device crosses
+// threads twice too (caller -> I/O backend -> caller's callback).
+void BM_WakeRoundTrip(benchmark::State& state) {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t ping = 0, pong = 0;
+  bool stop = false;
+  std::thread partner([&] {
+    std::unique_lock lk(mu);
+    for (;;) {
+      cv.wait(lk, [&] { return stop || ping != pong; });
+      if (stop) return;
+      pong = ping;
+      cv.notify_all();
+    }
+  });
+  for (auto _ : state) {
+    std::unique_lock lk(mu);
+    ping++;
+    cv.notify_all();
+    cv.wait(lk, [&] { return pong == ping; });
+  }
+  {
+    std::lock_guard lk(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  partner.join();
 }
 
 std::unique_ptr<coss::Index> g_index;
@@ -558,6 +624,7 @@ void RegisterAll() {
   benchmark::RegisterBenchmark("index/BytesPerObject1Mto10M", BM_IndexSweep)
       ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("ref/XXH3Checksum", BM_ChecksumRecord)->Arg(156)->Arg(4152);
+  benchmark::RegisterBenchmark("ref/WakeRoundTrip", BM_WakeRoundTrip)->UseRealTime();
   benchmark::RegisterBenchmark("index/Lookup10M/hit", BM_IndexLookup, LookupKind::kHit)->UseRealTime();
   benchmark::RegisterBenchmark("index/Lookup10M/hit_dependent", BM_IndexLookup, LookupKind::kHitDependent)
       ->UseRealTime();
