@@ -45,9 +45,9 @@ struct Item {
 enum class Tier : uint8_t { kNone, kMemory, kDisk };
 
 struct GetResult {
-  Status status;   // kOk, kNotFound, kIoError, kShutdown
-  Item item;       // valid when status.ok()
-  Locator seen;    // the index slot observed (for a later conditional put)
+  Status status;  // kOk, kNotFound, kIoError, kShutdown
+  Item item;      // valid when status.ok()
+  Locator seen;   // the index slot observed (for a later conditional put)
   Tier tier = Tier::kNone;
 };
 
@@ -57,14 +57,14 @@ struct PutRequest {
   std::string_view key;
   std::string_view value;
   uint32_t flags = 0;
-  int64_t expiry = 0;            // absolute unix seconds; 0 = never; <= now: expired at once
-  bool conditional = false;      // when true, store only if the slot still equals expect
+  int64_t expiry = 0;        // absolute unix seconds; 0 = never; <= now: expired at once
+  bool conditional = false;  // when true, store only if the slot still equals expect
   Locator expect;
 };
 
 struct PutResult {
-  Status status;        // kOk, kExists (condition lost), kTooLarge, kBusy, kIoError ...
-  uint64_t version = 0; // version (CAS) given to the stored value
+  Status status;         // kOk, kExists (condition lost), kTooLarge, kBusy, kIoError ...
+  uint64_t version = 0;  // version (CAS) given to the stored value
 };
 
 class Engine {

@@ -9,8 +9,8 @@
 namespace coss {
 
 struct DeviceSpec {
-  std::string path;    // regular file (created if missing) or block device
-  uint64_t size = 0;   // bytes; 0 = use the existing file/device size
+  std::string path;   // regular file (created if missing) or block device
+  uint64_t size = 0;  // bytes; 0 = use the existing file/device size
 };
 
 enum class IoKind { kUring, kThreads };
@@ -18,17 +18,17 @@ enum class FullPolicy { kWait, kBusy };  // what put does when every membuf is i
 
 struct EngineOptions {
   std::vector<DeviceSpec> devices;
-  uint32_t stripe_size = 1u << 20;       // power of two, 64 KiB .. 16 MiB
-  uint64_t max_value_size = 1u << 20;    // largest value accepted (1 MiB like memcached -I 1m)
-  uint32_t membufs = 4;                  // membufs per device: 1 open + up to N-1 being written
+  uint32_t stripe_size = 1u << 20;     // power of two, 64 KiB .. 16 MiB
+  uint64_t max_value_size = 1u << 20;  // largest value accepted (1 MiB like memcached -I 1m)
+  uint32_t membufs = 4;                // membufs per device: 1 open + up to N-1 being written
   IoKind io = IoKind::kUring;
-  bool direct_io = true;                 // O_DIRECT where the filesystem allows it
-  uint32_t io_threads = 4;               // thread-pool backend: workers per device
-  uint32_t io_depth = 64;                // io_uring queue depth per device
+  bool direct_io = true;    // O_DIRECT where the filesystem allows it
+  uint32_t io_threads = 4;  // thread-pool backend: workers per device
+  uint32_t io_depth = 64;   // io_uring queue depth per device
   FullPolicy on_full = FullPolicy::kWait;
-  std::string relocation = "tail:25";    // never | always | tail:<percent of oldest ring>
-  uint64_t expected_objects = 0;         // index pre-size hint (0 = grow on demand)
-  bool create = true;                    // format devices that carry no store
+  std::string relocation = "tail:25";  // never | always | tail:<percent of oldest ring>
+  uint64_t expected_objects = 0;       // index pre-size hint (0 = grow on demand)
+  bool create = true;                  // format devices that carry no store
 };
 
 }  // namespace coss

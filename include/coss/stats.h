@@ -12,26 +12,26 @@ namespace coss {
 inline constexpr int kRerefBuckets = 16;
 
 struct StatsSnapshot {
-  uint64_t objects = 0;             // live index entries
-  uint64_t bytes = 0;               // bytes of live records (approximate, by size class)
-  uint64_t index_bytes = 0;         // RAM held by the index tables
-  uint64_t index_capacity = 0;      // index slots allocated
+  uint64_t objects = 0;         // live index entries
+  uint64_t bytes = 0;           // bytes of live records (approximate, by size class)
+  uint64_t index_bytes = 0;     // RAM held by the index tables
+  uint64_t index_capacity = 0;  // index slots allocated
   uint64_t gets = 0;
-  uint64_t hits_memory = 0;         // served from a membuf
-  uint64_t hits_disk = 0;           // served by one device read
+  uint64_t hits_memory = 0;  // served from a membuf
+  uint64_t hits_disk = 0;    // served by one device read
   uint64_t misses = 0;
   uint64_t puts = 0;
   uint64_t removes = 0;
-  uint64_t busy = 0;                // puts refused or delayed by back-pressure
-  uint64_t waits = 0;               // puts that waited for a membuf
+  uint64_t busy = 0;   // puts refused or delayed by back-pressure
+  uint64_t waits = 0;  // puts that waited for a membuf
   uint64_t stripes_written = 0;
   uint64_t device_bytes_written = 0;
-  uint64_t client_bytes_written = 0; // key+value bytes of accepted puts
+  uint64_t client_bytes_written = 0;  // key+value bytes of accepted puts
   uint64_t device_bytes_read = 0;
   uint64_t relocations = 0;
   uint64_t relocated_bytes = 0;
-  uint64_t evictions = 0;           // objects dropped because their stripe was reclaimed
-  uint64_t expired = 0;             // gets that found an expired object
+  uint64_t evictions = 0;  // objects dropped because their stripe was reclaimed
+  uint64_t expired = 0;    // gets that found an expired object
   uint64_t checksum_failures = 0;
   uint64_t io_errors = 0;
   uint64_t stripes_dropped_at_open = 0;  // stripes whose metadata failed verification

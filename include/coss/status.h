@@ -16,15 +16,15 @@ namespace coss {
 
 enum class Code {
   kOk = 0,
-  kNotFound,      // key absent, expired, or its record failed verification
-  kExists,        // conditional put lost: the key changed since it was read
-  kNotStored,     // add/replace precondition failed
-  kTooLarge,      // value exceeds the configured maximum
-  kBusy,          // back-pressure: every membuf is waiting for the disk
-  kIoError,       // the device failed (EIO, short write, ENOSPC ...)
-  kCorruption,    // checksum, magic or key mismatch in data read from disk
+  kNotFound,    // key absent, expired, or its record failed verification
+  kExists,      // conditional put lost: the key changed since it was read
+  kNotStored,   // add/replace precondition failed
+  kTooLarge,    // value exceeds the configured maximum
+  kBusy,        // back-pressure: every membuf is waiting for the disk
+  kIoError,     // the device failed (EIO, short write, ENOSPC ...)
+  kCorruption,  // checksum, magic or key mismatch in data read from disk
   kInvalidArgument,
-  kShutdown,      // the engine is closing
+  kShutdown,  // the engine is closing
 };
 
 const char* CodeName(Code c);
@@ -45,13 +45,15 @@ class Status {
   std::string msg_;
 };
 
-inline Status Error(Code c, std::string msg) { return Status(c, std::move(msg)); }
+inline Status Error(Code c, std::string msg) {
+  return Status(c, std::move(msg));
+}
 
 // Result<T>: a value or an error Status.
 template <typename T>
 class Result {
  public:
-  Result(T v) : v_(std::move(v)) {}              // NOLINT(google-explicit-constructor)
+  Result(T v) : v_(std::move(v)) {}  // NOLINT(google-explicit-constructor)
   Result(Status s) : v_(std::move(s)) { assert(!std::get<Status>(v_).ok()); }  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }

@@ -19,9 +19,7 @@ struct Counters {
   static void Add(C& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
   // Bucket of an evicted entry by its log hit counter (see BumpHits).
-  void CountEvicted(uint8_t hits) {
-    Add(reref[hits < kRerefBuckets ? hits : kRerefBuckets - 1]);
-  }
+  void CountEvicted(uint8_t hits) { Add(reref[hits < kRerefBuckets ? hits : kRerefBuckets - 1]); }
 
   void CopyTo(StatsSnapshot* s) const {
     auto r = [](const C& c) { return c.load(std::memory_order_relaxed); };

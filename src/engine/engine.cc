@@ -37,7 +37,8 @@ class EngineImpl final : public Engine {
       if (!dev.ok()) return dev.status();
       std::unique_ptr<Device> d = std::move(*dev);
       if (wrap) d = wrap(i, std::move(d));
-      ShardConfig cfg{&opts_, i, static_cast<uint32_t>(opts_.devices.size()), policy_.get(), &ctr_, &versions_};
+      ShardConfig cfg{&opts_,        i,     static_cast<uint32_t>(opts_.devices.size()),
+                      policy_.get(), &ctr_, &versions_};
       auto shard = std::make_unique<Shard>(cfg, std::move(d));
       if (Status s = shard->Open(&uuid, &have_uuid); !s.ok()) return s;
       shards_.push_back(std::move(shard));
@@ -105,7 +106,9 @@ class EngineImpl final : public Engine {
 
  private:
   Shard& ShardFor(uint64_t h) {
-    return *shards_[shards_.size() == 1 ? 0 : ((h >> Index::kPartitionBits) & 0x3FFFFF) % shards_.size()];
+    return *shards_[shards_.size() == 1
+                        ? 0
+                        : ((h >> Index::kPartitionBits) & 0x3FFFFF) % shards_.size()];
   }
 
   EngineOptions opts_;
@@ -120,8 +123,9 @@ Status Validate(const EngineOptions& o) {
   if (o.devices.empty()) return Error(Code::kInvalidArgument, "no store devices configured");
   if (!std::has_single_bit(o.stripe_size) || o.stripe_size < format::kMinStripe ||
       o.stripe_size > format::kMaxStripe)
-    return Error(Code::kInvalidArgument, "stripe size must be a power of two from 64 KiB to 16 MiB, not " +
-                                             std::to_string(o.stripe_size));
+    return Error(Code::kInvalidArgument,
+                 "stripe size must be a power of two from 64 KiB to 16 MiB, not " +
+                     std::to_string(o.stripe_size));
   if (o.max_value_size == 0 || o.max_value_size > (1ull << 30))
     return Error(Code::kInvalidArgument, "maximum value size must be 1 byte .. 1 GiB");
   if (o.membufs < 1 || o.membufs > 1024)

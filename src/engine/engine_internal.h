@@ -12,7 +12,8 @@ namespace coss {
 
 // Called once per device after the real backend is opened; returns the device
 // the engine will use (the same one, or a wrapper around it).
-using DeviceWrapper = std::function<std::unique_ptr<Device>(uint32_t index, std::unique_ptr<Device>)>;
+using DeviceWrapper =
+    std::function<std::unique_ptr<Device>(uint32_t index, std::unique_ptr<Device>)>;
 
 Result<std::unique_ptr<Engine>> OpenEngineWrapped(const EngineOptions& opts, DeviceWrapper wrap);
 

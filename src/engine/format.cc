@@ -13,7 +13,9 @@ uint64_t ChecksumBefore(const T& s, uint64_t seed) {
 }
 }  // namespace
 
-void SealSuperblock(Superblock* sb) { sb->checksum = ChecksumBefore(*sb, 0); }
+void SealSuperblock(Superblock* sb) {
+  sb->checksum = ChecksumBefore(*sb, 0);
+}
 
 Status CheckSuperblock(const Superblock& sb) {
   if (sb.magic != kSuperMagic) return Error(Code::kCorruption, "no coss superblock (bad magic)");

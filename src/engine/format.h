@@ -2,7 +2,8 @@
 // (the engine runs on little-endian hosts only; see static_assert below).
 //
 // Device layout:   [superblock: 4 KiB][stripe 0][stripe 1]...[stripe N-1]
-// Stripe layout:   [StripeHeader 64 B][record][record]...   free   ...[dir entry k-1]...[dir entry 0]
+// Stripe layout:   [StripeHeader 64 B][record][record]...   free   ...[dir entry k-1]...[dir entry
+// 0]
 //                  records grow forward from byte 64, 16-byte aligned; the record
 //                  directory grows backward from the end of the stripe, so a rebuild
 //                  reads the first 4 KiB and the last ceil(k*32) bytes, never the data.
@@ -29,8 +30,8 @@ inline constexpr uint64_t kSuperMagic = 0x524f545353534f43ull;  // "COSSSTOR"
 inline constexpr uint32_t kStripeMagic = 0x52545343u;           // "CSTR"
 inline constexpr uint16_t kRecordMagic = 0xC055;
 inline constexpr uint32_t kSuperblockSize = 4096;
-inline constexpr uint32_t kBlock = 4096;          // alignment of every device I/O
-inline constexpr uint32_t kRecordAlign = 16;      // records start on 16-byte boundaries
+inline constexpr uint32_t kBlock = 4096;      // alignment of every device I/O
+inline constexpr uint32_t kRecordAlign = 16;  // records start on 16-byte boundaries
 inline constexpr uint32_t kMinStripe = 64u << 10;
 inline constexpr uint32_t kMaxStripe = 16u << 20;
 inline constexpr uint32_t kMaxKey = 250;
@@ -54,10 +55,10 @@ struct Superblock {
   uint32_t device_index;
   uint32_t device_count;
   uint64_t stripe_count;
-  uint64_t device_size;    // bytes the store was formatted for
+  uint64_t device_size;  // bytes the store was formatted for
   uint64_t created_unix;
   uint64_t reserved[3];
-  uint64_t checksum;       // XXH3 of the preceding bytes
+  uint64_t checksum;  // XXH3 of the preceding bytes
 };
 static_assert(sizeof(Superblock) == 96);
 
@@ -67,41 +68,41 @@ struct StripeHeader {
   uint32_t magic;
   uint16_t format_version;
   StripeKind kind;
-  uint64_t seq;            // strictly increasing per device; newest wins at rebuild
-  uint32_t stripe_index;   // where this header was meant to land (catches misplaced writes)
-  uint32_t span;           // stripes covered: 1, or >1 for a jumbo run
+  uint64_t seq;           // strictly increasing per device; newest wins at rebuild
+  uint32_t stripe_index;  // where this header was meant to land (catches misplaced writes)
+  uint32_t span;          // stripes covered: 1, or >1 for a jumbo run
   uint32_t record_count;
-  uint32_t data_end;       // first byte after the last record, from the run start
-  uint64_t dir_checksum;   // XXH3(seed=uuid) of the directory bytes
-  uint64_t uuid_seed;      // Uuid::Seed(): a header from another store never matches
+  uint32_t data_end;      // first byte after the last record, from the run start
+  uint64_t dir_checksum;  // XXH3(seed=uuid) of the directory bytes
+  uint64_t uuid_seed;     // Uuid::Seed(): a header from another store never matches
   uint64_t reserved;
-  uint64_t checksum;       // XXH3(seed=uuid) of the preceding bytes
+  uint64_t checksum;  // XXH3(seed=uuid) of the preceding bytes
 };
 static_assert(sizeof(StripeHeader) == 64);
 
 enum class RecordType : uint8_t { kValue = 1, kTombstone = 2, kClear = 3 };
 
 struct RecordHeader {
-  uint64_t checksum;       // XXH3(seed=uuid) of bytes [8, 48) + key + value
+  uint64_t checksum;  // XXH3(seed=uuid) of bytes [8, 48) + key + value
   uint16_t magic;
   RecordType type;
   uint8_t key_len;
   uint32_t value_len;
-  uint32_t flags;          // client flags
+  uint32_t flags;  // client flags
   uint32_t reserved;
-  uint64_t version;        // CAS; unique per stored value, kept by relocation
-  int64_t expiry;          // absolute unix seconds, 0 = never
-  uint64_t stripe_seq;     // seq of the stripe that holds it: a leftover from an
-                           // earlier lap at the same offset never verifies
+  uint64_t version;     // CAS; unique per stored value, kept by relocation
+  int64_t expiry;       // absolute unix seconds, 0 = never
+  uint64_t stripe_seq;  // seq of the stripe that holds it: a leftover from an
+                        // earlier lap at the same offset never verifies
 };
 static_assert(sizeof(RecordHeader) == 48);
 
 struct DirEntry {
   uint64_t key_hash;
   uint64_t version;
-  uint32_t offset;         // from the run start
-  uint32_t length;         // header + key + value, unpadded
-  uint32_t expiry;         // unix seconds saturated to 32 bits, 0 = never
+  uint32_t offset;  // from the run start
+  uint32_t length;  // header + key + value, unpadded
+  uint32_t expiry;  // unix seconds saturated to 32 bits, 0 = never
   RecordType type;
   uint8_t pad[3];
 };
@@ -109,8 +110,12 @@ static_assert(sizeof(DirEntry) == 32);
 
 inline constexpr uint32_t kStripeHeaderSize = sizeof(StripeHeader);
 
-inline uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-inline uint64_t AlignDown(uint64_t v, uint64_t a) { return v / a * a; }
+inline uint64_t AlignUp(uint64_t v, uint64_t a) {
+  return (v + a - 1) / a * a;
+}
+inline uint64_t AlignDown(uint64_t v, uint64_t a) {
+  return v / a * a;
+}
 inline uint32_t RecordLength(size_t key_len, size_t value_len) {
   return static_cast<uint32_t>(sizeof(RecordHeader) + key_len + value_len);
 }
@@ -144,8 +149,7 @@ struct RecordView {
 };
 // Verifies a record read from `len` bytes at p: magic, bounds, checksum,
 // expected stripe seq. Never reads past p+len.
-Result<RecordView> DecodeRecord(const void* p, size_t len, uint64_t uuid_seed,
-                                uint64_t expect_seq);
+Result<RecordView> DecodeRecord(const void* p, size_t len, uint64_t uuid_seed, uint64_t expect_seq);
 
 // --- directory ---
 uint64_t DirChecksum(const DirEntry* entries, uint32_t count, uint64_t uuid_seed);

@@ -30,6 +30,8 @@ uint8_t SizeClass::Encode(uint64_t bytes) {
   return static_cast<uint8_t>(it - kTable.begin());
 }
 
-uint64_t SizeClass::Decode(uint8_t code) { return kTable[code]; }
+uint64_t SizeClass::Decode(uint8_t code) {
+  return kTable[code];
+}
 
 }  // namespace coss

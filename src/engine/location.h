@@ -28,7 +28,7 @@ class SizeClass {
 
 struct Location {
   uint32_t stripe = 0;
-  uint32_t offset = 0;     // bytes from the run start, multiple of 16, > 0
+  uint32_t offset = 0;  // bytes from the run start, multiple of 16, > 0
   uint8_t size_class = 0;
   uint8_t gen = 0;
   uint8_t hits = 0;

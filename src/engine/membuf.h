@@ -22,15 +22,15 @@ struct Membuf {
   enum class State { kFree, kOpen, kSealed, kWriting };
   enum class Kind { kData, kEmptyMarker };
 
-  AlignedBuffer buf;         // span * stripe_size bytes (4 KiB for an empty marker)
+  AlignedBuffer buf;  // span * stripe_size bytes (4 KiB for an empty marker)
   Kind kind = Kind::kData;
   State state = State::kFree;
-  bool pooled = false;       // from the shard's fixed pool (else freed after the write)
-  uint32_t stripe = 0;       // first stripe of the run
+  bool pooled = false;  // from the shard's fixed pool (else freed after the write)
+  uint32_t stripe = 0;  // first stripe of the run
   uint32_t span = 1;
   uint64_t seq = 0;
   uint32_t data_end = format::kStripeHeaderSize;
-  uint32_t count = 0;        // records (= directory entries)
+  uint32_t count = 0;  // records (= directory entries)
 
   uint64_t run_bytes() const { return buf.size(); }
   uint64_t Free() const {

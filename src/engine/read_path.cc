@@ -12,15 +12,17 @@ struct Shard::DiskRead {
   uint64_t hash;
   std::string key;
   GetCallback cb;
-  uint64_t identity;      // Location::Identity of the entry that was read
-  uint64_t seq;           // seq the record must carry
+  uint64_t identity;  // Location::Identity of the entry that was read
+  uint64_t seq;       // seq the record must carry
   uint32_t pin_first, pin_count;
   AlignedBuffer buf;
-  uint32_t skip;          // record start within buf
+  uint32_t skip;  // record start within buf
 };
 
 namespace {
-bool Expired(int64_t expiry) { return expiry != 0 && expiry <= NowSeconds(); }
+bool Expired(int64_t expiry) {
+  return expiry != 0 && expiry <= NowSeconds();
+}
 
 GetResult Miss(Locator seen = {}) {
   GetResult r;
@@ -63,7 +65,8 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
 
   if (Membuf* mb = st.membuf) {  // invariant (a): still in memory, served from memory
     GetResult r;
-    auto rec = format::DecodeRecord(mb->at(loc.offset), mb->data_end - loc.offset, uuid_seed_, mb->seq);
+    auto rec =
+        format::DecodeRecord(mb->at(loc.offset), mb->data_end - loc.offset, uuid_seed_, mb->seq);
     if (!rec.ok() || rec->key != key || rec->header->type != format::RecordType::kValue) {
       lk.unlock();
       Counters::Add(ctr_.misses);
@@ -103,13 +106,14 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
   r->identity = seen.raw;
   r->seq = st.seq;
   r->pin_first = loc.stripe;
-  r->pin_count = static_cast<uint32_t>(
-      std::min<uint64_t>(nstripes_ - loc.stripe, (loc.offset + (end - start) + stripe_size_ - 1) / stripe_size_));
+  r->pin_count = static_cast<uint32_t>(std::min<uint64_t>(
+      nstripes_ - loc.stripe, (loc.offset + (end - start) + stripe_size_ - 1) / stripe_size_));
   for (uint32_t j = 0; j < r->pin_count; j++) stripes_[r->pin_first + j].pins++;
   r->buf = AlignedBuffer(b - a);
   r->skip = static_cast<uint32_t>(start - a);
   lk.unlock();
-  dev_->Read(a, r->buf.data(), r->buf.size(), [this, r](Status s) { FinishDiskRead(r, std::move(s)); });
+  dev_->Read(a, r->buf.data(), r->buf.size(),
+             [this, r](Status s) { FinishDiskRead(r, std::move(s)); });
 }
 
 void Shard::Unpin(uint32_t first, uint32_t count) {
@@ -127,7 +131,8 @@ void Shard::FinishDiskRead(DiskRead* r, Status io) {
     static std::atomic<bool> logged{false};
     if (!logged.exchange(true)) spdlog::error("{}: read failed: {}", dev_->path(), io.ToString());
   } else {
-    rec = format::DecodeRecord(r->buf.data() + r->skip, r->buf.size() - r->skip, uuid_seed_, r->seq);
+    rec =
+        format::DecodeRecord(r->buf.data() + r->skip, r->buf.size() - r->skip, uuid_seed_, r->seq);
     if (!rec.ok()) {
       Counters::Add(ctr_.checksum_failures);
       static std::atomic<bool> logged{false};

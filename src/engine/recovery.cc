@@ -63,9 +63,11 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   const EngineOptions& o = *cfg_.opts;
   const uint64_t size = dev_->size();
   const uint64_t max_fp = format::RecordFootprint(format::kMaxKey, o.max_value_size);
-  const uint32_t max_span = static_cast<uint32_t>((max_fp + format::kStripeHeaderSize + stripe_size_ - 1) / stripe_size_);
+  const uint32_t max_span =
+      static_cast<uint32_t>((max_fp + format::kStripeHeaderSize + stripe_size_ - 1) / stripe_size_);
   const uint64_t need_stripes = uint64_t{o.membufs} + max_span + 2;
-  const uint64_t stripes = size > format::kSuperblockSize ? (size - format::kSuperblockSize) / stripe_size_ : 0;
+  const uint64_t stripes =
+      size > format::kSuperblockSize ? (size - format::kSuperblockSize) / stripe_size_ : 0;
   if (stripes < need_stripes) {
     return Error(Code::kInvalidArgument,
                  dev_->path() + " is too small: " + std::to_string(size) + " bytes hold " +
@@ -76,7 +78,8 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
                      " membufs and the largest value");
   }
   if (stripes > kMaxStripesPerDevice) {
-    return Error(Code::kInvalidArgument, dev_->path() + " has more than 2^24 stripes; use a larger stripe size");
+    return Error(Code::kInvalidArgument,
+                 dev_->path() + " has more than 2^24 stripes; use a larger stripe size");
   }
   nstripes_ = static_cast<uint32_t>(stripes);
   stripes_.assign(nstripes_, StripeState{});
@@ -86,11 +89,13 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   format::Superblock sb;
   std::memcpy(&sb, sbuf.data(), sizeof sb);
   if (sb.magic != format::kSuperMagic) {
-    const bool blank = std::all_of(sbuf.data(), sbuf.data() + sbuf.size(), [](char c) { return c == 0; });
+    const bool blank =
+        std::all_of(sbuf.data(), sbuf.data() + sbuf.size(), [](char c) { return c == 0; });
     if (!blank) {
       return Error(Code::kInvalidArgument,
-                   dev_->path() + " is not a coss store (no superblock) and is not empty; "
-                                  "refusing to overwrite it: point --store at a new file or wipe it");
+                   dev_->path() +
+                       " is not a coss store (no superblock) and is not empty; "
+                       "refusing to overwrite it: point --store at a new file or wipe it");
     }
     if (!o.create) return Error(Code::kInvalidArgument, dev_->path() + " holds no store");
     if (!*have_uuid) {
@@ -101,28 +106,32 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
     uuid_seed_ = uuid->Seed();
     if (Status s = Format(*uuid); !s.ok()) return s;
   } else {
-    if (Status s = format::CheckSuperblock(sb); !s.ok()) return Error(s.code(), dev_->path() + ": " + s.message());
+    if (Status s = format::CheckSuperblock(sb); !s.ok())
+      return Error(s.code(), dev_->path() + ": " + s.message());
     if (sb.stripe_size != stripe_size_) {
       return Error(Code::kInvalidArgument,
-                   dev_->path() + " was formatted with stripe size " + std::to_string(sb.stripe_size) +
-                       " but " + std::to_string(stripe_size_) +
+                   dev_->path() + " was formatted with stripe size " +
+                       std::to_string(sb.stripe_size) + " but " + std::to_string(stripe_size_) +
                        " is configured: configure the store's stripe size or use a new store");
     }
     if (sb.stripe_count != nstripes_) {
       return Error(Code::kInvalidArgument,
                    dev_->path() + " was formatted for " + std::to_string(sb.device_size) +
-                       " bytes (" + std::to_string(sb.stripe_count) + " stripes) but is now configured for " +
-                       std::to_string(size) + " bytes: configure the original size or use a new store");
+                       " bytes (" + std::to_string(sb.stripe_count) +
+                       " stripes) but is now configured for " + std::to_string(size) +
+                       " bytes: configure the original size or use a new store");
     }
     if (sb.device_index != cfg_.device_index || sb.device_count != cfg_.device_count) {
-      return Error(Code::kInvalidArgument,
-                   dev_->path() + " is device " + std::to_string(sb.device_index + 1) + " of " +
-                       std::to_string(sb.device_count) + " of its store, but is configured as device " +
-                       std::to_string(cfg_.device_index + 1) + " of " + std::to_string(cfg_.device_count) +
-                       ": list the store's files in their original order");
+      return Error(
+          Code::kInvalidArgument,
+          dev_->path() + " is device " + std::to_string(sb.device_index + 1) + " of " +
+              std::to_string(sb.device_count) + " of its store, but is configured as device " +
+              std::to_string(cfg_.device_index + 1) + " of " + std::to_string(cfg_.device_count) +
+              ": list the store's files in their original order");
     }
     if (*have_uuid && !(sb.uuid == *uuid)) {
-      return Error(Code::kInvalidArgument, dev_->path() + " belongs to a different store than the first device");
+      return Error(Code::kInvalidArgument,
+                   dev_->path() + " belongs to a different store than the first device");
     }
     *uuid = sb.uuid;
     *have_uuid = true;
@@ -161,7 +170,8 @@ Status Shard::Format(const format::Uuid& uuid) {
   format::SealSuperblock(&sb);
   std::memcpy(buf.data(), &sb, sizeof sb);
   if (Status s = WriteSync(*dev_, 0, buf.data(), buf.size()); !s.ok()) return s;
-  spdlog::info("{}: formatted a new store: {} stripes of {} bytes", dev_->path(), nstripes_, stripe_size_);
+  spdlog::info("{}: formatted a new store: {} stripes of {} bytes", dev_->path(), nstripes_,
+               stripe_size_);
   return dev_->Sync();
 }
 
@@ -175,14 +185,16 @@ Status Shard::Rebuild() {
     const uint32_t n = std::min(kBatch, nstripes_ - base);
     ReadBatch batch(*dev_);
     for (uint32_t i = 0; i < n; i++) {
-      batch.Add(StripeOffset(base + i), hb.data() + uint64_t{i} * format::kBlock, format::kBlock, &st[i]);
+      batch.Add(StripeOffset(base + i), hb.data() + uint64_t{i} * format::kBlock, format::kBlock,
+                &st[i]);
     }
     batch.Wait();
     for (uint32_t i = 0; i < n; i++) {
       if (!st[i].ok()) {
         Counters::Add(ctr_.io_errors);
         Counters::Add(ctr_.stripes_dropped_at_open);
-        spdlog::error("{}: cannot read stripe {} header: {}", dev_->path(), base + i, st[i].ToString());
+        spdlog::error("{}: cannot read stripe {} header: {}", dev_->path(), base + i,
+                      st[i].ToString());
         continue;
       }
       format::StripeHeader h;
@@ -198,7 +210,8 @@ Status Shard::Rebuild() {
   }
 
   // 2. Newest run per position wins.
-  std::sort(runs.begin(), runs.end(), [](const RunMeta& a, const RunMeta& b) { return a.h.seq > b.h.seq; });
+  std::sort(runs.begin(), runs.end(),
+            [](const RunMeta& a, const RunMeta& b) { return a.h.seq > b.h.seq; });
   std::vector<bool> claimed(nstripes_, false);
   std::vector<RunMeta> kept;
   for (const RunMeta& r : runs) {
@@ -227,12 +240,13 @@ Status Shard::Rebuild() {
     if (Status s = ReadSync(*dev_, a, db.data(), db.size()); !s.ok()) {
       Counters::Add(ctr_.io_errors);
       Counters::Add(ctr_.stripes_dropped_at_open);
-      spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), r.stripe, s.ToString());
+      spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), r.stripe,
+                    s.ToString());
       continue;
     }
     const char* dir = db.data() + (dir_start - a);
-    if (format::DirChecksum(reinterpret_cast<const format::DirEntry*>(dir), r.h.record_count, uuid_seed_) !=
-        r.h.dir_checksum) {
+    if (format::DirChecksum(reinterpret_cast<const format::DirEntry*>(dir), r.h.record_count,
+                            uuid_seed_) != r.h.dir_checksum) {
       Counters::Add(ctr_.stripes_dropped_at_open);
       spdlog::warn("{}: stripe {} dropped: directory checksum mismatch", dev_->path(), r.stripe);
       continue;

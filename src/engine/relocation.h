@@ -15,9 +15,9 @@
 namespace coss {
 
 struct RelocationContext {
-  double age;          // 0 = just written (head), 1 = next to be overwritten (tail)
-  uint8_t hits;        // the entry's log hit counter, after this read
-  uint32_t size;       // record bytes
+  double age;     // 0 = just written (head), 1 = next to be overwritten (tail)
+  uint8_t hits;   // the entry's log hit counter, after this read
+  uint32_t size;  // record bytes
 };
 
 class RelocationPolicy {

@@ -15,7 +15,9 @@ Shard::Shard(ShardConfig cfg, std::unique_ptr<Device> dev)
       ctr_(*cfg.counters),
       index_(cfg.opts->expected_objects / std::max<uint32_t>(1, cfg.device_count)) {}
 
-Shard::~Shard() { Close(); }
+Shard::~Shard() {
+  Close();
+}
 
 bool Shard::Live(uint64_t packed) const {
   if (packed == 0) return false;
@@ -59,8 +61,8 @@ void Shard::SweepSome(uint32_t partitions) {
 Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Actions* act) {
   const bool jumbo = footprint > stripe_size_ - format::kStripeHeaderSize;
   const uint32_t span =
-      jumbo ? static_cast<uint32_t>(
-                  (footprint + format::kStripeHeaderSize + stripe_size_ - 1) / stripe_size_)
+      jumbo ? static_cast<uint32_t>((footprint + format::kStripeHeaderSize + stripe_size_ - 1) /
+                                    stripe_size_)
             : 1;
   bool waited = false;
   for (;;) {
@@ -75,7 +77,8 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
       target = 0;
     }
     bool ready = in_flight_ < cfg_.opts->membufs && (jumbo || !free_.empty());
-    for (uint32_t j = target; ready && j < target + span; j++) ready = stripes_[j].membuf == nullptr;
+    for (uint32_t j = target; ready && j < target + span; j++)
+      ready = stripes_[j].membuf == nullptr;
     for (uint32_t j = skip_from; ready && j < skip_to; j++) ready = stripes_[j].membuf == nullptr;
     if (!ready) {
       if (!may_wait || cfg_.opts->on_full == FullPolicy::kBusy) {
@@ -155,8 +158,8 @@ void Shard::Seal(Membuf* mb, Actions* act) {
     h.span = mb->span;
     h.record_count = mb->count;
     h.data_end = mb->data_end;
-    h.dir_checksum = format::DirChecksum(mb->count ? mb->dir(mb->count - 1) : nullptr, mb->count,
-                                         uuid_seed_);
+    h.dir_checksum =
+        format::DirChecksum(mb->count ? mb->dir(mb->count - 1) : nullptr, mb->count, uuid_seed_);
   }
   format::SealStripeHeader(&h, uuid_seed_);
   std::memcpy(mb->buf.data(), &h, sizeof h);

@@ -71,11 +71,11 @@ class Shard {
 
  private:
   struct StripeState {
-    uint64_t seq = 0;        // seq of the current content (0: none)
-    uint8_t gen = 0;         // reclaim generation (see location.h)
-    uint32_t live = 0;       // live index entries in this stripe
-    uint64_t live_bytes = 0; // their record bytes (by size class)
-    uint32_t pins = 0;       // device reads in flight against this stripe
+    uint64_t seq = 0;         // seq of the current content (0: none)
+    uint8_t gen = 0;          // reclaim generation (see location.h)
+    uint32_t live = 0;        // live index entries in this stripe
+    uint64_t live_bytes = 0;  // their record bytes (by size class)
+    uint32_t pins = 0;        // device reads in flight against this stripe
     Membuf* membuf = nullptr;
   };
 
@@ -134,16 +134,16 @@ class Shard {
   std::vector<StripeState> stripes_;
   std::vector<std::unique_ptr<Membuf>> pool_;
   std::vector<Membuf*> free_;
-  std::vector<Membuf*> pinned_;       // sealed runs waiting for pins to drain
+  std::vector<Membuf*> pinned_;  // sealed runs waiting for pins to drain
   Membuf* open_ = nullptr;
-  uint32_t head_ = 0;                 // next stripe to open
+  uint32_t head_ = 0;  // next stripe to open
   uint64_t next_seq_ = 1;
-  uint32_t in_flight_ = 0;            // data membufs open or not yet written
-  uint32_t writes_pending_ = 0;       // membufs (any kind) sealed and not yet written
+  uint32_t in_flight_ = 0;       // data membufs open or not yet written
+  uint32_t writes_pending_ = 0;  // membufs (any kind) sealed and not yet written
   uint32_t sweep_cursor_ = 0;
   uint64_t live_objects_ = 0;
   uint64_t live_bytes_ = 0;
-  uint32_t rng_ = 0x9E3779B9u;        // for hit counter increments
+  uint32_t rng_ = 0x9E3779B9u;  // for hit counter increments
   bool closed_ = false;
 };
 

@@ -41,7 +41,8 @@ class ThreadPoolDevice final : public Device {
     Submit(Op{true, off, const_cast<char*>(static_cast<const char*>(buf)), len, std::move(cb)});
   }
   Status Sync() override {
-    if (::fdatasync(f_.fd) != 0) return Error(Code::kIoError, path_ + ": fdatasync: " + std::strerror(errno));
+    if (::fdatasync(f_.fd) != 0)
+      return Error(Code::kIoError, path_ + ": fdatasync: " + std::strerror(errno));
     return Status::Ok();
   }
   void Shutdown() override {
@@ -84,15 +85,18 @@ class ThreadPoolDevice final : public Device {
     Status st;
     while (done < op.len) {
       const ssize_t n =
-          op.write ? ::pwrite(f_.fd, op.buf + done, op.len - done, static_cast<off_t>(op.off + done))
-                   : ::pread(f_.fd, op.buf + done, op.len - done, static_cast<off_t>(op.off + done));
+          op.write
+              ? ::pwrite(f_.fd, op.buf + done, op.len - done, static_cast<off_t>(op.off + done))
+              : ::pread(f_.fd, op.buf + done, op.len - done, static_cast<off_t>(op.off + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
-        st = Error(Code::kIoError, path_ + (op.write ? ": pwrite: " : ": pread: ") + std::strerror(errno));
+        st = Error(Code::kIoError,
+                   path_ + (op.write ? ": pwrite: " : ": pread: ") + std::strerror(errno));
         break;
       }
       if (n == 0) {
-        st = Error(Code::kIoError, path_ + ": short " + (op.write ? "write" : "read") + " at end of file");
+        st = Error(Code::kIoError,
+                   path_ + ": short " + (op.write ? "write" : "read") + " at end of file");
         break;
       }
       done += static_cast<size_t>(n);

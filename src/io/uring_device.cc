@@ -30,7 +30,8 @@ class UringDevice final : public Device {
   Status Init(uint32_t depth) {
     io_uring_params p{};
     const int r = io_uring_queue_init_params(std::max<uint32_t>(8, depth), &ring_, &p);
-    if (r < 0) return Error(Code::kIoError, std::string("io_uring_queue_init: ") + std::strerror(-r));
+    if (r < 0)
+      return Error(Code::kIoError, std::string("io_uring_queue_init: ") + std::strerror(-r));
     ring_ok_ = true;
     reaper_ = std::thread([this] { Reap(); });
     return Status::Ok();
@@ -40,10 +41,12 @@ class UringDevice final : public Device {
     Submit(new Op{false, off, static_cast<char*>(buf), len, 0, std::move(cb)});
   }
   void Write(uint64_t off, const void* buf, size_t len, IoCallback cb) override {
-    Submit(new Op{true, off, const_cast<char*>(static_cast<const char*>(buf)), len, 0, std::move(cb)});
+    Submit(
+        new Op{true, off, const_cast<char*>(static_cast<const char*>(buf)), len, 0, std::move(cb)});
   }
   Status Sync() override {
-    if (::fdatasync(f_.fd) != 0) return Error(Code::kIoError, path_ + ": fdatasync: " + std::strerror(errno));
+    if (::fdatasync(f_.fd) != 0)
+      return Error(Code::kIoError, path_ + ": fdatasync: " + std::strerror(errno));
     return Status::Ok();
   }
   void RegisterBuffers(const std::vector<iovec>& bufs) override {
@@ -139,9 +142,11 @@ class UringDevice final : public Device {
       }
       Status st;
       if (res < 0) {
-        st = Error(Code::kIoError, path_ + (op->write ? ": write: " : ": read: ") + std::strerror(-res));
+        st = Error(Code::kIoError,
+                   path_ + (op->write ? ": write: " : ": read: ") + std::strerror(-res));
       } else if (res == 0 && op->len > op->done) {
-        st = Error(Code::kIoError, path_ + ": short " + (op->write ? "write" : "read") + " at end of file");
+        st = Error(Code::kIoError,
+                   path_ + ": short " + (op->write ? "write" : "read") + " at end of file");
       }
       op->cb(std::move(st));
       delete op;

@@ -5,9 +5,8 @@
 #include <fstream>
 #include <thread>
 
-#include "support/fault_device.h"
-
 #include "support/engine_fixture.h"
+#include "support/fault_device.h"
 #include "util/hash.h"
 
 namespace coss::testing {
@@ -159,7 +158,8 @@ TEST_P(EngineTest, SeveralDevicesSpreadKeys) {
     ASSERT_TRUE(e->Close().ok());
   }
   auto e = MustOpen(o);
-  for (int i = 0; i < 600; i++) EXPECT_EQ(e->GetSync("k" + std::to_string(i)).item.value, "v" + std::to_string(i));
+  for (int i = 0; i < 600; i++)
+    EXPECT_EQ(e->GetSync("k" + std::to_string(i)).item.value, "v" + std::to_string(i));
   // every device got a share of the keys: each file holds a written stripe
   for (int d = 0; d < 3; d++) {
     std::ifstream f(dir_.file("store" + std::to_string(d)), std::ios::binary);
@@ -229,7 +229,8 @@ TEST_P(EngineTest, BackPressureWaitModeBlocksUntilWritten) {
   EXPECT_EQ(e->GetSync("k59").item.value, v);
 }
 
-INSTANTIATE_TEST_SUITE_P(Io, EngineTest, ::testing::Values(IoKind::kUring, IoKind::kThreads), IoName);
+INSTANTIATE_TEST_SUITE_P(Io, EngineTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
+                         IoName);
 
 }  // namespace
 }  // namespace coss::testing

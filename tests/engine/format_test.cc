@@ -35,9 +35,9 @@ TEST(Format, RecordRoundTripAndEveryFlippedBitIsRejected) {
 TEST(Format, RecordFromAnotherLapOrStoreOrTruncatedIsRejected) {
   std::vector<char> buf(RecordLength(3, 5));
   EncodeRecord(buf.data(), RecordType::kValue, "abc", "12345", 0, 1, 0, 10, kSeed);
-  EXPECT_FALSE(DecodeRecord(buf.data(), buf.size(), kSeed, 11).ok());       // earlier lap
-  EXPECT_FALSE(DecodeRecord(buf.data(), buf.size(), kSeed + 1, 10).ok());   // other store
-  EXPECT_FALSE(DecodeRecord(buf.data(), buf.size() - 1, kSeed, 10).ok());   // truncated
+  EXPECT_FALSE(DecodeRecord(buf.data(), buf.size(), kSeed, 11).ok());      // earlier lap
+  EXPECT_FALSE(DecodeRecord(buf.data(), buf.size(), kSeed + 1, 10).ok());  // other store
+  EXPECT_FALSE(DecodeRecord(buf.data(), buf.size() - 1, kSeed, 10).ok());  // truncated
   EXPECT_FALSE(DecodeRecord(buf.data(), 10, kSeed, 10).ok());
   RestampRecord(buf.data(), 11, kSeed);  // relocation re-stamps and re-seals
   EXPECT_TRUE(DecodeRecord(buf.data(), buf.size(), kSeed, 11).ok());
@@ -86,7 +86,11 @@ TEST(Format, SuperblockChecks) {
 }
 
 TEST(Location, PackUnpackAndSizeClassNeverUnderestimates) {
-  Location l{.stripe = (1u << 24) - 1, .offset = (16u << 20) - 16, .size_class = 200, .gen = 255, .hits = 15};
+  Location l{.stripe = (1u << 24) - 1,
+             .offset = (16u << 20) - 16,
+             .size_class = 200,
+             .gen = 255,
+             .hits = 15};
   Location u = Location::Unpack(l.Pack());
   EXPECT_EQ(u.stripe, l.stripe);
   EXPECT_EQ(u.offset, l.offset);
@@ -94,7 +98,8 @@ TEST(Location, PackUnpackAndSizeClassNeverUnderestimates) {
   EXPECT_EQ(u.gen, l.gen);
   EXPECT_EQ(u.hits, l.hits);
   EXPECT_NE(l.Pack(), 0u);
-  for (uint64_t n : {1ull, 63ull, 64ull, 65ull, 4096ull, 4097ull, 100000ull, 1ull << 20, (64ull << 20) + 300}) {
+  for (uint64_t n :
+       {1ull, 63ull, 64ull, 65ull, 4096ull, 4097ull, 100000ull, 1ull << 20, (64ull << 20) + 300}) {
     const uint64_t d = SizeClass::Decode(SizeClass::Encode(n));
     EXPECT_GE(d, n);
     EXPECT_LE(d, n + n / 8 + 64) << n;  // at most 12.5 % (or one 64-byte unit) over

@@ -54,7 +54,8 @@ struct Model {
 std::atomic<int64_t> g_now{1'700'000'000};
 
 // One random operation on key space [base, base + keys). Returns false on a violation.
-void Step(Engine& e, Model& m, std::mt19937_64& rng, uint32_t base, uint32_t keys, bool advance_clock) {
+void Step(Engine& e, Model& m, std::mt19937_64& rng, uint32_t base, uint32_t keys,
+          bool advance_clock) {
   const uint32_t id = base + static_cast<uint32_t>(rng() % keys);
   const std::string key = "key:" + std::to_string(id);
   const int op = static_cast<int>(rng() % 100);
@@ -66,7 +67,8 @@ void Step(Engine& e, Model& m, std::mt19937_64& rng, uint32_t base, uint32_t key
     auto g = e.GetSync(key);
     m.gets++;
     auto it = m.ref.find(id);
-    const bool live = it != m.ref.end() && (it->second.expiry == 0 || it->second.expiry > g_now.load());
+    const bool live =
+        it != m.ref.end() && (it->second.expiry == 0 || it->second.expiry > g_now.load());
     if (!live) {
       ASSERT_EQ(g.status.code(), Code::kNotFound) << key << " returned a deleted or expired value";
       return;
@@ -76,14 +78,16 @@ void Step(Engine& e, Model& m, std::mt19937_64& rng, uint32_t base, uint32_t key
     ASSERT_TRUE(g.status.ok()) << g.status.ToString();
     m.hits++;
     ASSERT_EQ(g.item.value.size(), it->second.len) << key << " wrong length (stale or corrupt)";
-    ASSERT_TRUE(g.item.value == MakeValue(id, it->second.serial, it->second.len)) << key << " stale or corrupt bytes";
+    ASSERT_TRUE(g.item.value == MakeValue(id, it->second.serial, it->second.len))
+        << key << " stale or corrupt bytes";
     ASSERT_EQ(g.item.flags, it->second.flags);
   } else if (op < 80) {  // put / overwrite, some with expiry
     const uint32_t len = static_cast<uint32_t>(value_len());
     const uint64_t serial = ++m.serial;
     const uint32_t flags = static_cast<uint32_t>(rng());
     int64_t expiry = 0;
-    if (rng() % 8 == 0) expiry = g_now.load() + static_cast<int64_t>(rng() % 5) - 1;  // some already expired
+    if (rng() % 8 == 0)
+      expiry = g_now.load() + static_cast<int64_t>(rng() % 5) - 1;  // some already expired
     const std::string v = MakeValue(id, serial, len);
     auto r = PutStr(e, key, v, flags, expiry);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
@@ -122,7 +126,9 @@ struct ModelParam {
 
 class ModelTest : public ::testing::TestWithParam<ModelParam> {
  protected:
-  void SetUp() override { SetClockForTesting([] { return g_now.load(); }); }
+  void SetUp() override {
+    SetClockForTesting([] { return g_now.load(); });
+  }
   void TearDown() override { SetClockForTesting(nullptr); }
   EngineOptions Opts() {
     auto o = SmallStore(dir_, GetParam().io, 2u << 20);  // 31 stripes of 64 KiB
@@ -155,14 +161,17 @@ TEST_P(ModelTest, EveryGetIsAMissOrTheLatestValue) {
   auto s = e->Stats();
   relocations += s.relocations;
   evictions += s.evictions;
-  std::printf("ops %llu gets %llu present %llu hits %llu relocations %llu evictions %llu reopens %llu\n",
-              (unsigned long long)ops, (unsigned long long)m.gets, (unsigned long long)m.present_gets,
-              (unsigned long long)m.hits, (unsigned long long)relocations, (unsigned long long)evictions,
-              (unsigned long long)reopens);
+  std::printf(
+      "ops %llu gets %llu present %llu hits %llu relocations %llu evictions %llu reopens %llu\n",
+      (unsigned long long)ops, (unsigned long long)m.gets, (unsigned long long)m.present_gets,
+      (unsigned long long)m.hits, (unsigned long long)relocations, (unsigned long long)evictions,
+      (unsigned long long)reopens);
   // Not vacuous: the ring wrapped, values were found, and (when enabled) relocated.
   EXPECT_GT(evictions, 0u);
   EXPECT_GT(m.hits, m.present_gets / 10) << "hits " << m.hits << " of " << m.present_gets;
-  if (std::string(GetParam().relocation) != "never" && ops >= 20'000) EXPECT_GT(relocations, 0u);
+  if (std::string(GetParam().relocation) != "never" && ops >= 20'000) {
+    EXPECT_GT(relocations, 0u);
+  }
   EXPECT_EQ(s.checksum_failures, 0u);
 }
 

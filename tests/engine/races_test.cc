@@ -18,7 +18,9 @@ namespace coss::testing {
 namespace {
 
 constexpr uint64_t kStripe = 64u << 10;
-uint64_t StripeOff(uint32_t s) { return format::kSuperblockSize + s * kStripe; }
+uint64_t StripeOff(uint32_t s) {
+  return format::kSuperblockSize + s * kStripe;
+}
 
 class RaceTest : public ::testing::TestWithParam<IoKind> {
  protected:
@@ -78,7 +80,8 @@ TEST_P(RaceTest, RelocatedObjectIsCompleteWhenPublished) {
   fd_->Release();
   EXPECT_EQ(first.get().item.value, v);
   EXPECT_EQ(second.get().item.value, v);
-  EXPECT_EQ(e->Stats().relocations, 1u);  // the second read saw the moved entry and did not move it again
+  EXPECT_EQ(e->Stats().relocations,
+            1u);  // the second read saw the moved entry and did not move it again
   auto third = e->GetSync("hot");
   EXPECT_EQ(third.tier, Tier::kMemory);
   EXPECT_EQ(third.item.value, v);

@@ -1,7 +1,6 @@
 // Reopen (full metadata scan) and damage tests on real store files.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <map>
@@ -21,13 +20,16 @@ class RecoveryTest : public ::testing::TestWithParam<IoKind> {
  protected:
   EngineOptions Opts() { return SmallStore(dir_, GetParam(), 2u << 20); }
   std::string Path() { return dir_.file("store0"); }
-  static std::string Val(int i) { return std::string(700 + i % 300, static_cast<char>('a' + i % 26)) + std::to_string(i); }
+  static std::string Val(int i) {
+    return std::string(700 + i % 300, static_cast<char>('a' + i % 26)) + std::to_string(i);
+  }
 
   // Key hashes listed in stripe s's directory, read straight from the file.
   std::set<uint64_t> HashesInStripe(uint32_t s) {
     const int fd = ::open(Path().c_str(), O_RDONLY);
     std::string stripe(kStripe, '\0');
-    EXPECT_EQ(::pread(fd, stripe.data(), kStripe, format::kSuperblockSize + uint64_t{s} * kStripe), kStripe);
+    EXPECT_EQ(::pread(fd, stripe.data(), kStripe, format::kSuperblockSize + uint64_t{s} * kStripe),
+              kStripe);
     ::close(fd);
     format::StripeHeader h;
     std::memcpy(&h, stripe.data(), sizeof h);
@@ -53,7 +55,8 @@ class RecoveryTest : public ::testing::TestWithParam<IoKind> {
 TEST_P(RecoveryTest, CloseAndReopenServesEverything) {
   {
     auto e = MustOpen(Opts());
-    for (int i = 0; i < 500; i++) ASSERT_TRUE(PutStr(*e, "k" + std::to_string(i), Val(i), i).status.ok());
+    for (int i = 0; i < 500; i++)
+      ASSERT_TRUE(PutStr(*e, "k" + std::to_string(i), Val(i), i).status.ok());
     ASSERT_TRUE(e->Close().ok());
   }
   auto e = MustOpen(Opts());
@@ -143,7 +146,8 @@ TEST_P(RecoveryTest, FlippedBitInRecordIsAMissNeverData) {
     ASSERT_TRUE(e->Close().ok());
   }
   // The first record of stripe 0 starts right after the stripe header: flip a value byte.
-  Poke(format::kSuperblockSize + format::kStripeHeaderSize + sizeof(format::RecordHeader) + 10, 0x08);
+  Poke(format::kSuperblockSize + format::kStripeHeaderSize + sizeof(format::RecordHeader) + 10,
+       0x08);
   auto e = MustOpen(Opts());
   auto g = e->GetSync("k0");
   EXPECT_EQ(g.status.code(), Code::kNotFound);
@@ -198,7 +202,8 @@ TEST_P(RecoveryTest, RefusesMismatchedConfigurationAndForeignFiles) {
     auto e = MustOpen(Opts());
     auto second = Engine::Open(Opts());  // same store, still open
     ASSERT_FALSE(second.ok());
-    EXPECT_NE(second.status().message().find("in use"), std::string::npos) << second.status().message();
+    EXPECT_NE(second.status().message().find("in use"), std::string::npos)
+        << second.status().message();
   }
   const std::string foreign = dir_.file("foreign");
   {
@@ -213,7 +218,8 @@ TEST_P(RecoveryTest, RefusesMismatchedConfigurationAndForeignFiles) {
   EXPECT_NE(r2.status().message().find("not a coss store"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Io, RecoveryTest, ::testing::Values(IoKind::kUring, IoKind::kThreads), IoName);
+INSTANTIATE_TEST_SUITE_P(Io, RecoveryTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
+                         IoName);
 
 }  // namespace
 }  // namespace coss::testing

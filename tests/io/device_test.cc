@@ -60,7 +60,8 @@ TEST_P(DeviceTest, ManyConcurrentWritesThenReadsRoundTrip) {
   }
   while (done.load() < kOps) std::this_thread::yield();
   EXPECT_EQ(failed.load(), 0);
-  for (int i = 0; i < kOps; i++) EXPECT_EQ(static_cast<unsigned char>(rb[i].data()[4095]), i % 256) << i;
+  for (int i = 0; i < kOps; i++)
+    EXPECT_EQ(static_cast<unsigned char>(rb[i].data()[4095]), i % 256) << i;
 }
 
 TEST_P(DeviceTest, ReadPastEndIsAnErrorNotShortSuccess) {
@@ -80,7 +81,9 @@ TEST_P(DeviceTest, SecondOpenOfTheSameFileIsRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Io, DeviceTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
-                         [](const auto& i) { return i.param == IoKind::kUring ? "uring" : "threads"; });
+                         [](const auto& i) {
+                           return i.param == IoKind::kUring ? "uring" : "threads";
+                         });
 
 }  // namespace
 }  // namespace coss::testing

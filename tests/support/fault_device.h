@@ -57,9 +57,9 @@ class FaultDevice final : public Device {
     return writes_;
   }
 
-  std::atomic<int> fail_reads{0};      // next N reads fail with EIO
-  std::atomic<int> fail_writes{0};     // next N writes fail with EIO
-  std::atomic<int64_t> flip_at{-1};    // flip one bit at this byte of every read buffer
+  std::atomic<int> fail_reads{0};           // next N reads fail with EIO
+  std::atomic<int> fail_writes{0};          // next N writes fail with EIO
+  std::atomic<int64_t> flip_at{-1};         // flip one bit at this byte of every read buffer
   std::atomic<int64_t> tear_writes_at{-1};  // write only this many bytes of the next write
 
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
