@@ -8,8 +8,9 @@
 //   engine/GetDiskAsync/... Get with 32 requests in flight from one thread.
 //   index/...               coss::Index with 10 M random 64-bit hashes:
 //                           bytes per object (counter), insert and lookup ns.
-//   ref/...                 reference costs: XXH3 of a record, a two-thread
-//                           wake-up round trip.
+//   ref/...                 reference costs: 4 KiB O_DIRECT reads one at a time
+//                           (same-thread pread; coss Device backends alone),
+//                           XXH3 of a record, a two-thread wake-up round trip.
 //   flush/StripeFlush/...   one full lap of 64 KiB values over a store of
 //                           COSS_BENCH_FLUSH_GIB GiB (default 4), Flush included;
 //                           counter dev_bytes_per_second = device_bytes_written / s.
@@ -43,6 +44,7 @@
 #include "coss/engine.h"
 #include "engine/format.h"
 #include "engine/index.h"
+#include "io/device.h"
 #include "util/hash.h"
 
 namespace {
@@ -371,6 +373,105 @@ void BM_GetAsync(benchmark::State& state, IoKind io, size_t vsize, int depth) {
 }
 
 // --------------------------------------------------------------------------
+// Reference reads below the engine: 4 KiB O_DIRECT reads at random offsets of a
+// 512 MiB file (the region fio's randread uses), one at a time, (a) pread on
+// the calling thread, (b) through coss's Device backends with the caller
+// waiting for the callback. Engine Get QD1 - (b) = engine work; (b) - (a) =
+// the backend's hand-off between threads.
+
+constexpr uint64_t kRefFileBytes = 512 * kMiB;
+
+std::string RefFilePath() { return BenchDir() + "/coss-bench-ref.dat"; }
+
+bool EnsureRefFile(std::string* err) {
+  static bool ready = false;
+  if (ready) return true;
+  const std::string path = RefFilePath();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *err = "cannot create " + path;
+    return false;
+  }
+  const std::string chunk(kMiB, 'r');  // allocated blocks, not holes
+  for (uint64_t off = 0; off < kRefFileBytes; off += kMiB) {
+    if (::pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(off)) != static_cast<ssize_t>(chunk.size())) {
+      ::close(fd);
+      *err = "cannot write " + path;
+      return false;
+    }
+  }
+  ::fdatasync(fd);
+  ::close(fd);
+  ready = true;
+  return true;
+}
+
+void BM_RefPread(benchmark::State& state) {
+  g_fixture.reset();
+  std::string err;
+  if (!EnsureRefFile(&err)) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  const int fd = ::open(RefFilePath().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) {
+    state.SkipWithError("cannot open the reference file with O_DIRECT");
+    return;
+  }
+  void* buf = std::aligned_alloc(4096, 4096);
+  uint64_t rng = 99, errors = 0;
+  for (auto _ : state) {
+    const off_t off = static_cast<off_t>(SplitMix(rng) % (kRefFileBytes / 4096) * 4096);
+    if (::pread(fd, buf, 4096, off) != 4096) errors++;
+  }
+  std::free(buf);
+  ::close(fd);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["errors"] = static_cast<double>(errors);
+}
+
+void BM_RefDeviceRead(benchmark::State& state, IoKind io) {
+  g_fixture.reset();
+  std::string err;
+  if (!EnsureRefFile(&err)) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  auto f = coss::OpenStoreFile(RefFilePath(), 0, /*want_direct=*/true);
+  if (!f.ok()) {
+    state.SkipWithError(f.status().ToString().c_str());
+    return;
+  }
+  EngineOptions defaults;
+  auto dev = io == IoKind::kUring ? coss::MakeUringDevice(RefFilePath(), *f, defaults.io_depth)
+                                  : coss::MakeThreadPoolDevice(RefFilePath(), *f, defaults.io_threads);
+  if (!dev.ok()) {
+    state.SkipWithError(dev.status().ToString().c_str());
+    return;
+  }
+  coss::Device& d = **dev;
+  void* buf = std::aligned_alloc(4096, 4096);
+  OneGet& w = g_waiters[0];  // reuse the static flag: callbacks may outlive a stack object
+  uint64_t rng = 99, errors = 0;
+  for (auto _ : state) {
+    const uint64_t off = SplitMix(rng) % (kRefFileBytes / 4096) * 4096;
+    w.done.store(false, std::memory_order_relaxed);
+    d.Read(off, buf, 4096, [&w](coss::Status st) {
+      w.hit = st.ok();
+      w.done.store(true, std::memory_order_release);
+      w.done.notify_one();
+    });
+    w.done.wait(false, std::memory_order_acquire);
+    errors += w.hit ? 0 : 1;
+  }
+  d.Shutdown();
+  std::free(buf);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["errors"] = static_cast<double>(errors);
+  state.counters["direct_io"] = d.direct() ? 1 : 0;
+}
+
+// --------------------------------------------------------------------------
 // Index: bytes per object and lookup cost at 10 M objects.
 
 const std::vector<uint64_t>& IndexHashes() {
@@ -617,6 +718,11 @@ void RegisterAll() {
       }
     }
   }
+  benchmark::RegisterBenchmark("ref/Pread4k/qd1", BM_RefPread)->UseRealTime();
+  for (IoKind io : ios) {
+    benchmark::RegisterBenchmark(name("ref/DeviceRead4k", io, "qd1").c_str(), BM_RefDeviceRead, io)
+        ->UseRealTime();
+  }
   benchmark::RegisterBenchmark("index/Insert10M/grow", BM_IndexInsert, false)
       ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("index/Insert10M/presized", BM_IndexInsert, true)
@@ -654,5 +760,6 @@ int main(int argc, char** argv) {
   ::unlink((BenchDir() + "/coss-bench-flush.store").c_str());
   ::unlink((BenchDir() + "/coss-bench-get.store").c_str());
   ::unlink((BenchDir() + "/coss-bench-put.store").c_str());
+  ::unlink(RefFilePath().c_str());
   return 0;
 }
