@@ -107,12 +107,30 @@ uint64_t DirChecksum(const DirEntry* entries, uint32_t count, uint64_t uuid_seed
   return Checksum(entries, uint64_t{count} * sizeof(DirEntry), uuid_seed);
 }
 
-bool DirEntrySane(const DirEntry& e, const StripeHeader& h, uint64_t run_bytes) {
+bool DirEntrySane(const DirEntry& e, const StripeHeader& h) {
   if (e.offset < kStripeHeaderSize || e.offset % kRecordAlign != 0) return false;
   if (e.length < sizeof(RecordHeader) || e.offset + uint64_t{e.length} > h.data_end) return false;
-  (void)run_bytes;
   return e.type == RecordType::kValue || e.type == RecordType::kTombstone ||
          e.type == RecordType::kClear;
+}
+
+Result<uint32_t> DecodeDirectory(const StripeHeader& h, const char* dir, size_t dir_bytes,
+                                 uint64_t uuid_seed, std::vector<DirEntry>* out) {
+  const uint64_t need = uint64_t{h.record_count} * sizeof(DirEntry);
+  if (dir_bytes != need) return Error(Code::kCorruption, "directory size mismatch");
+  if (Checksum(dir, need, uuid_seed) != h.dir_checksum)
+    return Error(Code::kCorruption, "directory checksum mismatch");
+  uint32_t insane = 0;
+  for (uint32_t i = 0; i < h.record_count; i++) {
+    DirEntry e;
+    std::memcpy(&e, dir + need - (uint64_t{i} + 1) * sizeof e, sizeof e);
+    if (DirEntrySane(e, h)) {
+      out->push_back(e);
+    } else {
+      insane++;
+    }
+  }
+  return insane;
 }
 
 }  // namespace coss::format

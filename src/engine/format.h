@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "coss/status.h"
 
@@ -158,6 +159,13 @@ inline uint64_t DirEntryOffset(uint64_t run_bytes, uint32_t i) {
   return run_bytes - (uint64_t{i} + 1) * sizeof(DirEntry);
 }
 // Checks one directory entry against the header it came with.
-bool DirEntrySane(const DirEntry& e, const StripeHeader& h, uint64_t run_bytes);
+bool DirEntrySane(const DirEntry& e, const StripeHeader& h);
+
+// Decodes the directory of a run whose header passed CheckStripeHeader: `dir`
+// holds the last record_count * 32 bytes of the run. Verifies the directory
+// checksum, then appends the sane entries in write order (oldest first).
+// Returns the number of insane entries skipped, or kCorruption.
+Result<uint32_t> DecodeDirectory(const StripeHeader& h, const char* dir, size_t dir_bytes,
+                                 uint64_t uuid_seed, std::vector<DirEntry>* out);
 
 }  // namespace coss::format

@@ -244,18 +244,16 @@ Status Shard::Rebuild() {
                     s.ToString());
       continue;
     }
-    const char* dir = db.data() + (dir_start - a);
-    if (format::DirChecksum(reinterpret_cast<const format::DirEntry*>(dir), r.h.record_count,
-                            uuid_seed_) != r.h.dir_checksum) {
+    std::vector<format::DirEntry> entries;
+    auto dec =
+        format::DecodeDirectory(r.h, db.data() + (dir_start - a), dir_bytes, uuid_seed_, &entries);
+    if (!dec.ok()) {
       Counters::Add(ctr_.stripes_dropped_at_open);
-      spdlog::warn("{}: stripe {} dropped: directory checksum mismatch", dev_->path(), r.stripe);
+      spdlog::warn("{}: stripe {} dropped: {}", dev_->path(), r.stripe, dec.status().message());
       continue;
     }
     const int64_t now = NowSeconds();
-    for (uint32_t i = 0; i < r.h.record_count; i++) {
-      format::DirEntry e;
-      std::memcpy(&e, dir + dir_bytes - (uint64_t{i} + 1) * sizeof e, sizeof e);
-      if (!format::DirEntrySane(e, r.h, run_bytes)) continue;
+    for (const format::DirEntry& e : entries) {
       max_version = std::max(max_version, e.version);
       switch (e.type) {
         case format::RecordType::kClear:
