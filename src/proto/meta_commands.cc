@@ -20,7 +20,7 @@ struct MetaSpec {
 };
 
 // P and L are accepted by every command and ignored (proxy hints).
-constexpr MetaSpec kMg{"bcfhklOqstuvENRTPL", ErrStyle::kGetSet};
+constexpr MetaSpec kMg{"bcfhklOqstuvCENRTPL", ErrStyle::kGetSet};  // C: accepted, unused
 constexpr MetaSpec kMs{"bcCEFIkOqsTMNPL", ErrStyle::kGetSet};
 constexpr MetaSpec kMd{"bCEIkOqTPL", ErrStyle::kDeleteArith};
 constexpr MetaSpec kMa{"bCENJDTMOqtcvkPL", ErrStyle::kDeleteArith};

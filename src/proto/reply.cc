@@ -31,16 +31,16 @@ void AppendValueHeader(std::string* out, std::string_view key, uint32_t flags, s
   out->append("\r\n");
 }
 
-void AppendMetaFlags(std::string* out, const Request& req, const MetaItemInfo& item) {
+void AppendMetaFlags(std::string* out, const Request& req, const MetaItemInfo& item,
+                     std::string_view allowed) {
   const MetaFlags& m = req.meta;
   for (char f : m.order) {
+    if (allowed.find(f) == std::string_view::npos) continue;
     switch (f) {
-      case 'b':
-        if (m.ret_key) out->append(" b");
-        break;
       case 'k':
         out->append(" k");
         out->append(req.key_raw);  // as sent: base64 when 'b' was given
+        if (m.base64) out->append(" b");
         break;
       case 'O':
         out->append(" O");

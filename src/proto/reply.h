@@ -31,10 +31,11 @@ struct MetaItemInfo {
   bool win_taken = false;   // Z: another client already holds the win
 };
 
-// Appends " <flag><token>" for every return flag of `req`, in request order,
-// then the Z/X/W markers. `code` is the two-letter code already written; only
-// k, O and b are echoed when the item is not present.
-void AppendMetaFlags(std::string* out, const Request& req, const MetaItemInfo& item);
+// Appends " <flag><token>" for every return flag of `req` that is in `allowed`,
+// in request order, then the Z/X/W markers. Item flags (c f h l s t) are only
+// echoed when item.present; k, O and b always are.
+void AppendMetaFlags(std::string* out, const Request& req, const MetaItemInfo& item,
+                     std::string_view allowed);
 
 // memcached expiry semantics -> absolute unix seconds (0 = never):
 // 0 never; negative: already expired; up to 30 days: relative to now; above:

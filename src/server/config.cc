@@ -3,9 +3,9 @@
 // place, so both sources share the same messages.
 #include "server/config.h"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -19,8 +19,8 @@ namespace coss::server {
 namespace {
 
 struct OptionDef {
-  std::string name;   // long name without dashes (also the TOML key)
-  std::string flag;   // CLI11 name list, e.g. "-p,--port"
+  std::string name;  // long name without dashes (also the TOML key)
+  std::string flag;  // CLI11 name list, e.g. "-p,--port"
   std::string help;
 };
 
@@ -48,14 +48,14 @@ const std::vector<OptionDef>& Defs() {
        "SERVER_ERROR) (default wait)"},
       {"metrics-port", "--metrics-port",
        "serve Prometheus metrics over HTTP on this port (default 0: off)"},
-      {"metrics-listen", "--metrics-listen", "address for the metrics endpoint (default: --listen)"},
+      {"metrics-listen", "--metrics-listen",
+       "address for the metrics endpoint (default: --listen)"},
       {"max-line", "--max-line", "longest command line in bytes (default 2048)"},
       {"max-get-line", "--max-get-line",
        "longest get/gets/gat/gats line (many keys) in bytes (default 64k)"},
       {"conn-output-limit", "--conn-output-limit",
        "reply bytes buffered per connection before it stops reading (default 4m)"},
-      {"conn-inflight", "--conn-inflight",
-       "store reads in flight per connection (default 64)"},
+      {"conn-inflight", "--conn-inflight", "store reads in flight per connection (default 64)"},
       {"conn-pending", "--conn-pending",
        "requests queued per connection before it stops reading (default 1024)"},
       {"shutdown-timeout", "--shutdown-timeout",
@@ -178,15 +178,13 @@ class Builder {
 };
 
 // Reads a TOML file into name -> text. Arrays (store) are joined with ','.
-bool LoadToml(const std::string& path, std::map<std::string, std::string>* out,
-              std::string* err) {
+bool LoadToml(const std::string& path, std::map<std::string, std::string>* out, std::string* err) {
   toml::table tbl;
   try {
     tbl = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     std::ostringstream os;
-    os << "--config " << path << ": " << e.description() << " at line "
-       << e.source().begin.line;
+    os << "--config " << path << ": " << e.description() << " at line " << e.source().begin.line;
     *err = os.str();
     return false;
   }
@@ -248,11 +246,20 @@ bool ParseSize(std::string_view s, uint64_t* out) {
     const std::string rest = suffix.substr(1);
     if (!(rest.empty() || rest == "b" || rest == "ib")) return false;
     switch (u) {
-      case 'k': shift = 10; break;
-      case 'm': shift = 20; break;
-      case 'g': shift = 30; break;
-      case 't': shift = 40; break;
-      default: return false;
+      case 'k':
+        shift = 10;
+        break;
+      case 'm':
+        shift = 20;
+        break;
+      case 'g':
+        shift = 30;
+        break;
+      case 't':
+        shift = 40;
+        break;
+      default:
+        return false;
     }
   }
   if (shift != 0 && n > (UINT64_MAX >> shift)) return false;
@@ -323,7 +330,9 @@ ConfigResult ParseConfig(int argc, const char* const* argv) {
   }
   std::string config_file;
   app.add_option("--config", config_file, "read options from this TOML file")->type_name("FILE");
-  auto* verbose = app.add_flag("-v,--verbose", "more logging: -v debug, -vv trace (repeatable)");
+  int vcount = 0;
+  auto* verbose =
+      app.add_flag("-v,--verbose", vcount, "more logging: -v debug, -vv trace (repeatable)");
   bool show_version = false;
   app.add_flag("-V,--version", show_version, "print the version and exit");
   try {
@@ -371,7 +380,7 @@ ConfigResult ParseConfig(int argc, const char* const* argv) {
       return res;
     }
   }
-  if (verbose->count() > 0) c.verbosity = static_cast<int>(verbose->count());
+  if (verbose->count() > 0) c.verbosity = vcount;
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   if (c.stores.empty()) {
     c.stores.push_back({kDefaultStorePath, kDefaultStoreSize});

@@ -18,26 +18,26 @@ namespace coss::server {
 struct ServerConfig {
   std::string listen = "127.0.0.1";
   uint16_t port = 11211;
-  uint32_t threads = 0;                    // 0 = number of cores
-  uint64_t ram_bytes = 64ull << 20;        // -m: RAM tier
-  uint32_t max_connections = 1024;         // -c
-  uint64_t max_item_size = 1ull << 20;     // -I
-  int verbosity = 0;                       // -v count
-  std::vector<DeviceSpec> stores;          // --store
-  bool default_store = false;              // no --store given: ./coss-data/store.coss
+  uint32_t threads = 0;                 // 0 = number of cores
+  uint64_t ram_bytes = 64ull << 20;     // -m: RAM tier
+  uint32_t max_connections = 1024;      // -c
+  uint64_t max_item_size = 1ull << 20;  // -I
+  int verbosity = 0;                    // -v count
+  std::vector<DeviceSpec> stores;       // --store
+  bool default_store = false;           // no --store given: ./coss-data/store.coss
   uint32_t stripe_size = 1u << 20;
   uint32_t membufs = 4;
   IoKind io = IoKind::kUring;
   std::string relocation = "tail:25";
   FullPolicy on_full = FullPolicy::kWait;
-  uint16_t metrics_port = 0;               // 0 = no HTTP endpoint
-  std::string metrics_listen;              // empty = same as listen
-  uint64_t max_line = 2048;                // command line limit
-  uint64_t max_get_line = 64 * 1024;       // get/gets/gat/gats line limit
-  uint64_t conn_output_limit = 4ull << 20; // buffered reply bytes before a connection pauses
-  uint32_t conn_inflight = 64;             // store reads in flight per connection
-  uint32_t conn_pending = 1024;            // parsed requests waiting per connection
-  uint32_t shutdown_timeout_s = 10;        // drain time on SIGTERM before connections are cut
+  uint16_t metrics_port = 0;                // 0 = no HTTP endpoint
+  std::string metrics_listen;               // empty = same as listen
+  uint64_t max_line = 2048;                 // command line limit
+  uint64_t max_get_line = 64 * 1024;        // get/gets/gat/gats line limit
+  uint64_t conn_output_limit = 4ull << 20;  // buffered reply bytes before a connection pauses
+  uint32_t conn_inflight = 64;              // store reads in flight per connection
+  uint32_t conn_pending = 1024;             // parsed requests waiting per connection
+  uint32_t shutdown_timeout_s = 10;         // drain time on SIGTERM before connections are cut
   std::string config_file;
 
   EngineOptions ToEngineOptions() const;

@@ -29,7 +29,7 @@ struct ServerContext {
   MetaStates* meta = nullptr;
   ConnectionGauges conns;
   std::vector<WorkerMetrics*> worker_metrics;
-  int64_t started_at = 0;                  // unix seconds
+  int64_t started_at = 0;  // unix seconds
   std::atomic<int> verbosity{0};
   std::atomic<int64_t> pending_flush_at{0};  // delayed flush_all: unix seconds, 0 = none
   std::atomic<bool> accepting{true};

@@ -58,7 +58,8 @@ MetricsTotals SumMetrics(const std::vector<WorkerMetrics*>& workers) {
     for (size_t i = 0; i < t.ops_by_cmd.size(); i++)
       t.ops_by_cmd[i] += w->ops_by_cmd[i].load(std::memory_order_relaxed);
     for (int k = 0; k < kLatClassCount; k++) {
-      for (int b = 0; b <= kLatBuckets; b++) t.lat[k][b] += w->lat[k][b].load(std::memory_order_relaxed);
+      for (int b = 0; b <= kLatBuckets; b++)
+        t.lat[k][b] += w->lat[k][b].load(std::memory_order_relaxed);
       t.lat_sum_us[k] += w->lat_sum_us[k].load(std::memory_order_relaxed);
     }
   }

@@ -18,23 +18,52 @@ namespace coss::server {
 
 // Counters with memcached's stats names (see stats_report.cc for the order).
 enum Counter : int {
-  kCmdGet, kCmdSet, kCmdFlush, kCmdTouch, kCmdMeta,
-  kGetHits, kGetMisses, kGetExpired, kGetFlushed,
-  kDeleteMisses, kDeleteHits, kIncrMisses, kIncrHits, kDecrMisses, kDecrHits,
-  kCasMisses, kCasHits, kCasBadval, kTouchHits, kTouchMisses,
-  kStoreTooLarge, kStoreNoMemory, kTotalItems,
-  kBytesRead, kBytesWritten,
-  kHitsRam, kHitsStoreMemory, kHitsStoreDisk,  // reads served, by tier
-  kCasRetries,        // compare-and-swap puts retried after a concurrent change
-  kClientErrors,      // CLIENT_ERROR / ERROR replies
-  kServerErrors,      // SERVER_ERROR replies
-  kLinesTooLong,      // connections closed for an over-long line
+  kCmdGet,
+  kCmdSet,
+  kCmdFlush,
+  kCmdTouch,
+  kCmdMeta,
+  kGetHits,
+  kGetMisses,
+  kGetExpired,
+  kGetFlushed,
+  kDeleteMisses,
+  kDeleteHits,
+  kIncrMisses,
+  kIncrHits,
+  kDecrMisses,
+  kDecrHits,
+  kCasMisses,
+  kCasHits,
+  kCasBadval,
+  kTouchHits,
+  kTouchMisses,
+  kStoreTooLarge,
+  kStoreNoMemory,
+  kTotalItems,
+  kBytesRead,
+  kBytesWritten,
+  kHitsRam,
+  kHitsStoreMemory,
+  kHitsStoreDisk,  // reads served, by tier
+  kCasRetries,     // compare-and-swap puts retried after a concurrent change
+  kClientErrors,   // CLIENT_ERROR / ERROR replies
+  kServerErrors,   // SERVER_ERROR replies
+  kLinesTooLong,   // connections closed for an over-long line
   kCounterCount
 };
 
 // Latency classes.
-enum LatClass : int { kLatGet, kLatSet, kLatDelete, kLatArith, kLatTouch, kLatMeta, kLatOther,
-                      kLatClassCount };
+enum LatClass : int {
+  kLatGet,
+  kLatSet,
+  kLatDelete,
+  kLatArith,
+  kLatTouch,
+  kLatMeta,
+  kLatOther,
+  kLatClassCount
+};
 inline constexpr int kLatBuckets = 24;  // <=1us, <=2us, ... <=2^22us (~4 s), +Inf
 
 struct WorkerMetrics {

@@ -24,7 +24,9 @@ struct RamTier::Node {
   Node* next = nullptr;
 };
 
-uint64_t RamKeyHash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t RamKeyHash(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
+}
 
 void RamTier::List::PushHead(Node* n) {
   n->prev = nullptr;
@@ -37,8 +39,14 @@ void RamTier::List::PushHead(Node* n) {
 }
 
 void RamTier::List::Remove(Node* n) {
-  if (n->prev != nullptr) n->prev->next = n->next; else head = n->next;
-  if (n->next != nullptr) n->next->prev = n->prev; else tail = n->prev;
+  if (n->prev != nullptr)
+    n->prev->next = n->next;
+  else
+    head = n->next;
+  if (n->next != nullptr)
+    n->next->prev = n->prev;
+  else
+    tail = n->prev;
   n->prev = n->next = nullptr;
   bytes -= n->charge;
   count--;
@@ -142,8 +150,8 @@ bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedV
   return true;
 }
 
-void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t version,
-                      std::string_view value, uint32_t flags, int64_t expiry) {
+void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t version, std::string_view value,
+                      uint32_t flags, int64_t expiry) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
   s.writes[StripeOf(hash)]++;

@@ -25,13 +25,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
-#include <deque>
 #include <vector>
 
 namespace coss::server {
@@ -43,8 +43,8 @@ struct RamHit {
   uint32_t flags = 0;
   int64_t expiry = 0;
   uint64_t version = 0;
-  bool hit_before = false;   // read from the tier before this lookup
-  int64_t last_access = 0;   // unix seconds of the previous read (0: never)
+  bool hit_before = false;  // read from the tier before this lookup
+  int64_t last_access = 0;  // unix seconds of the previous read (0: never)
 };
 
 struct RamTierStats {
@@ -111,7 +111,7 @@ class RamTier {
   Shard& ShardFor(uint64_t hash) { return shards_[(hash >> 40) % shards_.size()]; }
   static uint32_t StripeOf(uint64_t hash) { return static_cast<uint32_t>(hash % kStripes); }
   uint64_t TicketLocked(Shard& s, uint64_t hash) const;
-  void Unlink(Shard& s, Node* n);   // removes from list and map, frees
+  void Unlink(Shard& s, Node* n);  // removes from list and map, frees
   void EvictLocked(Shard& s);
   void GhostAdd(Shard& s, uint64_t hash);
 

@@ -13,19 +13,44 @@ namespace coss::server {
 namespace {
 
 const char* const kCounterNames[kCounterCount] = {
-    "cmd_get", "cmd_set", "cmd_flush", "cmd_touch", "cmd_meta",
-    "get_hits", "get_misses", "get_expired", "get_flushed",
-    "delete_misses", "delete_hits", "incr_misses", "incr_hits", "decr_misses", "decr_hits",
-    "cas_misses", "cas_hits", "cas_badval", "touch_hits", "touch_misses",
-    "store_too_large", "store_no_memory", "total_items",
-    "bytes_read", "bytes_written",
-    "coss_hits_ram", "coss_hits_store_memory", "coss_hits_store_disk",
-    "coss_cas_retries", "coss_client_errors", "coss_server_errors", "coss_lines_too_long",
+    "cmd_get",
+    "cmd_set",
+    "cmd_flush",
+    "cmd_touch",
+    "cmd_meta",
+    "get_hits",
+    "get_misses",
+    "get_expired",
+    "get_flushed",
+    "delete_misses",
+    "delete_hits",
+    "incr_misses",
+    "incr_hits",
+    "decr_misses",
+    "decr_hits",
+    "cas_misses",
+    "cas_hits",
+    "cas_badval",
+    "touch_hits",
+    "touch_misses",
+    "store_too_large",
+    "store_no_memory",
+    "total_items",
+    "bytes_read",
+    "bytes_written",
+    "coss_hits_ram",
+    "coss_hits_store_memory",
+    "coss_hits_store_disk",
+    "coss_cas_retries",
+    "coss_client_errors",
+    "coss_server_errors",
+    "coss_lines_too_long",
 };
 
 const char* const kRerefLabels[kRerefBuckets] = {
-    "0", "1", "2_3", "4_7", "8_15", "16_31", "32_63", "64_127", "128_255", "256_511",
-    "512_1023", "1024_2047", "2048_4095", "4096_8191", "8192_16383", "16384_plus"};
+    "0",         "1",         "2_3",        "4_7",       "8_15",     "16_31",
+    "32_63",     "64_127",    "128_255",    "256_511",   "512_1023", "1024_2047",
+    "2048_4095", "4096_8191", "8192_16383", "16384_plus"};
 
 class Lines {
  public:
@@ -222,11 +247,13 @@ class Prom {
   std::string s_;
 };
 
-double Ratio(uint64_t a, uint64_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / b; }
+double Ratio(uint64_t a, uint64_t b) {
+  return b == 0 ? 0.0 : static_cast<double>(a) / b;
+}
 
 }  // namespace
 
-std::string RenderStats(const ServerContext& ctx, const std::vector<std::string_view>& args) {
+std::string RenderStats(ServerContext& ctx, const std::vector<std::string_view>& args) {
   Lines out;
   if (args.empty()) {
     GeneralStats(ctx, &out);
@@ -250,7 +277,7 @@ std::string RenderStats(const ServerContext& ctx, const std::vector<std::string_
   return "ERROR\r\n";
 }
 
-void ResetStats(const ServerContext& ctx) {
+void ResetStats(ServerContext& ctx) {
   for (WorkerMetrics* w : ctx.worker_metrics) {
     for (auto& c : w->c) c.store(0, std::memory_order_relaxed);
   }
@@ -317,8 +344,7 @@ std::string RenderPrometheus(const ServerContext& ctx) {
         WriteAmplification(es));
   p.One("cossd_relocations_total", "counter", "Objects re-written at the head of the ring",
         es.relocations);
-  p.One("cossd_relocated_bytes_total", "counter", "Bytes of relocated records",
-        es.relocated_bytes);
+  p.One("cossd_relocated_bytes_total", "counter", "Bytes of relocated records", es.relocated_bytes);
   p.Head("cossd_evictions_total", "counter", "Objects evicted, by tier");
   p.Sample("cossd_evictions_total", "tier=\"ram\"", rs.evictions);
   p.Sample("cossd_evictions_total", "tier=\"store\"", es.evictions);
@@ -333,8 +359,7 @@ std::string RenderPrometheus(const ServerContext& ctx) {
   p.One("cossd_ram_limit_bytes", "gauge", "RAM tier capacity (-m)", rs.capacity);
   p.One("cossd_ram_fills_stale_total", "counter",
         "RAM tier fills refused because the key was written during the read", rs.fills_stale);
-  p.One("cossd_store_busy_total", "counter", "Writes refused or delayed by back-pressure",
-        es.busy);
+  p.One("cossd_store_busy_total", "counter", "Writes refused or delayed by back-pressure", es.busy);
   p.Head("cossd_store_rereference_objects_total", "counter",
          "Objects evicted from the store, by how often they were read while cached");
   for (int i = 0; i < kRerefBuckets; i++) {

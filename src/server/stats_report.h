@@ -12,12 +12,12 @@
 namespace coss::server {
 
 // Full reply for "stats [args]" (ends with END\r\n, or is an error line).
-std::string RenderStats(const ServerContext& ctx, const std::vector<std::string_view>& args);
+std::string RenderStats(ServerContext& ctx, const std::vector<std::string_view>& args);
 
 // Prometheus text format, version 0.0.4.
 std::string RenderPrometheus(const ServerContext& ctx);
 
 // Resets the per-worker counters (memcached "stats reset").
-void ResetStats(const ServerContext& ctx);
+void ResetStats(ServerContext& ctx);
 
 }  // namespace coss::server

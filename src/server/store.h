@@ -33,10 +33,10 @@ struct ReadResult {
   uint32_t flags = 0;
   int64_t expiry = 0;
   uint64_t version = 0;
-  Locator seen;                 // ReadForUpdate only
+  Locator seen;  // ReadForUpdate only
   Source source = Source::kNone;
-  bool hit_before = false;      // RAM tier's knowledge (meta h flag)
-  int64_t last_access = 0;      // RAM tier's knowledge (meta l flag)
+  bool hit_before = false;  // RAM tier's knowledge (meta h flag)
+  int64_t last_access = 0;  // RAM tier's knowledge (meta l flag)
   bool ok() const { return code == Code::kOk; }
 };
 

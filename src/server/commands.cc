@@ -1,0 +1,509 @@
+// Command execution for the classic text protocol, and the machinery shared
+// with meta commands: start/advance/finish, store reads, compare-and-swap
+// retries, multi-key gets.
+//
+// Read-modify-write commands (add, replace, append, prepend, cas, incr, decr,
+// touch, gat, delete) read the object from the store (never the RAM tier: the
+// read carries the index slot it saw), compute, and store with a
+// compare-and-swap on that slot; losing the race re-reads and recomputes, up to
+// kMaxAttempts times.
+#include <spdlog/spdlog.h>
+
+#include "proto/numbers.h"
+#include "proto/reply.h"
+#include "server/connection.h"
+#include "server/stats_report.h"
+#include "server/worker.h"
+
+namespace coss::server {
+
+namespace {
+constexpr uint16_t kMaxAttempts = 64;
+constexpr std::string_view kStored = "STORED\r\n";
+constexpr std::string_view kNotStored = "NOT_STORED\r\n";
+constexpr std::string_view kExists = "EXISTS\r\n";
+constexpr std::string_view kNotFound = "NOT_FOUND\r\n";
+constexpr std::string_view kDeleted = "DELETED\r\n";
+constexpr std::string_view kTouched = "TOUCHED\r\n";
+constexpr std::string_view kNonNumeric =
+    "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
+
+}  // namespace
+
+// memcached rewrites a counter in place when the result is not longer, padding
+// with spaces (protocol.txt allows it); doing the same keeps get-after-decr
+// byte-identical.
+std::string PadNumber(const std::string& num, size_t old_len) {
+  if (num.size() >= old_len) return num;
+  return num + std::string(old_len - num.size(), ' ');
+}
+
+namespace {
+void SetLogLevel(int v) {
+  spdlog::set_level(v <= 0   ? spdlog::level::info
+                    : v == 1 ? spdlog::level::debug
+                             : spdlog::level::trace);
+}
+}  // namespace
+
+bool Connection::IsWrite(const proto::Request& r) {
+  using proto::Command;
+  switch (r.cmd) {
+    case Command::kGet:
+    case Command::kGets:
+    case Command::kMetaDebug:
+    case Command::kMetaNoop:
+    case Command::kStats:
+    case Command::kVersion:
+    case Command::kVerbosity:
+    case Command::kQuit:
+      return false;
+    case Command::kMetaGet:
+      return r.meta.ttl || r.meta.vivify || r.meta.recache || r.meta.new_cas;
+    default:
+      return true;
+  }
+}
+
+bool Connection::Eligible(const Op& op) const {
+  return op.write ? running_ == 0 : running_writes_ == 0;
+}
+
+bool Connection::ReadBudget() const {
+  return inflight_ < cfg_.conn_inflight;
+}
+
+void Connection::Finish(Op& op) {
+  op.state = Op::State::kDone;
+  running_--;
+  if (op.write) running_writes_--;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - op.start)
+                      .count();
+  m_->Latency(op.cmd, static_cast<uint64_t>(us));
+}
+
+void Connection::Reply(Op& op, std::string_view text) {
+  if (!op.req.noreply) op.out.Append(text);
+}
+
+void Connection::ServerError(Op& op, const Status& s) {
+  m_->Add(kServerErrors);
+  switch (s.code()) {
+    case Code::kTooLarge:
+      m_->Add(kStoreTooLarge);
+      return Reply(op, proto::reply::kTooLarge);
+    case Code::kBusy:
+      m_->Add(kStoreNoMemory);
+      return Reply(op, "SERVER_ERROR out of memory storing object\r\n");
+    case Code::kShutdown:
+      return Reply(op, "SERVER_ERROR server is shutting down\r\n");
+    default: {
+      std::string msg = "SERVER_ERROR " + s.ToString();
+      for (char& c : msg) {
+        if (c == '\r' || c == '\n') c = ' ';
+      }
+      msg += "\r\n";
+      return Reply(op, msg);
+    }
+  }
+}
+
+void Connection::IssueRead(Op& op, Slot& slot, bool for_update) {
+  slot.in_flight = true;
+  slot.ready = false;
+  inflight_++;
+  Worker* w = worker_;
+  const uint64_t id = id_;
+  const uint64_t seq = op.seq;
+  const uint32_t ki = slot.key_index;
+  auto cb = [w, id, seq, ki](ReadResult r) { w->DeliverRead(id, seq, ki, std::move(r)); };
+  const std::string_view key = proto::IsRetrieval(op.cmd) ? op.req.keys[ki] : op.req.key();
+  if (for_update) {
+    ctx_->store->ReadForUpdate(key, std::move(cb));
+  } else {
+    ctx_->store->Read(key, std::move(cb));
+  }
+}
+
+void Connection::Retry(Op& op, Slot& slot) {
+  if (++slot.attempts >= kMaxAttempts) {
+    m_->Add(kServerErrors);
+    if (proto::IsMeta(op.cmd)) {
+      op.out.Append("SERVER_ERROR too many concurrent changes to this key\r\n");
+    } else {
+      Reply(op, "SERVER_ERROR too many concurrent changes to this key\r\n");
+    }
+    Finish(op);
+    return;
+  }
+  m_->Add(kCasRetries);
+  IssueRead(op, slot, /*for_update=*/true);
+}
+
+bool Connection::PutOrRetry(Op& op, Slot& slot, const PutRequest& req, PutResult* out) {
+  *out = ctx_->store->Write(req);
+  if (out->status.ok()) return true;
+  if (out->status.code() == Code::kExists) {
+    Retry(op, slot);
+    return false;
+  }
+  if (proto::IsMeta(op.cmd)) {
+    const bool saved = op.req.noreply;
+    op.req.noreply = false;  // meta: errors are always returned
+    ServerError(op, out->status);
+    op.req.noreply = saved;
+  } else {
+    ServerError(op, out->status);
+  }
+  Finish(op);
+  return false;
+}
+
+void Connection::Start(Op& op) {
+  using proto::Command;
+  op.state = Op::State::kRunning;
+  running_++;
+  if (op.write) running_writes_++;
+  const proto::Request& r = op.req;
+  if (proto::IsMeta(op.cmd)) m_->Add(kCmdMeta);
+  if (proto::IsMeta(op.cmd) && r.meta.new_cas) {
+    // Needs an engine that accepts a caller-chosen version (see OPERATIONS.md).
+    m_->Add(kClientErrors);
+    op.out.Append("CLIENT_ERROR E flag (explicit CAS value) is not supported by this server\r\n");
+    Finish(op);
+    return;
+  }
+  switch (op.cmd) {
+    case Command::kGet:
+    case Command::kGets:
+    case Command::kGat:
+    case Command::kGats:
+      AdvanceRetrieval(op);
+      return;
+    case Command::kSet:
+    case Command::kFlushAll:
+    case Command::kStats:
+    case Command::kVersion:
+    case Command::kVerbosity:
+    case Command::kQuit:
+    case Command::kMetaNoop:
+      StartSync(op);
+      return;
+    case Command::kMetaSet:
+      if ((r.meta.mode == 0 || r.meta.mode == 'S') && !r.meta.compare_cas) {
+        MetaSetPlain(op);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  op.slots.emplace_back();
+  IssueRead(op, op.slots.back(), op.write);
+  Advance(op);
+}
+
+bool Connection::Advance(Op& op) {
+  if (op.state != Op::State::kRunning) return false;
+  if (proto::IsRetrieval(op.cmd)) return AdvanceRetrieval(op);
+  if (op.slots.empty()) return false;
+  Slot& s = op.slots.front();
+  if (!s.ready) return false;
+  s.ready = false;
+  if (proto::IsMeta(op.cmd)) {
+    ContinueMeta(op, s);
+  } else {
+    ContinueText(op, s);
+  }
+  return true;
+}
+
+void Connection::StartSync(Op& op) {
+  using proto::Command;
+  const proto::Request& r = op.req;
+  const int64_t now = NowSeconds();
+  switch (op.cmd) {
+    case Command::kSet: {
+      m_->Add(kCmdSet);
+      PutRequest p;
+      p.key = r.key();
+      p.value = r.data;
+      p.flags = r.client_flags;
+      p.expiry = proto::AbsoluteExpiry(r.exptime, now);
+      const PutResult pr = ctx_->store->Write(p);
+      if (pr.status.ok()) {
+        m_->Add(kTotalItems);
+        Reply(op, kStored);
+      } else {
+        ServerError(op, pr.status);
+      }
+      break;
+    }
+    case Command::kFlushAll: {
+      m_->Add(kCmdFlush);
+      if (r.exptime <= 0) {
+        ctx_->pending_flush_at.store(0);
+        const Status s = ctx_->store->Clear();
+        if (!s.ok()) {
+          ServerError(op, s);
+          break;
+        }
+        spdlog::info("flush_all: every object dropped");
+      } else {
+        const int64_t at = proto::AbsoluteExpiry(r.exptime, now);
+        ctx_->pending_flush_at.store(at);
+        spdlog::info("flush_all: every object will be dropped in {} s", at - now);
+      }
+      Reply(op, "OK\r\n");
+      break;
+    }
+    case Command::kStats:
+      op.out.Append(RenderStats(*ctx_, r.args));
+      break;
+    case Command::kVersion:
+      op.out.Append(std::string("VERSION ") + kVersionString + "\r\n");
+      break;
+    case Command::kVerbosity:
+      ctx_->verbosity.store(r.verbosity);
+      SetLogLevel(std::max(ctx_->config->verbosity, r.verbosity));
+      Reply(op, "OK\r\n");
+      break;
+    case Command::kQuit:
+      op.close_after = true;
+      break;
+    case Command::kMetaNoop:
+      op.out.Append("MN\r\n");
+      break;
+    default:
+      break;
+  }
+  Finish(op);
+}
+
+bool Connection::AdvanceRetrieval(Op& op) {
+  bool progress = false;
+  const bool touch = op.cmd == proto::Command::kGat || op.cmd == proto::Command::kGats;
+  // Finish the keys whose reads came back.
+  for (Slot& s : op.slots) {
+    if (!s.ready) continue;
+    s.ready = false;
+    progress = true;
+    RetrievalKeyDone(op, s);
+  }
+  // Emit finished keys in order.
+  const bool with_cas = op.cmd == proto::Command::kGets || op.cmd == proto::Command::kGats;
+  while (!op.slots.empty() && op.slots.front().done) {
+    Slot& s = op.slots.front();
+    EmitValue(op, op.req.keys[s.key_index], s.res, with_cas);
+    op.slots.pop_front();
+    progress = true;
+  }
+  // Issue more keys. The head request only waits for the socket; later ones
+  // also for the replies queued behind the head.
+  const bool head = &ops_.front() == &op;
+  while (op.next_key < op.req.keys.size() && ReadBudget() &&
+         (head ? out_.bytes() : Buffered()) < cfg_.conn_output_limit) {
+    op.slots.emplace_back();
+    Slot& s = op.slots.back();
+    s.key_index = op.next_key++;
+    m_->Add(kCmdGet);
+    if (touch) m_->Add(kCmdTouch);
+    IssueRead(op, s, touch);
+    progress = true;
+  }
+  if (op.next_key == op.req.keys.size() && op.slots.empty()) {
+    op.out.Append("END\r\n");
+    Finish(op);
+    return true;
+  }
+  return progress;
+}
+
+void Connection::RetrievalKeyDone(Op& op, Slot& s) {
+  const bool touch = op.cmd == proto::Command::kGat || op.cmd == proto::Command::kGats;
+  ReadResult& r = s.res;
+  if (!r.ok()) {
+    m_->Add(kGetMisses);
+    if (touch) m_->Add(kTouchMisses);
+    s.done = true;
+    return;
+  }
+  if (touch) {
+    PutRequest p;
+    p.key = op.req.keys[s.key_index];
+    p.value = *r.value;
+    p.flags = r.flags;
+    p.expiry = proto::AbsoluteExpiry(op.req.exptime, NowSeconds());
+    p.conditional = true;
+    p.expect = r.seen;
+    const PutResult pr = ctx_->store->Write(p);
+    if (pr.status.code() == Code::kExists) {
+      if (++s.attempts < kMaxAttempts) {
+        m_->Add(kCasRetries);
+        IssueRead(op, s, true);
+        return;
+      }
+      r.code = Code::kNotFound;  // contended to the end: reported as a miss
+      m_->Add(kGetMisses);
+      m_->Add(kTouchMisses);
+      s.done = true;
+      return;
+    }
+    if (pr.status.ok()) {
+      r.version = pr.version;
+      r.expiry = p.expiry;
+    }
+    m_->Add(kTouchHits);
+  }
+  m_->Add(kGetHits);
+  switch (r.source) {
+    case Source::kRam:
+      m_->Add(kHitsRam);
+      break;
+    case Source::kStoreMemory:
+      m_->Add(kHitsStoreMemory);
+      break;
+    case Source::kStoreDisk:
+      m_->Add(kHitsStoreDisk);
+      break;
+    default:
+      break;
+  }
+  s.done = true;
+}
+
+void Connection::EmitValue(Op& op, std::string_view key, const ReadResult& r, bool with_cas) {
+  if (!r.ok()) return;
+  std::string head;
+  head.reserve(key.size() + 48);
+  proto::AppendValueHeader(&head, key, r.flags, r.value->size(), with_cas, r.version);
+  op.out.Append(head);
+  op.out.AppendValue(r.value);
+  op.out.Append("\r\n");
+}
+
+void Connection::ContinueText(Op& op, Slot& s) {
+  using proto::Command;
+  const proto::Request& q = op.req;
+  ReadResult& r = s.res;
+  const int64_t now = NowSeconds();
+  if (!r.ok() && r.code != Code::kNotFound) {
+    ServerError(op, Status(r.code, r.error));
+    Finish(op);
+    return;
+  }
+  const bool hit = r.ok();
+  PutRequest p;
+  p.key = q.key();
+  p.conditional = true;
+  p.expect = r.seen;
+  PutResult pr;
+  switch (op.cmd) {
+    case Command::kAdd:
+    case Command::kReplace:
+    case Command::kAppend:
+    case Command::kPrepend:
+    case Command::kCas: {
+      if (s.attempts == 0) m_->Add(kCmdSet);
+      if (op.cmd == Command::kCas && !hit) {
+        m_->Add(kCasMisses);
+        Reply(op, kNotFound);
+        break;
+      }
+      if (op.cmd == Command::kCas && r.version != q.cas_unique) {
+        m_->Add(kCasBadval);
+        Reply(op, kExists);
+        break;
+      }
+      if (op.cmd == Command::kAdd ? hit : !hit) {
+        Reply(op, kNotStored);
+        break;
+      }
+      std::string joined;
+      p.value = q.data;
+      p.flags = q.client_flags;
+      p.expiry = proto::AbsoluteExpiry(q.exptime, now);
+      if (op.cmd == Command::kAppend || op.cmd == Command::kPrepend) {
+        if (r.value->size() + q.data.size() > cfg_.max_item_size) {
+          ServerError(op, Status(Code::kTooLarge, "too large"));
+          break;
+        }
+        joined = op.cmd == Command::kAppend ? *r.value + std::string(q.data)
+                                            : std::string(q.data) + *r.value;
+        p.value = joined;
+        p.flags = r.flags;
+        p.expiry = r.expiry;
+      }
+      if (!PutOrRetry(op, s, p, &pr)) return;
+      m_->Add(kTotalItems);
+      if (op.cmd == Command::kCas) m_->Add(kCasHits);
+      Reply(op, kStored);
+      break;
+    }
+    case Command::kDelete: {
+      if (!hit) {
+        m_->Add(kDeleteMisses);
+        Reply(op, kNotFound);
+        break;
+      }
+      const Status st = ctx_->store->Remove(q.key(), &r.seen);
+      if (st.code() == Code::kExists) return Retry(op, s);
+      if (st.code() == Code::kNotFound) {
+        m_->Add(kDeleteMisses);
+        Reply(op, kNotFound);
+      } else if (!st.ok()) {
+        ServerError(op, st);
+      } else {
+        m_->Add(kDeleteHits);
+        Reply(op, kDeleted);
+      }
+      break;
+    }
+    case Command::kIncr:
+    case Command::kDecr: {
+      const bool incr = op.cmd == Command::kIncr;
+      if (!hit) {
+        m_->Add(incr ? kIncrMisses : kDecrMisses);
+        Reply(op, kNotFound);
+        break;
+      }
+      uint64_t v = 0;
+      if (!proto::ParseU64(*r.value, &v)) {
+        m_->Add(kClientErrors);
+        Reply(op, kNonNumeric);
+        break;
+      }
+      v = incr ? v + q.delta : (q.delta > v ? 0 : v - q.delta);
+      const std::string num = std::to_string(v);
+      const std::string stored = PadNumber(num, r.value->size());
+      p.value = stored;
+      p.flags = r.flags;
+      p.expiry = r.expiry;
+      if (!PutOrRetry(op, s, p, &pr)) return;
+      m_->Add(incr ? kIncrHits : kDecrHits);
+      Reply(op, num + "\r\n");
+      break;
+    }
+    case Command::kTouch: {
+      if (s.attempts == 0) m_->Add(kCmdTouch);
+      if (!hit) {
+        m_->Add(kTouchMisses);
+        Reply(op, kNotFound);
+        break;
+      }
+      p.value = *r.value;
+      p.flags = r.flags;
+      p.expiry = proto::AbsoluteExpiry(q.exptime, now);
+      if (!PutOrRetry(op, s, p, &pr)) return;
+      m_->Add(kTouchHits);
+      Reply(op, kTouched);
+      break;
+    }
+    default:
+      break;
+  }
+  Finish(op);
+}
+
+}  // namespace coss::server

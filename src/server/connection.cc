@@ -1,0 +1,303 @@
+// Connection I/O: socket reads into a bounded buffer, parsing, queueing ops in
+// order, moving finished replies to the socket queue, socket writes.
+// Command semantics live in commands.cc and meta_exec.cc.
+#include "server/connection.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "server/worker.h"
+
+namespace coss::server {
+
+namespace {
+constexpr size_t kInitialBuffer = 16 * 1024;
+constexpr size_t kShrinkAbove = 64 * 1024;
+
+proto::ParserLimits LimitsFrom(const ServerConfig& c) {
+  proto::ParserLimits l;
+  l.max_line = c.max_line;
+  l.max_get_line = c.max_get_line;
+  l.max_value = c.max_item_size;
+  return l;
+}
+
+void Rebase(std::string_view& v, const char* base, size_t len, const char* nbase) {
+  if (v.data() >= base && v.data() + v.size() <= base + len && v.data() != nullptr) {
+    v = std::string_view(nbase + (v.data() - base), v.size());
+  }
+}
+}  // namespace
+
+Connection::Connection(Worker* worker, ServerContext* ctx, WorkerMetrics* metrics, uint64_t id,
+                       int fd)
+    : worker_(worker),
+      ctx_(ctx),
+      m_(metrics),
+      cfg_(*ctx->config),
+      id_(id),
+      fd_(fd),
+      rbuf_(new char[kInitialBuffer]),
+      rcap_(kInitialBuffer),
+      parser_(LimitsFrom(*ctx->config)) {}
+
+Connection::~Connection() {
+  ops_.clear();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::OnReadable() {
+  ReadSocket();
+  Pump();
+}
+
+void Connection::OnWritable() {
+  Pump();
+}
+
+void Connection::OnHangup() {
+  ReadSocket();  // collects the error or the EOF
+  Pump();
+}
+
+void Connection::BeginDrain() {
+  draining_ = true;
+}
+
+void Connection::ReadSocket() {
+  if (peer_closed_ || broken_ || draining_ || close_after_flush_) return;
+  const size_t bound = parser_.limits().BufferBound();
+  if (rbeg_ == rend_) {
+    rbeg_ = rend_ = 0;
+    if (rcap_ > kShrinkAbove) {
+      rbuf_.reset(new char[kInitialBuffer]);
+      rcap_ = kInitialBuffer;
+    }
+  }
+  if (rend_ == rcap_ && rbeg_ > 0) {
+    std::memmove(rbuf_.get(), rbuf_.get() + rbeg_, rend_ - rbeg_);
+    rend_ -= rbeg_;
+    rbeg_ = 0;
+  }
+  if (rend_ == rcap_) {
+    if (rcap_ >= bound) return;  // full: the parser is blocked (pipeline limits), wait
+    const size_t ncap = std::min(bound, rcap_ * 2);
+    std::unique_ptr<char[]> n(new char[ncap]);
+    std::memcpy(n.get(), rbuf_.get() + rbeg_, rend_ - rbeg_);
+    rend_ -= rbeg_;
+    rbeg_ = 0;
+    rbuf_ = std::move(n);
+    rcap_ = ncap;
+  }
+  for (;;) {
+    const ssize_t n = ::read(fd_, rbuf_.get() + rend_, rcap_ - rend_);
+    if (n > 0) {
+      rend_ += static_cast<size_t>(n);
+      m_->Add(kBytesRead, static_cast<uint64_t>(n));
+      return;
+    }
+    if (n == 0) {
+      peer_closed_ = true;
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) broken_ = true;
+    return;
+  }
+}
+
+void Connection::WriteSocket() {
+  while (!out_.empty() && !broken_) {
+    iovec iov[64];
+    const int cnt = out_.Gather(iov, 64);
+    const ssize_t n = ::writev(fd_, iov, cnt);
+    if (n > 0) {
+      out_.Consume(static_cast<size_t>(n));
+      m_->Add(kBytesWritten, static_cast<uint64_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    broken_ = true;  // EPIPE, ECONNRESET ...
+    out_.Clear();
+  }
+}
+
+bool Connection::ParseBlocked() const {
+  return broken_ || close_after_flush_ || stop_parsing_ || ops_.size() >= cfg_.conn_pending ||
+         Buffered() >= cfg_.conn_output_limit;
+}
+
+bool Connection::ParseSome() {
+  bool any = false;
+  while (!ParseBlocked() && rbeg_ < rend_) {
+    const std::string_view in(rbuf_.get() + rbeg_, rend_ - rbeg_);
+    parser_.Next(in, &step_);
+    const std::string_view raw = in.substr(0, step_.consumed);
+    switch (step_.kind) {
+      case proto::StepKind::kNeedMore:
+        break;
+      case proto::StepKind::kRequest:
+        Dispatch(step_.req, raw);
+        break;
+      case proto::StepKind::kReply:
+        if (!step_.reply.empty()) {
+          m_->Add(step_.reply.rfind("SERVER_ERROR", 0) == 0 ? kServerErrors : kClientErrors);
+          if (step_.reply == proto::reply::kTooLarge) m_->Add(kStoreTooLarge);
+        }
+        Literal(step_.reply);
+        break;
+      case proto::StepKind::kClose:
+        m_->Add(kLinesTooLong);
+        Literal(step_.reply);
+        close_after_flush_ = true;
+        break;
+    }
+    rbeg_ += step_.consumed;
+    any = any || step_.consumed > 0;
+    if (step_.kind == proto::StepKind::kNeedMore) {
+      if (step_.consumed != 0) continue;
+      // Make room for a whole data block when it is known to be coming.
+      if (step_.need > rcap_ - rbeg_ && step_.need <= parser_.limits().BufferBound()) {
+        if (step_.need <= rcap_) {
+          std::memmove(rbuf_.get(), rbuf_.get() + rbeg_, rend_ - rbeg_);
+        } else {
+          std::unique_ptr<char[]> n(new char[step_.need]);
+          std::memcpy(n.get(), rbuf_.get() + rbeg_, rend_ - rbeg_);
+          rbuf_ = std::move(n);
+          rcap_ = step_.need;
+        }
+        rend_ -= rbeg_;
+        rbeg_ = 0;
+      }
+      break;
+    }
+  }
+  if (rbeg_ == rend_) rbeg_ = rend_ = 0;
+  if (close_after_flush_) rbeg_ = rend_ = 0;  // the rest of the input is ignored
+  return any;
+}
+
+void Connection::Literal(std::string_view text) {
+  if (ops_.empty()) {
+    out_.Append(text);
+    return;
+  }
+  Op op(&op_out_bytes_);
+  op.seq = next_seq_++;
+  op.state = Op::State::kDone;
+  op.out.Append(text);
+  ops_.push_back(std::move(op));
+}
+
+void Connection::Dispatch(proto::Request& req, std::string_view raw) {
+  Op op(&op_out_bytes_);
+  op.seq = next_seq_++;
+  op.cmd = req.cmd;
+  op.write = IsWrite(req);
+  op.start = std::chrono::steady_clock::now();
+  op.req = std::move(req);
+  m_->CountCommand(op.cmd);
+  if (op.cmd == proto::Command::kQuit) stop_parsing_ = true;
+  ops_.push_back(std::move(op));
+  Op& o = ops_.back();
+  if (started_ == ops_.size() - 1 && Eligible(o)) {
+    started_++;
+    Start(o);
+  }
+  // Anything still running or queued outlives the read buffer.
+  if (o.state != Op::State::kDone) Own(o, raw);
+  MoveHeadOutput();
+}
+
+void Connection::Own(Op& op, std::string_view raw) {
+  op.storage.assign(raw.data(), raw.size());
+  const char* b = raw.data();
+  const char* nb = op.storage.data();
+  proto::Request& r = op.req;
+  for (auto& k : r.keys) Rebase(k, b, raw.size(), nb);
+  for (auto& a : r.args) Rebase(a, b, raw.size(), nb);
+  Rebase(r.key_raw, b, raw.size(), nb);
+  Rebase(r.data, b, raw.size(), nb);
+  Rebase(r.meta.opaque, b, raw.size(), nb);
+}
+
+void Connection::MoveHeadOutput() {
+  while (!ops_.empty()) {
+    Op& front = ops_.front();
+    out_.MoveFrom(front.out);
+    if (front.state != Op::State::kDone) return;
+    if (front.close_after) close_after_flush_ = true;
+    ops_.pop_front();
+    if (started_ > 0) started_--;
+  }
+}
+
+void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
+  if (ops_.empty() || seq < ops_.front().seq) return;
+  const uint64_t idx = seq - ops_.front().seq;
+  if (idx >= ops_.size()) return;
+  Op& op = ops_[idx];
+  Slot* slot = nullptr;
+  if (proto::IsRetrieval(op.cmd)) {
+    if (!op.slots.empty() && key_index >= op.slots.front().key_index) {
+      const size_t i = key_index - op.slots.front().key_index;
+      if (i < op.slots.size()) slot = &op.slots[i];
+    }
+  } else if (!op.slots.empty()) {
+    slot = &op.slots.front();
+  }
+  if (slot == nullptr || !slot->in_flight) return;
+  slot->in_flight = false;
+  slot->ready = true;
+  slot->res = std::move(r);
+  inflight_--;
+}
+
+void Connection::Pump() {
+  for (int rounds = 0; rounds < 1000000; rounds++) {
+    bool progress = false;
+    for (size_t i = 0; i < started_ && i < ops_.size(); i++) {
+      if (ops_[i].state == Op::State::kRunning) progress = Advance(ops_[i]) || progress;
+    }
+    while (started_ < ops_.size()) {
+      Op& o = ops_[started_];
+      if (o.state == Op::State::kQueued) {
+        if (!Eligible(o)) break;
+        started_++;
+        Start(o);
+      } else {
+        started_++;
+      }
+      progress = true;
+    }
+    MoveHeadOutput();
+    if (!ParseBlocked() && rbeg_ < rend_) progress = ParseSome() || progress;
+    if (!progress) break;
+  }
+  WriteSocket();
+}
+
+bool Connection::ShouldClose() const {
+  if (broken_) return true;
+  if (close_after_flush_) return out_.empty() && ops_.empty();
+  if (peer_closed_ || draining_) return ops_.empty() && out_.empty();
+  return false;
+}
+
+uint32_t Connection::WantedEvents() const {
+  uint32_t ev = 0;
+  const bool room = (rend_ - rbeg_) < parser_.limits().BufferBound();
+  if (!peer_closed_ && !broken_ && !draining_ && !close_after_flush_ && !ParseBlocked() && room) {
+    ev |= EPOLLIN;
+  }
+  if (!out_.empty()) ev |= EPOLLOUT;
+  return ev;
+}
+
+}  // namespace coss::server

@@ -1,0 +1,139 @@
+// Connection: one client socket on one worker: reads, parses, executes in
+// order, replies in order.
+//
+// Ordering (what makes pipelining safe): requests start in arrival order; a
+// read-only request (get, gets, plain mg, me, ...) may run alongside earlier
+// read-only ones, a request that changes data ("write": set, incr, delete,
+// gat, ...) starts only when every earlier request is done, and nothing starts
+// while an earlier write runs. Replies are queued strictly in request order,
+// whatever order store reads complete in.
+//
+// Bounds (all from ServerConfig): the read buffer never exceeds the parser's
+// BufferBound(); at most conn_pending requests wait; store reads in flight are
+// at most conn_inflight; when queued reply bytes exceed conn_output_limit the
+// connection stops issuing reads and stops reading the socket until the client
+// drains its replies (TCP back-pressure).
+//
+// Threading: every method runs on the owning worker's thread. Store reads that
+// complete elsewhere come back through Worker::DeliverRead -> OnRead.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/parser.h"
+#include "proto/reply.h"
+#include "server/context.h"
+#include "server/op.h"
+#include "server/out_queue.h"
+
+namespace coss::server {
+
+class Worker;
+
+std::string PadNumber(const std::string& num, size_t old_len);
+
+class Connection {
+ public:
+  Connection(Worker* worker, ServerContext* ctx, WorkerMetrics* metrics, uint64_t id, int fd);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  uint64_t id() const { return id_; }
+  int fd() const { return fd_; }
+
+  void OnReadable();
+  void OnWritable();
+  void OnHangup();
+  // A store read finished (on this worker's thread).
+  void OnRead(uint64_t seq, uint32_t key_index, ReadResult r);
+  // Makes all possible progress, then writes what it can.
+  void Pump();
+  // Shutdown: stop reading new bytes; finish what was received; then close.
+  void BeginDrain();
+
+  bool ShouldClose() const;
+  // EPOLLIN / EPOLLOUT wanted now.
+  uint32_t WantedEvents() const;
+  bool has_inflight_reads() const { return inflight_ != 0; }
+
+ private:
+  // --- I/O and parsing (connection.cc) ---
+  void ReadSocket();
+  void WriteSocket();
+  bool ParseSome();  // true if any request was consumed
+  bool ParseBlocked() const;
+  void Dispatch(proto::Request& req, std::string_view raw);
+  void Literal(std::string_view text);
+  void Own(Op& op, std::string_view raw);  // copy request bytes into op.storage
+  void Enqueue(Op&& op);
+  void MoveHeadOutput();
+  size_t Buffered() const { return out_.bytes() + op_out_bytes_; }
+
+  // --- execution (commands.cc, meta_commands.cc) ---
+  static bool IsWrite(const proto::Request& req);
+  bool Eligible(const Op& op) const;
+  void Start(Op& op);
+  bool Advance(Op& op);  // true on progress
+  void Finish(Op& op);
+  void IssueRead(Op& op, Slot& slot, bool for_update);
+  void Retry(Op& op, Slot& slot);
+  bool ReadBudget() const;
+
+  bool AdvanceRetrieval(Op& op);
+  void RetrievalKeyDone(Op& op, Slot& slot);  // gat: touch step; emits VALUE
+  void EmitValue(Op& op, std::string_view key, const ReadResult& r, bool with_cas);
+  void StartSync(Op& op);
+  void ContinueText(Op& op, Slot& slot);
+  void ContinueMeta(Op& op, Slot& slot);
+  void ContinueMetaGet(Op& op, Slot& slot);
+  void ContinueMetaSet(Op& op, Slot& slot);
+  void ContinueMetaDelete(Op& op, Slot& slot);
+  void ContinueMetaArith(Op& op, Slot& slot);
+  void ContinueMetaDebug(Op& op, Slot& slot);
+  void MetaSetPlain(Op& op);
+  void Reply(Op& op, std::string_view text);  // honours noreply
+  void ServerError(Op& op, const Status& s);
+  // Put for a read-modify-write step. Returns true when stored; otherwise it
+  // has already either re-issued the read (lost a compare-and-swap race) or
+  // replied with the error and finished the op.
+  bool PutOrRetry(Op& op, Slot& slot, const PutRequest& req, PutResult* out);
+  // "<code><flags>\r\n" unless `suppress`; `allowed` lists the return flags
+  // this command echoes.
+  void MetaReply(Op& op, std::string_view code, const proto::MetaItemInfo& info,
+                 std::string_view allowed, bool suppress);
+
+  Worker* worker_;
+  ServerContext* ctx_;
+  WorkerMetrics* m_;
+  const ServerConfig& cfg_;
+  uint64_t id_;
+  int fd_;
+
+  // read buffer: bytes [rbeg_, rend_) of rbuf_ are unconsumed input
+  std::unique_ptr<char[]> rbuf_;
+  size_t rcap_ = 0, rbeg_ = 0, rend_ = 0;
+  proto::Parser parser_;
+  proto::Step step_;
+
+  size_t op_out_bytes_ = 0;  // bytes in ops' queues (declared before ops_)
+  std::deque<Op> ops_;
+  uint64_t next_seq_ = 1;
+  size_t started_ = 0;    // ops_[0, started_) have started
+  uint32_t running_ = 0;  // started, not done
+  uint32_t running_writes_ = 0;
+  uint32_t inflight_ = 0;  // store reads in flight
+  OutQueue out_;
+
+  bool peer_closed_ = false;        // EOF from the client
+  bool broken_ = false;             // socket error: close now
+  bool close_after_flush_ = false;  // quit or fatal protocol error
+  bool stop_parsing_ = false;       // a quit was parsed: ignore what follows
+  bool draining_ = false;
+};
+
+}  // namespace coss::server

@@ -1,0 +1,48 @@
+// Op: one client request on its way through a connection, from parse to reply.
+//
+// A connection keeps its Ops in request order and sends their replies in that
+// order. An Op owns a copy of its request bytes once it outlives the read
+// buffer (storage, with the Request's views pointing into it), its reply bytes
+// (out), and its store reads (slots): one slot for a single-key command, a
+// sliding window of slots for a multi-key get.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "proto/request.h"
+#include "server/out_queue.h"
+#include "server/store.h"
+
+namespace coss::server {
+
+struct Slot {
+  uint32_t key_index = 0;  // which key of the request (0 for single-key commands)
+  bool in_flight = false;  // a store read was issued and has not been delivered
+  bool ready = false;      // `res` holds a delivered read
+  bool done = false;       // multi-key: this key's outcome is final
+  uint16_t attempts = 0;   // compare-and-swap retries so far
+  ReadResult res;
+};
+
+struct Op {
+  enum class State : uint8_t { kQueued, kRunning, kDone };
+
+  explicit Op(size_t* out_counter) : out(out_counter) {}
+
+  uint64_t seq = 0;
+  proto::Command cmd = proto::Command::kGet;
+  bool write = false;        // runs alone: after every earlier op is done
+  bool close_after = false;  // quit: close once this reply (and all before) is sent
+  State state = State::kQueued;
+  std::chrono::steady_clock::time_point start;
+  std::string storage;  // owned request bytes (see Connection::Own)
+  proto::Request req;
+  OutQueue out;
+  std::deque<Slot> slots;
+  uint32_t next_key = 0;  // multi-key: next key to read
+};
+
+}  // namespace coss::server

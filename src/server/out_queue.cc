@@ -1,0 +1,88 @@
+#include "server/out_queue.h"
+
+namespace coss::server {
+
+OutQueue::OutQueue(OutQueue&& o) noexcept
+    : chunks_(std::move(o.chunks_)),
+      front_off_(o.front_off_),
+      bytes_(o.bytes_),
+      counter_(o.counter_) {
+  o.chunks_.clear();
+  o.front_off_ = 0;
+  o.bytes_ = 0;
+}
+
+void OutQueue::Append(std::string_view s) {
+  if (s.empty()) return;
+  if (chunks_.empty() || chunks_.back().ref || chunks_.back().text.size() + s.size() > kPack) {
+    chunks_.emplace_back();
+    chunks_.back().text.reserve(s.size() < 256 ? 256 : s.size());
+  }
+  chunks_.back().text.append(s);
+  Grow(s.size());
+}
+
+void OutQueue::AppendValue(const SharedValue& v) {
+  if (!v || v->empty()) return;
+  if (v->size() < kRefMin) {
+    Append(*v);
+    return;
+  }
+  chunks_.emplace_back();
+  chunks_.back().ref = v;
+  Grow(v->size());
+}
+
+void OutQueue::MoveFrom(OutQueue& other) {
+  if (other.bytes_ == 0) return;
+  const size_t n = other.bytes_;
+  // `other` is never partially consumed (only a socket queue is), so whole
+  // chunks move; the first one may be packed into our last text chunk.
+  for (auto& c : other.chunks_) {
+    if (!c.ref && !chunks_.empty() && !chunks_.back().ref &&
+        chunks_.back().text.size() + c.text.size() <= kPack) {
+      chunks_.back().text.append(c.text);
+    } else {
+      chunks_.push_back(std::move(c));
+    }
+  }
+  other.chunks_.clear();
+  other.Shrink(n);
+  Grow(n);
+}
+
+void OutQueue::Clear() {
+  chunks_.clear();
+  Shrink(bytes_);
+  front_off_ = 0;
+}
+
+int OutQueue::Gather(iovec* iov, int max) const {
+  int n = 0;
+  size_t off = front_off_;
+  for (const auto& c : chunks_) {
+    if (n == max) break;
+    iov[n].iov_base = const_cast<char*>(c.data() + off);
+    iov[n].iov_len = c.size() - off;
+    off = 0;
+    n++;
+  }
+  return n;
+}
+
+void OutQueue::Consume(size_t n) {
+  Shrink(n);
+  while (n > 0) {
+    Chunk& c = chunks_.front();
+    const size_t left = c.size() - front_off_;
+    if (n < left) {
+      front_off_ += n;
+      return;
+    }
+    n -= left;
+    front_off_ = 0;
+    chunks_.pop_front();
+  }
+}
+
+}  // namespace coss::server

@@ -1,0 +1,161 @@
+#include "server/server.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace coss::server {
+
+namespace {
+std::string Human(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  double v = static_cast<double>(b);
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    u++;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v == static_cast<uint64_t>(v) ? "%.0f %s" : "%.1f %s", v,
+                units[u]);
+  return buf;
+}
+}  // namespace
+
+Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {}
+
+Server::~Server() {
+  workers_.clear();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+bool Server::Open(std::string* err) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto opened = Engine::Open(cfg_.ToEngineOptions());
+  if (!opened.ok()) {
+    *err = "cannot open the store: " + opened.status().message();
+    return false;
+  }
+  engine_ = std::move(*opened);
+  const StatsSnapshot st = engine_->Stats();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("store open in {:.0f} ms: {} objects ({} recovered, {} stripes dropped)", ms,
+               st.objects, st.objects_recovered, st.stripes_dropped_at_open);
+
+  if (cfg_.ram_bytes > 0) ram_ = std::make_unique<RamTier>(cfg_.ram_bytes);
+  store_ = std::make_unique<Store>(engine_.get(), ram_.get());
+  ctx_.config = &cfg_;
+  ctx_.engine = engine_.get();
+  ctx_.ram = ram_.get();
+  ctx_.store = store_.get();
+  ctx_.meta = &meta_;
+  ctx_.started_at = NowSeconds();
+  ctx_.verbosity.store(cfg_.verbosity);
+
+  listen_fd_ = ListenTcp(cfg_.listen, cfg_.port, &port_, err);
+  if (listen_fd_ < 0) {
+    engine_->Close();
+    return false;
+  }
+  for (uint32_t i = 0; i < cfg_.threads; i++) {
+    auto w = std::make_unique<Worker>(static_cast<int>(i), &ctx_);
+    if (!w->Init(err)) {
+      engine_->Close();
+      return false;
+    }
+    ctx_.worker_metrics.push_back(w->metrics());
+    workers_.push_back(std::move(w));
+  }
+  if (cfg_.metrics_port != 0) {
+    http_ = std::make_unique<MetricsHttp>(&ctx_);
+    if (!http_->Start(cfg_.metrics_listen, cfg_.metrics_port, err)) {
+      *err = "metrics endpoint: " + *err;
+      engine_->Close();
+      return false;
+    }
+  }
+  for (auto& w : workers_) w->Start(listen_fd_);
+  spdlog::info("listening on {}:{} ({} worker threads, RAM tier {}, max item {}, {} connections)",
+               cfg_.listen, port_, cfg_.threads, Human(cfg_.ram_bytes), Human(cfg_.max_item_size),
+               cfg_.max_connections);
+  if (http_) {
+    spdlog::info("metrics at http://{}:{}/metrics", cfg_.metrics_listen, http_->port());
+  }
+  return true;
+}
+
+void Server::Run() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    timespec ts{1, 0};
+    const int sig = ::sigtimedwait(&set, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) {
+      last_signal_ = sig;
+      spdlog::info("{}: stopping (finishing in-flight requests, then flushing the store)",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      return;
+    }
+    if (sig == SIGHUP) spdlog::info("SIGHUP ignored (configuration is read at start only)");
+    const int64_t at = ctx_.pending_flush_at.load();
+    if (at != 0 && NowSeconds() >= at) {
+      int64_t expected = at;
+      if (ctx_.pending_flush_at.compare_exchange_strong(expected, 0)) {
+        const Status s = store_->Clear();
+        if (s.ok()) {
+          spdlog::info("delayed flush_all: every object dropped");
+        } else {
+          spdlog::error("delayed flush_all failed: {}", s.ToString());
+        }
+      }
+    }
+  }
+}
+
+int Server::Shutdown() {
+  ctx_.accepting.store(false);
+  for (auto& w : workers_) w->RequestDrain();
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  for (;;) {
+    bool all = true;
+    for (auto& w : workers_) all = all && w->finished();
+    if (all) break;
+    timespec ts{0, 50 * 1000 * 1000};
+    const int sig = ::sigtimedwait(&set, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::warn("second signal: closing connections without waiting");
+      for (auto& w : workers_) w->RequestStop();
+    }
+  }
+  for (auto& w : workers_) w->Join();
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  if (http_) http_->Stop();
+  const auto t0 = std::chrono::steady_clock::now();
+  Status flushed = engine_->Flush();
+  engine_->Close();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  // The workers stay alive until here: late store callbacks may still post to them.
+  workers_.clear();
+  if (!flushed.ok()) {
+    spdlog::error("store flush failed: {}", flushed.ToString());
+    return 1;
+  }
+  spdlog::info("store flushed and closed in {:.0f} ms; bye", ms);
+  return 0;
+}
+
+}  // namespace coss::server

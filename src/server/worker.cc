@@ -1,0 +1,253 @@
+#include "server/worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace coss::server {
+
+namespace {
+constexpr uint64_t kListenerId = 1;
+constexpr uint64_t kWakeId = 2;
+thread_local Worker* t_worker = nullptr;
+}  // namespace
+
+Worker::Worker(int index, ServerContext* ctx) : index_(index), ctx_(ctx) {}
+
+Worker::~Worker() {
+  Join();
+  conns_.clear();
+  if (epfd_ >= 0) ::close(epfd_);
+  if (evfd_ >= 0) ::close(evfd_);
+}
+
+bool Worker::Init(std::string* err) {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  evfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epfd_ < 0 || evfd_ < 0) {
+    *err = std::string("epoll/eventfd: ") + std::strerror(errno);
+    return false;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeId;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev) != 0) {
+    *err = std::string("epoll_ctl: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void Worker::Start(int listen_fd) {
+  listen_fd_ = listen_fd;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.u64 = kListenerId;
+  ::epoll_ctl(epfd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Worker::RequestDrain() {
+  drain_requested_.store(true);
+  const uint64_t one = 1;
+  (void)!::write(evfd_, &one, sizeof one);
+}
+
+void Worker::RequestStop() {
+  stop_requested_.store(true);
+  const uint64_t one = 1;
+  (void)!::write(evfd_, &one, sizeof one);
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::DeliverRead(uint64_t conn, uint64_t seq, uint32_t key_index, ReadResult r) {
+  if (t_worker == this) {  // completed inline, inside the connection's own call
+    auto it = conns_.find(conn);
+    if (it != conns_.end()) it->second.conn->OnRead(seq, key_index, std::move(r));
+    return;
+  }
+  bool was_empty;
+  {
+    std::lock_guard lk(mu_);
+    was_empty = queue_.empty();
+    queue_.push_back(Completion{conn, seq, key_index, std::move(r)});
+  }
+  if (was_empty) {
+    const uint64_t one = 1;
+    (void)!::write(evfd_, &one, sizeof one);
+  }
+}
+
+void Worker::AcceptAll() {
+  for (;;) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        static std::atomic<int64_t> last{0};
+        const int64_t now = NowSeconds();
+        if (last.exchange(now) != now) spdlog::warn("accept: {}", std::strerror(errno));
+      }
+      return;
+    }
+    if (ctx_->conns.curr.load() >= ctx_->config->max_connections) {
+      static constexpr char kMsg[] = "ERROR Too many open connections\r\n";
+      (void)!::send(fd, kMsg, sizeof kMsg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      ctx_->conns.rejected.fetch_add(1);
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const uint64_t id = next_id_++;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = id;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      ::close(fd);
+      continue;
+    }
+    Entry e;
+    e.conn = std::make_unique<Connection>(this, ctx_, &metrics_, id, fd);
+    e.events = EPOLLIN;
+    conns_.emplace(id, std::move(e));
+    ctx_->conns.curr.fetch_add(1);
+    ctx_->conns.total.fetch_add(1);
+    spdlog::trace("worker {}: connection {} opened", index_, id);
+  }
+}
+
+void Worker::Close(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second.conn->fd(), nullptr);
+  conns_.erase(it);
+  ctx_->conns.curr.fetch_sub(1);
+  spdlog::trace("worker {}: connection {} closed", index_, id);
+}
+
+void Worker::Update(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  Connection& c = *it->second.conn;
+  if (c.ShouldClose()) {
+    Close(id);
+    return;
+  }
+  const uint32_t want = c.WantedEvents();
+  if (want != it->second.events) {
+    epoll_event ev{};
+    ev.events = want | EPOLLRDHUP;
+    ev.data.u64 = id;
+    ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd(), &ev);
+    it->second.events = want;
+  }
+}
+
+void Worker::StartDrain() {
+  draining_ = true;
+  if (listen_fd_ >= 0) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  std::vector<uint64_t> ids;
+  for (auto& [id, e] : conns_) ids.push_back(id);
+  for (uint64_t id : ids) {
+    Connection& c = *conns_[id].conn;
+    c.BeginDrain();
+    c.Pump();
+    Update(id);
+  }
+}
+
+void Worker::HandleWake() {
+  uint64_t v;
+  while (::read(evfd_, &v, sizeof v) > 0) {
+  }
+  std::vector<Completion> batch;
+  {
+    std::lock_guard lk(mu_);
+    batch.swap(queue_);
+  }
+  for (auto& c : batch) {
+    auto it = conns_.find(c.conn);
+    if (it == conns_.end()) continue;  // the client went away meanwhile
+    it->second.conn->OnRead(c.seq, c.key_index, std::move(c.result));
+    touched_.push_back(c.conn);
+  }
+  if (drain_requested_.load() && !draining_) StartDrain();
+}
+
+void Worker::Run() {
+  t_worker = this;
+  epoll_event events[256];
+  std::chrono::steady_clock::time_point deadline{};
+  bool deadline_set = false;
+  for (;;) {
+    const int timeout = draining_ ? 100 : -1;
+    const int n = ::epoll_wait(epfd_, events, 256, timeout);
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("worker {}: epoll_wait: {}", index_, std::strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      const uint64_t id = events[i].data.u64;
+      if (id == kListenerId) {
+        if (!draining_) AcceptAll();
+        continue;
+      }
+      if (id == kWakeId) {
+        HandleWake();
+        continue;
+      }
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      Connection& c = *it->second.conn;
+      const uint32_t ev = events[i].events;
+      if (ev & (EPOLLERR | EPOLLHUP)) {
+        c.OnHangup();
+      } else {
+        if (ev & (EPOLLIN | EPOLLRDHUP)) c.OnReadable();
+        if (ev & EPOLLOUT) c.OnWritable();
+      }
+      touched_.push_back(id);
+    }
+    std::vector<uint64_t> ids;
+    ids.swap(touched_);
+    for (uint64_t id : ids) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      it->second.conn->Pump();
+      Update(id);
+    }
+    if (stop_requested_.load()) break;
+    if (draining_) {
+      if (!deadline_set) {
+        deadline = std::chrono::steady_clock::now() +
+                   std::chrono::seconds(ctx_->config->shutdown_timeout_s);
+        deadline_set = true;
+      }
+      if (conns_.empty()) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        spdlog::warn("worker {}: {} connection(s) still busy after {} s; closing them", index_,
+                     conns_.size(), ctx_->config->shutdown_timeout_s);
+        break;
+      }
+    }
+  }
+  std::vector<uint64_t> ids;
+  for (auto& [id, e] : conns_) ids.push_back(id);
+  for (uint64_t id : ids) Close(id);
+  finished_.store(true);
+  t_worker = nullptr;
+}
+
+}  // namespace coss::server

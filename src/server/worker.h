@@ -1,0 +1,92 @@
+// Worker: one event-loop thread (epoll) serving a set of connections.
+//
+// Contract:
+//  * every Connection is created, used and destroyed on its worker's thread;
+//  * store reads that complete on an engine I/O thread are handed back with
+//    DeliverRead (thread-safe): queued under a mutex and signalled through an
+//    eventfd. The queue holds at most one entry per store read issued by this
+//    worker's connections, i.e. it is bounded by conn_inflight x connections;
+//    a read that completes inline (RAM or membuf hit, miss) is delivered
+//    directly on the worker thread;
+//  * new connections are taken from the shared listening socket (EPOLLEXCLUSIVE
+//    wakes one worker); above the -c limit a client gets memcached's
+//    "ERROR Too many open connections" and is closed;
+//  * RequestDrain: stop accepting, let each connection finish the requests it
+//    already received, flush replies, close; the loop ends when no connection
+//    is left or after shutdown_timeout_s (then the rest are closed).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "server/connection.h"
+#include "server/context.h"
+#include "server/metrics.h"
+#include "server/store.h"
+
+namespace coss::server {
+
+class Worker {
+ public:
+  Worker(int index, ServerContext* ctx);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  bool Init(std::string* err);
+  void Start(int listen_fd);
+  void RequestDrain();
+  void RequestStop();
+  void Join();
+  bool finished() const { return finished_.load(); }
+
+  // Thread-safe; see the contract above.
+  void DeliverRead(uint64_t conn, uint64_t seq, uint32_t key_index, ReadResult r);
+
+  WorkerMetrics* metrics() { return &metrics_; }
+
+ private:
+  struct Completion {
+    uint64_t conn;
+    uint64_t seq;
+    uint32_t key_index;
+    ReadResult result;
+  };
+  struct Entry {
+    std::unique_ptr<Connection> conn;
+    uint32_t events = 0;
+  };
+
+  void Run();
+  void AcceptAll();
+  void HandleWake();
+  void Update(uint64_t id);
+  void Close(uint64_t id);
+  void StartDrain();
+
+  int index_;
+  ServerContext* ctx_;
+  WorkerMetrics metrics_;
+  int epfd_ = -1;
+  int evfd_ = -1;
+  int listen_fd_ = -1;
+  std::thread thread_;
+  std::unordered_map<uint64_t, Entry> conns_;
+  std::vector<uint64_t> touched_;
+  uint64_t next_id_ = 16;
+
+  std::mutex mu_;
+  std::vector<Completion> queue_;
+  std::atomic<bool> drain_requested_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> finished_{false};
+  bool draining_ = false;
+};
+
+}  // namespace coss::server
