@@ -1,0 +1,251 @@
+// RAM tier and store-facade tests. The race tests provoke, deterministically,
+// the order "a read of the old value is in flight; a write or delete lands;
+// the read then tries to fill the RAM tier" and check that no later read is
+// served the old value.
+#include "server/ram_tier.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "server/store.h"
+
+namespace coss::server {
+namespace {
+
+SharedValue V(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
+
+TEST(RamTierTest, FillThenHit) {
+  RamTier t(8 << 20);
+  const uint64_t h = RamKeyHash("k");
+  const uint64_t ticket = t.BeginFill(h);
+  ASSERT_TRUE(t.Fill("k", h, ticket, V("v1"), 7, 0, 1, 100));
+  RamHit hit;
+  ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
+  EXPECT_EQ(*hit.value, "v1");
+  EXPECT_EQ(hit.flags, 7u);
+  EXPECT_EQ(hit.version, 1u);
+  EXPECT_FALSE(hit.hit_before);
+  ASSERT_TRUE(t.Lookup("k", h, 101, &hit));
+  EXPECT_TRUE(hit.hit_before);
+  EXPECT_EQ(hit.last_access, 100);
+  EXPECT_EQ(t.Stats().hits, 2u);
+}
+
+TEST(RamTierTest, WriteDuringReadRefusesTheFill) {
+  RamTier t(8 << 20);
+  const uint64_t h = RamKeyHash("k");
+  const uint64_t ticket = t.BeginFill(h);  // reader starts reading v1 from the store
+  t.OnWrite("k", h, 2, "v2", 0, 0);        // a writer stores v2 meanwhile
+  EXPECT_FALSE(t.Fill("k", h, ticket, V("v1"), 0, 0, 1, 100));  // the stale fill
+  RamHit hit;
+  EXPECT_FALSE(t.Lookup("k", h, 100, &hit));
+  EXPECT_EQ(t.Stats().fills_stale, 1u);
+}
+
+TEST(RamTierTest, DeleteDuringReadRefusesTheFill) {
+  RamTier t(8 << 20);
+  const uint64_t h = RamKeyHash("k");
+  const uint64_t ticket = t.BeginFill(h);
+  t.Invalidate("k", h);
+  EXPECT_FALSE(t.Fill("k", h, ticket, V("v1"), 0, 0, 1, 100));
+  RamHit hit;
+  EXPECT_FALSE(t.Lookup("k", h, 100, &hit));
+}
+
+TEST(RamTierTest, ClearDuringReadRefusesTheFill) {
+  RamTier t(8 << 20);
+  const uint64_t h = RamKeyHash("k");
+  const uint64_t ticket = t.BeginFill(h);
+  t.Clear();
+  EXPECT_FALSE(t.Fill("k", h, ticket, V("v1"), 0, 0, 1, 100));
+  RamHit hit;
+  EXPECT_FALSE(t.Lookup("k", h, 100, &hit));
+}
+
+TEST(RamTierTest, WriteAfterFillUpdatesOnlyWithNewerVersion) {
+  RamTier t(8 << 20);
+  const uint64_t h = RamKeyHash("k");
+  ASSERT_TRUE(t.Fill("k", h, t.BeginFill(h), V("v5"), 0, 0, 5, 100));
+  t.OnWrite("k", h, 7, "v7", 0, 0);
+  t.OnWrite("k", h, 6, "v6", 0, 0);  // a slower writer whose store put was earlier
+  RamHit hit;
+  ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
+  EXPECT_EQ(*hit.value, "v7");
+  EXPECT_EQ(hit.version, 7u);
+}
+
+TEST(RamTierTest, ExpiredEntriesAreNotServed) {
+  RamTier t(8 << 20);
+  const uint64_t h = RamKeyHash("k");
+  ASSERT_TRUE(t.Fill("k", h, t.BeginFill(h), V("v"), 0, 150, 1, 100));
+  RamHit hit;
+  EXPECT_TRUE(t.Lookup("k", h, 149, &hit));
+  EXPECT_FALSE(t.Lookup("k", h, 150, &hit));
+  EXPECT_EQ(t.Stats().items, 0u);
+}
+
+TEST(RamTierTest, StaysWithinItsByteBudget) {
+  const uint64_t cap = 1 << 20;
+  RamTier t(cap);
+  for (int i = 0; i < 5000; i++) {
+    const std::string k = "key" + std::to_string(i);
+    const uint64_t h = RamKeyHash(k);
+    t.Fill(k, h, t.BeginFill(h), V(std::string(1000, 'x')), 0, 0, i + 1, 100);
+    ASSERT_LE(t.Stats().bytes, cap);
+  }
+  EXPECT_GT(t.Stats().evictions, 0u);
+  EXPECT_GT(t.Stats().items, 100u);
+}
+
+TEST(RamTierTest, RejectsObjectsLargerThanTheAdmissionLimit) {
+  RamTier t(1 << 20);
+  const uint64_t h = RamKeyHash("big");
+  EXPECT_FALSE(t.Fill("big", h, t.BeginFill(h), V(std::string(t.max_object(), 'x')), 0, 0, 1, 1));
+  EXPECT_EQ(t.Stats().fills_too_large, 1u);
+}
+
+// S3-FIFO: an object read again while in the small queue survives a scan of
+// one-hit wonders; the wonders do not.
+TEST(RamTierTest, ScanResistance) {
+  RamTier t(1 << 20);  // one shard
+  auto fill = [&](const std::string& k) {
+    const uint64_t h = RamKeyHash(k);
+    t.Fill(k, h, t.BeginFill(h), V(std::string(800, 'x')), 0, 0, 1, 1);
+  };
+  RamHit hit;
+  for (int i = 0; i < 50; i++) {
+    fill("hot" + std::to_string(i));
+    t.Lookup("hot" + std::to_string(i), RamKeyHash("hot" + std::to_string(i)), 1, &hit);
+  }
+  for (int i = 0; i < 20000; i++) fill("scan" + std::to_string(i));
+  int hot_left = 0;
+  for (int i = 0; i < 50; i++) {
+    const std::string k = "hot" + std::to_string(i);
+    hot_left += t.Lookup(k, RamKeyHash(k), 1, &hit) ? 1 : 0;
+  }
+  EXPECT_EQ(hot_left, 50);
+}
+
+// A fake engine whose Gets complete only when the test says so: it lets the
+// test interleave a store read with a concurrent write at will.
+class ManualEngine final : public Engine {
+ public:
+  void Get(std::string_view key, GetCallback cb) override {
+    GetResult r;
+    auto it = data_.find(std::string(key));
+    if (it == data_.end()) {
+      r.status = Error(Code::kNotFound, "miss");
+    } else {
+      r.status = Status::Ok();
+      r.item = it->second;
+      r.tier = Tier::kDisk;
+      r.seen = Locator{it->second.version};
+    }
+    pending_.push_back([cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
+  }
+  PutResult Put(const PutRequest& req) override {
+    Item& it = data_[std::string(req.key)];
+    it.value.assign(req.value);
+    it.flags = req.flags;
+    it.expiry = req.expiry;
+    it.version = ++version_;
+    return {Status::Ok(), it.version};
+  }
+  Status Remove(std::string_view key, const Locator*) override {
+    return data_.erase(std::string(key)) ? Status::Ok() : Error(Code::kNotFound, "miss");
+  }
+  Status Clear() override {
+    data_.clear();
+    return Status::Ok();
+  }
+  Status Flush() override { return Status::Ok(); }
+  Status Close() override { return Status::Ok(); }
+  StatsSnapshot Stats() const override { return {}; }
+  const EngineOptions& options() const override { return opts_; }
+
+  void CompleteOne() {
+    auto f = std::move(pending_.front());
+    pending_.pop_front();
+    f();
+  }
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  std::map<std::string, Item> data_;
+  std::deque<std::function<void()>> pending_;
+  uint64_t version_ = 0;
+  EngineOptions opts_;
+};
+
+std::string ReadNow(Store& s, ManualEngine& e, const std::string& key) {
+  std::string got = "<pending>";
+  s.Read(key, [&](ReadResult r) { got = r.ok() ? *r.value : "<miss>"; });
+  while (e.pending() > 0) e.CompleteOne();
+  return got;
+}
+
+TEST(StoreTest, SetDuringDiskReadNeverLeavesTheOldValueInRam) {
+  ManualEngine e;
+  RamTier ram(8 << 20);
+  Store s(&e, &ram);
+  PutRequest p;
+  p.key = "k";
+  p.value = "old";
+  ASSERT_TRUE(s.Write(p).status.ok());
+
+  std::string first;
+  s.Read("k", [&](ReadResult r) { first = *r.value; });  // disk read of "old" in flight
+  ASSERT_EQ(e.pending(), 1u);
+  p.value = "new";
+  ASSERT_TRUE(s.Write(p).status.ok());  // the set completes before the read
+  e.CompleteOne();                      // the read returns "old" and tries to fill
+  EXPECT_EQ(first, "old");              // fine: it was issued before the set
+  EXPECT_EQ(ram.Stats().fills_stale, 1u);
+  EXPECT_EQ(ReadNow(s, e, "k"), "new");  // never "old" from the RAM tier
+  EXPECT_EQ(ReadNow(s, e, "k"), "new");  // (second read: served by the RAM tier)
+  EXPECT_EQ(ram.Stats().hits, 1u);
+}
+
+TEST(StoreTest, DeleteDuringDiskReadNeverResurrectsTheValue) {
+  ManualEngine e;
+  RamTier ram(8 << 20);
+  Store s(&e, &ram);
+  PutRequest p;
+  p.key = "k";
+  p.value = "old";
+  ASSERT_TRUE(s.Write(p).status.ok());
+  s.Read("k", [](ReadResult) {});
+  ASSERT_TRUE(s.Remove("k", nullptr).ok());
+  e.CompleteOne();
+  EXPECT_EQ(ReadNow(s, e, "k"), "<miss>");
+}
+
+TEST(StoreTest, ReadForUpdateMissDropsTheRamCopy) {
+  ManualEngine e;
+  RamTier ram(8 << 20);
+  Store s(&e, &ram);
+  PutRequest p;
+  p.key = "k";
+  p.value = "v";
+  ASSERT_TRUE(s.Write(p).status.ok());
+  EXPECT_EQ(ReadNow(s, e, "k"), "v");  // fills the RAM tier
+  ASSERT_EQ(ram.Stats().items, 1u);
+  e.Clear();  // the store lost it (evicted) behind the RAM tier's back
+  bool miss = false;
+  s.ReadForUpdate("k", [&](ReadResult r) { miss = !r.ok(); });
+  e.CompleteOne();
+  EXPECT_TRUE(miss);
+  EXPECT_EQ(ram.Stats().items, 0u);
+  EXPECT_EQ(ReadNow(s, e, "k"), "<miss>");
+}
+
+}  // namespace
+}  // namespace coss::server
