@@ -70,7 +70,7 @@ void Connection::BeginDrain() {
 }
 
 void Connection::ReadSocket() {
-  if (peer_closed_ || broken_ || draining_ || close_after_flush_) return;
+  if (peer_closed_ || broken_ || close_after_flush_) return;
   const size_t bound = parser_.limits().BufferBound();
   if (rbeg_ == rend_) {
     rbeg_ = rend_ = 0;
@@ -99,6 +99,7 @@ void Connection::ReadSocket() {
     if (n > 0) {
       rend_ += static_cast<size_t>(n);
       m_->Add(kBytesRead, static_cast<uint64_t>(n));
+      read_idle_ = false;
       return;
     }
     if (n == 0) {
@@ -106,7 +107,11 @@ void Connection::ReadSocket() {
       return;
     }
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) broken_ = true;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      read_idle_ = true;
+    } else {
+      broken_ = true;
+    }
     return;
   }
 }
@@ -286,14 +291,17 @@ void Connection::Pump() {
 bool Connection::ShouldClose() const {
   if (broken_) return true;
   if (close_after_flush_) return out_.empty() && ops_.empty();
-  if (peer_closed_ || draining_) return ops_.empty() && out_.empty();
+  if (peer_closed_) return ops_.empty() && out_.empty();
+  // Draining: the requests already sent (read until the socket had no more)
+  // are finished and answered first.
+  if (draining_) return ops_.empty() && out_.empty() && read_idle_;
   return false;
 }
 
 uint32_t Connection::WantedEvents() const {
   uint32_t ev = 0;
   const bool room = (rend_ - rbeg_) < parser_.limits().BufferBound();
-  if (!peer_closed_ && !broken_ && !draining_ && !close_after_flush_ && !ParseBlocked() && room) {
+  if (!peer_closed_ && !broken_ && !close_after_flush_ && !ParseBlocked() && room) {
     ev |= EPOLLIN;
   }
   if (!out_.empty()) ev |= EPOLLOUT;

@@ -53,7 +53,8 @@ class Connection {
   void OnRead(uint64_t seq, uint32_t key_index, ReadResult r);
   // Makes all possible progress, then writes what it can.
   void Pump();
-  // Shutdown: stop reading new bytes; finish what was received; then close.
+  // Shutdown: finish the requests the client already sent (what the socket
+  // holds now), answer them, then close.
   void BeginDrain();
 
   bool ShouldClose() const;
@@ -134,6 +135,7 @@ class Connection {
   bool close_after_flush_ = false;  // quit or fatal protocol error
   bool stop_parsing_ = false;       // a quit was parsed: ignore what follows
   bool draining_ = false;
+  bool read_idle_ = false;          // the last socket read found no data
 };
 
 }  // namespace coss::server

@@ -163,7 +163,7 @@ void Worker::StartDrain() {
   for (uint64_t id : ids) {
     Connection& c = *conns_[id].conn;
     c.BeginDrain();
-    c.Pump();
+    c.OnReadable();
     Update(id);
   }
 }
