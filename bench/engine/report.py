@@ -26,8 +26,22 @@ for b in bench["benchmarks"]:
             rows[name] = b
     else:
         reps.setdefault(name, []).append(b)
+# The stripe-flush benchmark runs once per repetition, interleaved with fio
+# (flush-r<N>.json): its median is taken here.
+for path in sorted(glob.glob(os.path.join(out, "flush-r*.json"))):
+    for b in json.load(open(path))["benchmarks"]:
+        reps.setdefault(b.get("run_name", b["name"]), []).append(b)
 for name, r in reps.items():
-    rows.setdefault(name, r[0])
+    if name in rows:
+        continue
+    if len(r) == 1:
+        rows[name] = r[0]
+        continue
+    med = dict(r[0])
+    for k, v in r[0].items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            med[k] = statistics.median(float(x[k]) for x in r)
+    rows[name] = med
 
 
 def row(name):
@@ -71,8 +85,11 @@ commands = open(os.path.join(out, "commands.log")).read().strip()
 w("# Engine micro-benchmark — libcoss (issue 2)\n")
 w("Produced by `bench/engine/run.sh` (engine_bench = Google Benchmark, `bench/engine/engine_bench.cc`; "
   "reference figures from `fio` on a file of the same size in the same folder, in the same run). "
-  "Figures are medians of the repetitions; `a..b` is the min..max over the repetitions. "
-  "GB = 10^9 bytes. Raw outputs: `engine_bench.json`, `engine_bench.txt`, `fio/*.json`.\n")
+  "Figures are medians of the repetitions; `a..b` is the min..max over the repetitions. The "
+  "stripe-flush benchmark and fio's sequential writes run interleaved (coss rep 1, fio rep 1, coss rep 2, ...). "
+  "GB = 10^9 bytes. Raw outputs: `engine_bench.json`, `flush-r*.json`, `engine_bench.txt` (console), `fio/*.json`. "
+  "The machine is a 2-vCPU VM that other jobs may share (see the load average below): compare "
+  "figures within this run, as ratios, not across runs.\n")
 
 w("## Machine\n")
 w("```\n" + machine + "\n```\n")

@@ -26,6 +26,7 @@ REPS=${COSS_BENCH_REPS:-3}
 DATE=$(date +%F)
 OUT=${OUT_DIR:-$ROOT/bench/results/$DATE-engine}
 START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 mkdir -p "$OUT/fio"
 : >"$OUT/commands.log"
@@ -74,19 +75,23 @@ cmake -S "$SRC" -B "$OBJ" -DCMAKE_BUILD_TYPE=Release -DCOSS_BENCH=ON -DCOSS_SANI
 cmake --build "$OBJ" -j2 --target engine_bench
 BENCH="$OBJ/bench/engine/engine_bench"
 
-# --- engine benchmark
+# --- engine benchmark (everything but the stripe flush)
 echo "== engine_bench"
-run env COSS_BENCH_DIR="$WORK" COSS_BENCH_FLUSH_GIB="$GIB" "$BENCH" \
+run env COSS_BENCH_DIR="$WORK" "$BENCH" --benchmark_filter=-flush/ \
   --benchmark_repetitions="$REPS" --benchmark_display_aggregates_only=true \
   --benchmark_out="$OUT/engine_bench.json" --benchmark_out_format=json ${COSS_BENCH_ARGS:-} \
   | tee "$OUT/engine_bench.txt"
 
-# --- fio on a file of the same size in the same folder
-echo "== fio"
+# --- stripe flush and fio sequential write, interleaved so that each coss
+# repetition and its fio counterpart see the same machine state; same size,
+# same folder.
+echo "== stripe flush + fio"
 F="$WORK/fio.dat"
 SEQ=(--filename="$F" --size="${GIB}g" --bs=1m --rw=write --direct=1 --ioengine=io_uring
      --end_fsync=1 --fallocate=none --output-format=json)
 for r in $(seq 1 "$REPS"); do
+  run env COSS_BENCH_DIR="$WORK" COSS_BENCH_FLUSH_GIB="$GIB" "$BENCH" --benchmark_filter=flush/ \
+    --benchmark_out="$OUT/flush-r$r.json" --benchmark_out_format=json | tee -a "$OUT/engine_bench.txt"
   rm -f "$F"  # fresh: a new sparse file, like a new coss store
   run fio --name=seqwrite-fresh-qd4 "${SEQ[@]}" --iodepth=4 --output="$OUT/fio/seqwrite-fresh-qd4-r$r.json"
   run fio --name=seqwrite-overwrite-qd4 "${SEQ[@]}" --iodepth=4 --output="$OUT/fio/seqwrite-overwrite-qd4-r$r.json"
@@ -103,6 +108,7 @@ run fio --name=randread-qd32 "${RR[@]}" --iodepth=32 --output="$OUT/fio/randread
 rm -f "$F"
 
 END=$(date +%s)
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- machine facts
 FS_LINE=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$PARENT")
@@ -120,6 +126,7 @@ DEV=$(findmnt -n -o SOURCE -T "$PARENT")
   echo "fio: $(fio --version)"
   echo "google benchmark: $(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo unknown)"
   echo "wall time of this run: $((END - START)) s"
+  echo "load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END (other jobs may share the machine)"
 } >"$OUT/machine.txt"
 
 python3 "$ROOT/bench/engine/report.py" "$OUT" "$GIB"
