@@ -283,7 +283,14 @@ void Connection::Pump() {
     }
     MoveHeadOutput();
     if (!ParseBlocked() && rbeg_ < rend_) progress = ParseSome() || progress;
-    if (!progress) break;
+    if (progress) continue;
+    // Draining and idle: look once more for requests the client already sent.
+    if (draining_ && ops_.empty() && !read_idle_ && !peer_closed_ && !broken_) {
+      const size_t before = rend_;
+      ReadSocket();
+      if (rend_ != before) continue;
+    }
+    break;
   }
   WriteSocket();
 }

@@ -135,7 +135,7 @@ class Connection {
   bool close_after_flush_ = false;  // quit or fatal protocol error
   bool stop_parsing_ = false;       // a quit was parsed: ignore what follows
   bool draining_ = false;
-  bool read_idle_ = false;          // the last socket read found no data
+  bool read_idle_ = false;  // the last socket read found no data
 };
 
 }  // namespace coss::server

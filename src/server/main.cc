@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   for (const auto& d : cfg.stores) {
     if (!where.empty()) where += ", ";
     std::error_code ec;
-    const auto abs = std::filesystem::absolute(d.path, ec);
+    const auto abs = std::filesystem::absolute(d.path, ec).lexically_normal();
     where += (ec ? d.path : abs.string()) + " (" + (d.size ? Human(d.size) : "existing size") + ")";
   }
   std::string created;
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
         spdlog::error("cannot create the store folder {}: {}", dir.string(), ec.message());
         return 1;
       }
-      created = "; created folder " + std::filesystem::absolute(dir).string();
+      created = "; created folder " + std::filesystem::absolute(dir).lexically_normal().string();
     }
   }
   spdlog::info("cossd {} starting; store: {}{}", "0.1.0", where, created);

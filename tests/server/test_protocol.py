@@ -292,7 +292,7 @@ class MetaCommands(harness.ServerTest):
 class ValuesAndPipelining(harness.ServerTest):
     def test_one_mib_value_with_default_limit(self):
         c = self.conn()
-        v = bytes(random.getrandbits(8) for _ in range(4096)) * 256  # 1 MiB, binary
+        v = random.randbytes(4096) * 256  # 1 MiB, binary
         self.assertEqual(len(v), 1 << 20)
         c.expect(b"set big 0 0 %d\r\n" % len(v) + v + b"\r\n", b"STORED\r\n")
         c.send(b"get big\r\n")
@@ -305,7 +305,7 @@ class ValuesAndPipelining(harness.ServerTest):
     def test_binary_safe_values(self):
         c = self.conn()
         for i in range(50):
-            v = bytes(random.getrandbits(8) for _ in range(random.randint(0, 3000)))
+            v = random.randbytes(random.randint(0, 3000))
             c.expect(b"set bin%d %d 0 %d\r\n" % (i, i, len(v)) + v + b"\r\n", b"STORED\r\n")
             c.send(b"get bin%d\r\n" % i)
             self.assertEqual(c.line(), b"VALUE bin%d %d %d\r\n" % (i, i, len(v)))
@@ -357,12 +357,12 @@ class DiskPath(harness.ServerTest):
     def test_pipelined_disk_reads_stay_in_order(self):
         c = self.conn()
         vals = {}
-        req = b""
+        req = []
         for i in range(3000):
             v = (b"%d-" % i) * random.randint(200, 1500)
             vals[i] = v
-            req += b"set d%d %d 0 %d noreply\r\n%s\r\n" % (i, i, len(v), v)
-        c.send(req)
+            req.append(b"set d%d %d 0 %d noreply\r\n%s\r\n" % (i, i, len(v), v))
+        c.send(b"".join(req))
         c.expect(b"mn\r\n", b"MN\r\n")
         order = list(range(3000))
         random.shuffle(order)

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Clean shutdown and restart: SIGTERM finishes in-flight requests, flushes and
+fsyncs, exits 0, and a restart on the same store serves every object stored
+before the signal. A second cossd on the same store is refused."""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+class Restart(unittest.TestCase):
+    def setUp(self):
+        self.server = harness.Server(store_size="64m")
+        self.addCleanup(self.server.cleanup)
+
+    def restart(self):
+        rc = self.server.stop(signal.SIGTERM)
+        self.assertEqual(rc, 0, self.server.read_log())
+        self.assertIn("flushed and closed", self.server.read_log())
+        self.server.start()
+
+    def test_all_objects_survive_sigterm(self):
+        self.server.start()
+        c = self.server.connect()
+        rnd = random.Random(7)
+        objs = {}
+        req = []
+        for i in range(3000):
+            v = rnd.randbytes(rnd.choice([1, 50, 700, 4000, 20000]))
+            objs[b"r%d" % i] = (i % 1000, v)
+            req.append(b"set r%d %d 0 %d noreply\r\n%s\r\n" % (i, i % 1000, len(v), v))
+        for i in range(0, 3000, 10):  # some deleted, some overwritten
+            req.append(b"delete r%d noreply\r\n" % i)
+            del objs[b"r%d" % i]
+        for i in range(5, 3000, 10):
+            objs[b"r%d" % i] = (1, b"updated")
+            req.append(b"set r%d 1 0 7 noreply\r\nupdated\r\n" % i)
+        c.send(b"".join(req))
+        c.expect(b"mn\r\n", b"MN\r\n")
+        c.close()
+        self.restart()
+        c = self.server.connect()
+        for k, (flags, v) in objs.items():
+            c.send(b"get " + k + b"\r\n")
+            self.assertEqual(c.line(), b"VALUE %s %d %d\r\n" % (k, flags, len(v)), k)
+            self.assertEqual(c.read_exact(len(v) + 7), v + b"\r\nEND\r\n")
+        for i in range(0, 3000, 10):
+            c.expect(b"get r%d\r\n" % i, b"END\r\n")
+        c.close()
+
+    def test_in_flight_requests_finish_on_sigterm(self):
+        self.server.start()
+        c = self.server.connect()
+        n = 2000
+        req = b"".join(b"set f%d 0 0 6\r\nval%03d\r\n" % (i, i % 1000) for i in range(n))
+        c.send(req)
+        self.server.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(c.read_exact(8 * n), b"STORED\r\n" * n)
+        self.assertTrue(c.is_closed(10))
+        self.assertEqual(self.server.proc.wait(30), 0)
+        self.server.stop()
+        self.server.start()
+        c = self.server.connect()
+        for i in range(0, n, 7):
+            c.expect(b"get f%d\r\n" % i, b"VALUE f%d 0 6\r\nval%03d\r\nEND\r\n" % (i, i % 1000))
+
+    def test_second_instance_is_refused(self):
+        self.server.start()
+        port = harness.free_port()
+        p = subprocess.run([harness.COSSD, "-p", str(port), "--store", self.server.store + ":64m"],
+                           capture_output=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"in use by another process", p.stderr)
+        # the first one is unharmed
+        c = self.server.connect()
+        c.expect(b"set a 0 0 1\r\nx\r\nget a\r\n", b"STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
+
+    def test_sigint_is_clean_too(self):
+        self.server.start()
+        c = self.server.connect()
+        c.expect(b"set si 0 0 2\r\nhi\r\n", b"STORED\r\n")
+        c.close()
+        self.assertEqual(self.server.stop(signal.SIGINT), 0)
+        self.server.start()
+        self.server.connect().expect(b"get si\r\n", b"VALUE si 0 2\r\nhi\r\nEND\r\n")
+
+
+if __name__ == "__main__":
+    harness.main()
