@@ -5,7 +5,7 @@ same reply bytes, after normalising what legitimately differs (CAS values,
 the version string, memcached's h/l/la bookkeeping).
 
 Each case is a list of steps sent on one connection; a step's reply is read up
-to an "mn" sentinel (appended by the harness), to EOF, or for a short wait.
+to a sentinel (a meta get miss with a unique opaque, appended by the harness), to EOF, or for a short wait.
 {k} in a step is replaced by a per-case key prefix; {cas} by the last CAS value
 this server returned on the connection.
 """
@@ -178,14 +178,15 @@ def run_case(port, prefix, steps):
             if isinstance(step, str):
                 step = step.encode("latin1")
             step = step.replace(b"{k}", prefix.encode()).replace(b"{cas}", cas.encode())
+            sentinel = b"EN Osentinel%d\r\n" % len(out)
             if mode == "mn":
-                step += b"mn\r\n"
+                step += b"mg zz_no_such_key Osentinel%d\r\n" % len(out)
             s.sendall(step)
             buf = b""
             s.settimeout(5 if mode != "wait" else 0.3)
             try:
                 while True:
-                    if mode == "mn" and buf.endswith(b"MN\r\n"):
+                    if mode == "mn" and buf.endswith(sentinel):
                         break
                     d = s.recv(65536)
                     if not d:
