@@ -37,8 +37,10 @@ COSS_MODEL_OPS=100000 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build-tsan --output-on-failure -L concurrency -j"$jobs" --timeout 900
 
 step "libFuzzer (bounded)"
-build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DCOSS_FUZZ=ON -DCOSS_BENCH=OFF
+cmake -S "$root" -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+  -DCMAKE_CXX_COMPILER=clang++ -DCOSS_FUZZ=ON -DCOSS_BENCH=OFF >/dev/null
+fuzz_targets=$(cmake --build build-fuzz --target help | sed -n 's/^\.\.\. \(fuzz_[a-z_]*\).*/\1/p')
+for t in $fuzz_targets; do cmake --build build-fuzz -j"$jobs" --target "$t"; done
 fuzz_seconds="${COSS_FUZZ_SECONDS:-60}"
 shopt -s nullglob
 for f in build-fuzz/tests/fuzz/fuzz_*; do
