@@ -267,8 +267,8 @@ w(f"- **Thread-pool backend: depth 32 behaves like depth 4.** Async depth 32 on 
 m4 = ns_per_op("engine/GetMemory/uring/value:4096/real_time/threads:1")
 w(f"- **Memory hits re-verify the checksum under the shard mutex.** A 4 KiB memory hit takes {m4:.0f} ns; "
   f"XXH3 over its {4152} checksummed bytes alone takes {c4152:.0f} ns ({100 * c4152 / m4:.0f} %). "
-  "`Shard::Get` calls `format::DecodeRecord` (full checksum) on membuf records while holding `mu_` "
-  "(src/engine/read_path.cc, lines 40-66 at the measured commit), although membuf bytes never left RAM.")
+  "`Shard::Get` (src/engine/read_path.cc) takes `mu_` and, for a record in a membuf, calls "
+  "`format::DecodeRecord` (full checksum) before copying the value out, although membuf bytes never left RAM.")
 def scale(fam, io, a, b):
     return val(f"engine/{fam}/{io}/value:100/real_time/threads:{b}", "items_per_second") / \
         val(f"engine/{fam}/{io}/value:100/real_time/threads:{a}", "items_per_second")
