@@ -22,9 +22,9 @@ struct EngineOptions {
   uint64_t max_value_size = 1u << 20;  // largest value accepted (1 MiB like memcached -I 1m)
   uint32_t membufs = 4;                // membufs per device: 1 open + up to N-1 being written
   IoKind io = IoKind::kUring;
-  bool direct_io = true;    // O_DIRECT where the filesystem allows it
-  uint32_t io_threads = 4;  // thread-pool backend: workers per device
-  uint32_t io_depth = 64;   // io_uring queue depth per device
+  bool direct_io = true;     // O_DIRECT where the filesystem allows it
+  uint32_t io_threads = 16;  // thread-pool backend: workers (= reads in flight) per device
+  uint32_t io_depth = 64;    // io_uring queue depth per device
   FullPolicy on_full = FullPolicy::kWait;
   std::string relocation = "tail:25";  // never | always | tail:<percent of oldest ring>
   uint64_t expected_objects = 0;       // index pre-size hint (0 = grow on demand)

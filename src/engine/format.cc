@@ -103,6 +103,16 @@ Result<RecordView> DecodeRecord(const void* p, size_t len, uint64_t uuid_seed,
   return v;
 }
 
+Result<RecordView> DecodeRecordInMemory(const void* p, size_t len) {
+  if (len < sizeof(RecordHeader)) return Error(Code::kCorruption, "record truncated");
+  const auto* h = static_cast<const RecordHeader*>(p);
+  const uint64_t need = uint64_t{sizeof *h} + h->key_len + h->value_len;
+  if (h->magic != kRecordMagic || need > len) return Error(Code::kCorruption, "record bounds");
+  const auto* c = static_cast<const char*>(p);
+  return RecordView{h, std::string_view(c + sizeof *h, h->key_len),
+                    std::string_view(c + sizeof *h + h->key_len, h->value_len)};
+}
+
 uint64_t DirChecksum(const DirEntry* entries, uint32_t count, uint64_t uuid_seed) {
   return Checksum(entries, uint64_t{count} * sizeof(DirEntry), uuid_seed);
 }

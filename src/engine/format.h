@@ -152,6 +152,10 @@ struct RecordView {
 // expected stripe seq. Never reads past p+len.
 Result<RecordView> DecodeRecord(const void* p, size_t len, uint64_t uuid_seed, uint64_t expect_seq);
 
+// Same, for bytes that never left this process (a membuf): bounds and magic
+// only, no checksum (it would cost more than the rest of a memory hit).
+Result<RecordView> DecodeRecordInMemory(const void* p, size_t len);
+
 // --- directory ---
 uint64_t DirChecksum(const DirEntry* entries, uint32_t count, uint64_t uuid_seed);
 // Entry i of a run of `run_bytes` sits at run_bytes - (i+1)*32.

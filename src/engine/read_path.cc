@@ -65,8 +65,7 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
 
   if (Membuf* mb = st.membuf) {  // invariant (a): still in memory, served from memory
     GetResult r;
-    auto rec =
-        format::DecodeRecord(mb->at(loc.offset), mb->data_end - loc.offset, uuid_seed_, mb->seq);
+    auto rec = format::DecodeRecordInMemory(mb->at(loc.offset), mb->data_end - loc.offset);
     if (!rec.ok() || rec->key != key || rec->header->type != format::RecordType::kValue) {
       lk.unlock();
       Counters::Add(ctr_.misses);
