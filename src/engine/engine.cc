@@ -26,16 +26,21 @@ class EngineImpl final : public Engine {
   explicit EngineImpl(EngineOptions o) : opts_(std::move(o)) {}
   ~EngineImpl() override { Close(); }
 
-  Status Init(const DeviceWrapper& wrap) {
+  Status Init(const DeviceWrapper& wrap, std::vector<std::unique_ptr<Device>>* given = nullptr) {
     auto pol = MakeRelocationPolicy(opts_.relocation);
     if (!pol.ok()) return pol.status();
     policy_ = std::move(*pol);
     format::Uuid uuid{};
     bool have_uuid = false;
     for (uint32_t i = 0; i < opts_.devices.size(); i++) {
-      auto dev = OpenDevice(opts_.devices[i], opts_);
-      if (!dev.ok()) return dev.status();
-      std::unique_ptr<Device> d = std::move(*dev);
+      std::unique_ptr<Device> d;
+      if (given != nullptr) {
+        d = std::move((*given)[i]);
+      } else {
+        auto dev = OpenDevice(opts_.devices[i], opts_);
+        if (!dev.ok()) return dev.status();
+        d = std::move(*dev);
+      }
       if (wrap) d = wrap(i, std::move(d));
       ShardConfig cfg{&opts_,        i,     static_cast<uint32_t>(opts_.devices.size()),
                       policy_.get(), &ctr_, &versions_};
@@ -142,6 +147,16 @@ Result<std::unique_ptr<Engine>> OpenEngineWrapped(const EngineOptions& opts, Dev
   if (Status s = Validate(opts); !s.ok()) return s;
   auto e = std::make_unique<EngineImpl>(opts);
   if (Status s = e->Init(wrap); !s.ok()) return s;
+  return std::unique_ptr<Engine>(std::move(e));
+}
+
+Result<std::unique_ptr<Engine>> OpenEngineOnDevices(const EngineOptions& opts,
+                                                    std::vector<std::unique_ptr<Device>> devices) {
+  if (Status s = Validate(opts); !s.ok()) return s;
+  if (devices.size() != opts.devices.size())
+    return Error(Code::kInvalidArgument, "one device per EngineOptions::devices entry");
+  auto e = std::make_unique<EngineImpl>(opts);
+  if (Status s = e->Init(nullptr, &devices); !s.ok()) return s;
   return std::unique_ptr<Engine>(std::move(e));
 }
 

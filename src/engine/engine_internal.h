@@ -17,4 +17,9 @@ using DeviceWrapper =
 
 Result<std::unique_ptr<Engine>> OpenEngineWrapped(const EngineOptions& opts, DeviceWrapper wrap);
 
+// Opens an engine over devices the caller made (e.g. MakeMemDevice for `coss sim`).
+// opts.devices still gives one entry per device (paths are used in messages only).
+Result<std::unique_ptr<Engine>> OpenEngineOnDevices(const EngineOptions& opts,
+                                                    std::vector<std::unique_ptr<Device>> devices);
+
 }  // namespace coss

@@ -62,6 +62,9 @@ Result<std::unique_ptr<Device>> MakeUringDevice(const std::string& path, OpenedF
                                                 uint32_t depth);
 Result<std::unique_ptr<Device>> MakeThreadPoolDevice(const std::string& path, OpenedFile f,
                                                      uint32_t threads);
+// A zero-filled device in RAM whose operations complete inline (simulation).
+std::unique_ptr<Device> MakeMemDevice(const std::string& name, uint64_t size);
+
 Result<std::unique_ptr<Device>> OpenDevice(const DeviceSpec& spec, const EngineOptions& opts);
 
 // Synchronous helpers on top of the async API (tools, tests, recovery).

@@ -234,3 +234,32 @@ INSTANTIATE_TEST_SUITE_P(Io, EngineTest, ::testing::Values(IoKind::kUring, IoKin
 
 }  // namespace
 }  // namespace coss::testing
+
+namespace coss::testing {
+namespace {
+
+// The engine over in-memory devices (used by `coss sim`): same behaviour, inline I/O.
+TEST(MemEngine, RingWrapsRelocatesAndRebuildsInMemory) {
+  EngineOptions o;
+  o.devices.push_back({"mem0", 2u << 20});
+  o.stripe_size = 64u << 10;
+  o.max_value_size = 16u << 10;
+  o.relocation = "always";
+  std::vector<std::unique_ptr<Device>> devs;
+  devs.push_back(MakeMemDevice("mem0", 2u << 20));
+  auto e = OpenEngineOnDevices(o, std::move(devs));
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const std::string v(3000, 'm');
+  for (int i = 0; i < 2000; i++) ASSERT_TRUE(PutStr(**e, "k" + std::to_string(i), v).status.ok());
+  ASSERT_TRUE((*e)->Flush().ok());
+  auto g = (*e)->GetSync("k1990");
+  ASSERT_TRUE(g.status.ok());
+  EXPECT_EQ(g.tier, Tier::kDisk);
+  EXPECT_EQ(g.item.value, v);
+  EXPECT_EQ((*e)->Stats().relocations, 1u);
+  EXPECT_EQ((*e)->GetSync("k0").status.code(), Code::kNotFound);
+  EXPECT_GT((*e)->Stats().evictions, 1000u);
+}
+
+}  // namespace
+}  // namespace coss::testing
