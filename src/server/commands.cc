@@ -69,8 +69,14 @@ bool Connection::Eligible(const Op& op) const {
   return op.write ? running_ == 0 : running_writes_ == 0;
 }
 
+// Reads in flight are bounded in number (conn_inflight) and, using the sizes of
+// recent values as an estimate, in bytes: what is queued plus what the reads
+// in flight will bring back stays near conn_output_limit. One read is always
+// allowed when none is in flight, so progress never stops.
 bool Connection::ReadBudget() const {
-  return inflight_ < cfg_.conn_inflight;
+  if (inflight_ == 0) return true;
+  return inflight_ < cfg_.conn_inflight &&
+         Buffered() + (inflight_ + 1) * est_value_ < cfg_.conn_output_limit;
 }
 
 void Connection::Finish(Op& op) {

@@ -44,7 +44,10 @@ Connection::Connection(Worker* worker, ServerContext* ctx, WorkerMetrics* metric
       fd_(fd),
       rbuf_(new char[kInitialBuffer]),
       rcap_(kInitialBuffer),
-      parser_(LimitsFrom(*ctx->config)) {}
+      parser_(LimitsFrom(*ctx->config)),
+      // Pessimistic until values have been seen: a burst of reads issued before
+      // the first one completes cannot overshoot the output budget by much.
+      est_value_(std::max<uint64_t>(4096, ctx->config->max_item_size / 4)) {}
 
 Connection::~Connection() {
   ops_.clear();
@@ -116,7 +119,8 @@ void Connection::ReadSocket() {
   }
 }
 
-void Connection::WriteSocket() {
+size_t Connection::WriteSocket() {
+  size_t total = 0;
   while (!out_.empty() && !broken_) {
     iovec iov[64];
     const int cnt = out_.Gather(iov, 64);
@@ -124,13 +128,15 @@ void Connection::WriteSocket() {
     if (n > 0) {
       out_.Consume(static_cast<size_t>(n));
       m_->Add(kBytesWritten, static_cast<uint64_t>(n));
+      total += static_cast<size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     broken_ = true;  // EPIPE, ECONNRESET ...
     out_.Clear();
   }
+  return total;
 }
 
 bool Connection::ParseBlocked() const {
@@ -232,15 +238,18 @@ void Connection::Own(Op& op, std::string_view raw) {
   Rebase(r.meta.opaque, b, raw.size(), nb);
 }
 
-void Connection::MoveHeadOutput() {
+bool Connection::MoveHeadOutput() {
+  bool popped = false;
   while (!ops_.empty()) {
     Op& front = ops_.front();
     out_.MoveFrom(front.out);
-    if (front.state != Op::State::kDone) return;
+    if (front.state != Op::State::kDone) return popped;
     if (front.close_after) close_after_flush_ = true;
     ops_.pop_front();
     if (started_ > 0) started_--;
+    popped = true;
   }
+  return popped;
 }
 
 void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
@@ -260,12 +269,13 @@ void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
   if (slot == nullptr || !slot->in_flight) return;
   slot->in_flight = false;
   slot->ready = true;
+  if (r.ok()) est_value_ = (est_value_ * 7 + r.value->size() + 64) / 8;
   slot->res = std::move(r);
   inflight_--;
 }
 
 void Connection::Pump() {
-  for (int rounds = 0; rounds < 1000000; rounds++) {
+  for (int rounds = 0; rounds < 100000; rounds++) {
     bool progress = false;
     for (size_t i = 0; i < started_ && i < ops_.size(); i++) {
       if (ops_[i].state == Op::State::kRunning) progress = Advance(ops_[i]) || progress;
@@ -281,7 +291,7 @@ void Connection::Pump() {
       }
       progress = true;
     }
-    MoveHeadOutput();
+    progress = MoveHeadOutput() || progress;
     if (!ParseBlocked() && rbeg_ < rend_) progress = ParseSome() || progress;
     if (progress) continue;
     // Draining and idle: look once more for requests the client already sent.
@@ -290,6 +300,9 @@ void Connection::Pump() {
       ReadSocket();
       if (rend_ != before) continue;
     }
+    // Sending replies frees output budget: the ops and input it held back may
+    // proceed now.
+    if (WriteSocket() > 0 && (!ops_.empty() || rbeg_ < rend_)) continue;
     break;
   }
   WriteSocket();

@@ -65,14 +65,14 @@ class Connection {
  private:
   // --- I/O and parsing (connection.cc) ---
   void ReadSocket();
-  void WriteSocket();
-  bool ParseSome();  // true if any request was consumed
+  size_t WriteSocket();  // bytes written
+  bool ParseSome();      // true if any request was consumed
   bool ParseBlocked() const;
   void Dispatch(proto::Request& req, std::string_view raw);
   void Literal(std::string_view text);
   void Own(Op& op, std::string_view raw);  // copy request bytes into op.storage
   void Enqueue(Op&& op);
-  void MoveHeadOutput();
+  bool MoveHeadOutput();  // true if a finished op left the queue
   size_t Buffered() const { return out_.bytes() + op_out_bytes_; }
 
   // --- execution (commands.cc, meta_commands.cc) ---
@@ -128,6 +128,7 @@ class Connection {
   uint32_t running_ = 0;  // started, not done
   uint32_t running_writes_ = 0;
   uint32_t inflight_ = 0;  // store reads in flight
+  uint64_t est_value_;     // moving average of the value sizes read (bytes)
   OutQueue out_;
 
   bool peer_closed_ = false;        // EOF from the client
