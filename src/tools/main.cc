@@ -7,9 +7,11 @@
 namespace coss::tools {
 
 // Entry points, one per subcommand folder. Add a line here and one in kCommands.
+int SimMain(int argc, char** argv);
 
 const Command kCommands[] = {
     {"help", "list the commands", nullptr},
+    {"sim", "replay a trace through the engine's policies offline (hit ratio, write amp)", SimMain},
 };
 const int kCommandCount = sizeof(kCommands) / sizeof(kCommands[0]);
 
