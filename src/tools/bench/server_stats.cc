@@ -1,0 +1,134 @@
+#include "tools/bench/server_stats.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace coss::tools::bench {
+
+namespace {
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream f(path);
+  if (!f) return false;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return !f.bad();
+}
+
+template <typename T>
+std::optional<T> Delta(std::optional<T> a, std::optional<T> b) {
+  if (!a || !b || *b < *a) return std::nullopt;
+  return *b - *a;
+}
+
+}  // namespace
+
+bool SampleProc(long pid, ProcSample* out) {
+  const std::string base = "/proc/" + std::to_string(pid);
+  std::string stat;
+  if (pid <= 0 || !ReadFile(base + "/stat", &stat)) return false;
+  const size_t open = stat.find('(');
+  const size_t close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  out->comm = stat.substr(open + 1, close - open - 1);
+  // Fields after ")": state is field 3, utime 14, stime 15.
+  std::istringstream rest(stat.substr(close + 1));
+  std::vector<std::string> f;
+  std::string tok;
+  while (rest >> tok && f.size() < 13) f.push_back(tok);
+  if (f.size() < 13) return false;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  out->cpu_s = (std::stod(f[11]) + std::stod(f[12])) / tick;
+  std::string status;
+  if (ReadFile(base + "/status", &status)) {
+    const size_t p = status.find("VmRSS:");
+    if (p != std::string::npos) {
+      out->rss_bytes = std::stoull(status.substr(p + 6)) * 1024;  // "VmRSS:   1234 kB"
+    }
+  }
+  std::string io;
+  if (ReadFile(base + "/io", &io)) {
+    const size_t p = io.find("\nwrite_bytes:");
+    if (p != std::string::npos) out->write_bytes = std::stoull(io.substr(p + 13));
+  }
+  return true;
+}
+
+std::optional<uint64_t> StatU64(const StatList& s, const char* name) {
+  const std::string* v = FindStat(s, name);
+  if (v == nullptr) return std::nullopt;
+  uint64_t x = 0;
+  const auto r = std::from_chars(v->data(), v->data() + v->size(), x);
+  if (r.ec != std::errc() || r.ptr != v->data() + v->size()) return std::nullopt;
+  return x;
+}
+
+std::optional<double> StatDouble(const StatList& s, const char* name) {
+  const std::string* v = FindStat(s, name);
+  if (v == nullptr || v->empty()) return std::nullopt;
+  char* end = nullptr;
+  const double d = std::strtod(v->c_str(), &end);
+  if (end != v->c_str() + v->size()) return std::nullopt;
+  return d;
+}
+
+ServerSample SampleServer(const Endpoint& ep, int timeout_ms) {
+  ServerSample s;
+  if (!FetchStats(ep, "", timeout_ms, &s.stats, &s.error)) return s;
+  s.ok = true;
+  s.pid = static_cast<long>(StatU64(s.stats, "pid").value_or(0));
+  if (ep.IsLoopback()) {
+    ProcSample p;
+    if (SampleProc(s.pid, &p)) s.proc = p;
+  }
+  return s;
+}
+
+ServerDelta Diff(const ServerSample& a, const ServerSample& b) {
+  ServerDelta d;
+  if (!a.ok || !b.ok) {
+    d.error = !a.ok ? a.error : b.error;
+    return d;
+  }
+  d.ok = true;
+  d.pid = b.pid;
+  if (const std::string* v = FindStat(b.stats, "version")) d.version = *v;
+  d.items = StatU64(b.stats, "curr_items");
+  if (a.proc && b.proc && a.pid == b.pid) {
+    d.comm = b.proc->comm;
+    d.cpu_s = b.proc->cpu_s - a.proc->cpu_s;
+    d.cpu_source = "/proc/" + std::to_string(b.pid) + "/stat";
+    d.rss_bytes = b.proc->rss_bytes;
+    d.proc_write_bytes = Delta(a.proc->write_bytes, b.proc->write_bytes);
+  } else {
+    auto cpu = [](const StatList& s) -> std::optional<double> {
+      const auto u = StatDouble(s, "rusage_user");
+      const auto y = StatDouble(s, "rusage_system");
+      if (!u || !y) return std::nullopt;
+      return *u + *y;
+    };
+    const auto ca = cpu(a.stats), cb = cpu(b.stats);
+    if (ca && cb) {
+      d.cpu_s = *cb - *ca;
+      d.cpu_source = "stats rusage_user + rusage_system";
+    }
+  }
+  d.client_bytes_written = Delta(StatU64(a.stats, "coss_client_bytes_written"),
+                                 StatU64(b.stats, "coss_client_bytes_written"));
+  d.device_bytes_written = Delta(StatU64(a.stats, "coss_device_bytes_written"),
+                                 StatU64(b.stats, "coss_device_bytes_written"));
+  if (d.client_bytes_written && d.device_bytes_written && *d.client_bytes_written > 0) {
+    d.write_amplification =
+        static_cast<double>(*d.device_bytes_written) / static_cast<double>(*d.client_bytes_written);
+  }
+  d.extstore_bytes_written =
+      Delta(StatU64(a.stats, "extstore_bytes_written"), StatU64(b.stats, "extstore_bytes_written"));
+  return d;
+}
+
+}  // namespace coss::tools::bench
