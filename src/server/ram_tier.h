@@ -59,7 +59,9 @@ uint64_t RamKeyHash(std::string_view key);
 class RamTier {
  public:
   // Per-entry bookkeeping charged on top of key and value bytes.
-  static constexpr uint64_t kEntryOverhead = 160;
+  // Measured with 200 000 objects (glibc malloc): node, key copy, hash-map entry
+  // and shared value header cost about 290 bytes besides the key and value.
+  static constexpr uint64_t kEntryOverhead = 288;
 
   explicit RamTier(uint64_t capacity_bytes);
   ~RamTier();
