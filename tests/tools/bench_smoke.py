@@ -72,6 +72,8 @@ def check_report(rep, server_kind):
     check(srv["pid"] > 0, "server pid")
     check(srv["cpu_seconds"] is not None and srv["cpu_seconds"] >= 0, "server CPU")
     check(rep["prefill"]["ops"] == rep["settings"]["keys"], "prefill set every key")
+    check(rep["prefill_read"]["gets"] == rep["settings"]["keys"], "prefill read every key")
+    check(rep["prefill_read"]["hit_ratio"] == 1.0, "all prefilled keys kept (small store)")
     if server_kind == "cossd":
         check(srv["client_bytes_written"] > 0, "coss client bytes")
         check(srv["device_bytes_written"] is not None, "coss device bytes")
@@ -81,7 +83,8 @@ def check_report(rep, server_kind):
         check(srv["write_amplification"] is None, "memcached: no write amplification")
 
 
-BENCH_ARGS = ["-t", "2", "-c", "4", "--keys", "2000", "--prefill", "--key-dist", "zipf:0.9",
+BENCH_ARGS = ["-t", "2", "-c", "4", "--keys", "2000", "--prefill", "--prefill-read",
+              "--key-dist", "zipf:0.9",
               "--value-size", "uniform:64-4096", "--set-ratio", "0.2", "--json"]
 
 

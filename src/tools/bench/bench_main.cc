@@ -44,7 +44,7 @@ int BenchMain(int argc, char** argv) {
   uint64_t requests = 0, keys = 100000, seed = 1;
   std::string arrival = "poisson", key_dist_s = "uniform", sizes_s, trace_path,
               trace_format_s = "auto", key_prefix, progress = "auto";
-  bool prefill = false, fill = false, json = false;
+  bool prefill = false, prefill_read = false, fill = false, json = false;
 
   app.add_option("-s,--server", server, "server address")
       ->capture_default_str()
@@ -89,7 +89,10 @@ int BenchMain(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--miss-fill", fill, "look-aside: a get that misses is followed by a set");
   app.add_flag("--prefill", prefill, "set every key once before the run");
-  app.add_option("--prefill-depth", prefill_depth, "pipelining depth of the prefill")
+  app.add_flag("--prefill-read", prefill_read,
+               "then get every key once (warms read caches; its hit ratio shows how many "
+               "prefilled objects the server kept)");
+  app.add_option("--prefill-depth", prefill_depth, "pipelining depth of the prefill passes")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   app.add_option("--trace", trace_path, "replay this trace instead of synthetic keys")
@@ -132,7 +135,8 @@ int BenchMain(int argc, char** argv) {
     }
     if (sizes->kind == ValueSizes::Kind::kTrace) sizes.reset();
   }
-  if (trace && prefill) return Fail("--prefill is for synthetic keys, not with --trace", 2);
+  if (trace && (prefill || prefill_read))
+    return Fail("--prefill is for synthetic keys, not with --trace", 2);
   if (trace && warmup > 0) return Fail("--warmup is for synthetic keys, not with --trace", 2);
   if (!trace && duration == 0 && requests == 0) {
     return Fail("a synthetic run needs a bound: --duration or --requests", 2);
@@ -184,6 +188,7 @@ int BenchMain(int argc, char** argv) {
     rs.set_ratio = set_ratio;
     rs.fill_on_miss = fill;
     rs.prefill = prefill;
+    rs.prefill_read = prefill_read;
   }
 
   d.connections = connections;
@@ -194,18 +199,22 @@ int BenchMain(int argc, char** argv) {
   const bool show = progress == "always" || (progress == "auto" && isatty(STDERR_FILENO));
 
   BenchReport report;
-  if (prefill) {
+  for (const Op op : {Op::kSet, Op::kGet}) {
+    if (!(op == Op::kSet ? prefill : prefill_read)) continue;
+    const char* name = op == Op::kSet ? "prefill" : "prefill read";
     DriverOptions p = d;
     p.depth = prefill_depth;
     p.rate = 0;
     p.duration_s = 0;
     p.max_requests = 0;
-    p.progress_label = show ? "prefill" : "";
-    auto src = MakePrefill(spec);
+    p.progress_label = show ? name : "";
+    auto src = MakePrefill(spec, op);
     PhaseResult r;
     if (!RunPhase(p, *src, nullptr, &r, &err)) return Fail(err, 1);
-    if (r.c.ops == 0) return Fail("prefill: no reply from the server (" + r.first_error + ")", 1);
-    report.prefill = r;
+    if (r.c.ops == 0) {
+      return Fail(std::string(name) + ": no reply from the server (" + r.first_error + ")", 1);
+    }
+    (op == Op::kSet ? report.prefill : report.prefill_read) = r;
   }
   d.rate = rate;
   d.poisson = arrival == "poisson";

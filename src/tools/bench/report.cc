@@ -100,6 +100,9 @@ void JsonPhaseBrief(Json& j, const PhaseResult& p) {
   j.Key("ops").Uint(p.c.ops);
   j.Key("ops_per_s").Double(p.seconds > 0 ? p.c.ops / p.seconds : 0);
   j.Key("stored").Uint(p.c.stored);
+  j.Key("gets").Uint(p.c.gets);
+  j.Key("hits").Uint(p.c.hits);
+  j.Key("hit_ratio").Double(Ratio(p.c.hits, p.c.gets));
   j.Key("errors").Uint(p.c.Errors() + p.c.not_stored);
   j.Key("first_error").String(p.first_error);
   j.EndObject();
@@ -126,15 +129,23 @@ std::string RenderHuman(const BenchReport& r) {
     std::snprintf(buf, sizeof buf, "workload: %s keys %s, values %s, sets %.1f %%%s%s\n",
                   Group(s.keys).c_str(), s.key_dist.c_str(), s.value_sizes.c_str(),
                   100 * s.set_ratio, s.fill_on_miss ? ", set on miss" : "",
-                  s.prefill ? ", prefilled" : "");
+                  s.prefill ? (s.prefill_read ? ", prefilled and read once" : ", prefilled")
+                            : (s.prefill_read ? ", read once first" : ""));
   }
   o += buf;
   if (r.prefill) {
     const auto& f = *r.prefill;
-    std::snprintf(buf, sizeof buf, "prefill: %s sets in %.1f s (%s/s), %s errors\n",
+    std::snprintf(buf, sizeof buf, "prefill: %s sets in %.2f s (%s/s), %s errors\n",
                   Group(f.c.ops).c_str(), f.seconds,
                   Group(std::llround(f.seconds > 0 ? f.c.ops / f.seconds : 0)).c_str(),
                   Group(f.c.Errors() + f.c.not_stored).c_str());
+    o += buf;
+  }
+  if (r.prefill_read) {
+    const auto& f = *r.prefill_read;
+    std::snprintf(buf, sizeof buf, "prefill read: %s gets in %.1f s, hit ratio %.4f, %s errors\n",
+                  Group(f.c.gets).c_str(), f.seconds, Ratio(f.c.hits, f.c.gets),
+                  Group(f.c.Errors()).c_str());
     o += buf;
   }
   if (r.warmup) {
@@ -192,10 +203,16 @@ std::string RenderHuman(const BenchReport& r) {
                 OptBytes(d.client_bytes_written).c_str(), OptBytes(d.device_bytes_written).c_str(),
                 d.write_amplification ? Fmt("%.3f", *d.write_amplification).c_str() : "n/a");
   o += buf;
-  if (d.extstore_bytes_written || d.proc_write_bytes) {
-    std::snprintf(buf, sizeof buf, "  extstore bytes written %s, process storage writes %s\n",
-                  OptBytes(d.extstore_bytes_written).c_str(), OptBytes(d.proc_write_bytes).c_str());
-    o += buf;
+  if (d.device_bytes_read) {
+    o += "  device bytes read " + Bytes(*d.device_bytes_read) + "\n";
+  }
+  if (d.extstore_bytes_written || d.extstore_bytes_read) {
+    o += "  extstore bytes written " + OptBytes(d.extstore_bytes_written) + ", read " +
+         OptBytes(d.extstore_bytes_read) + "\n";
+  }
+  if (d.proc_write_bytes || d.proc_read_bytes) {
+    o += "  process storage I/O (/proc/" + std::to_string(d.pid) + "/io): written " +
+         OptBytes(d.proc_write_bytes) + ", read " + OptBytes(d.proc_read_bytes) + "\n";
   }
   return o;
 }
@@ -225,6 +242,7 @@ std::string RenderJson(const BenchReport& r) {
   j.Key("set_ratio").Double(s.set_ratio);
   j.Key("fill_on_miss").Bool(s.fill_on_miss);
   j.Key("prefill").Bool(s.prefill);
+  j.Key("prefill_read").Bool(s.prefill_read);
   j.Key("trace").String(s.trace_path);
   j.Key("trace_format").String(s.trace_format);
   j.Key("trace_skipped").Uint(s.trace_skipped);
@@ -234,6 +252,12 @@ std::string RenderJson(const BenchReport& r) {
   j.Key("prefill");
   if (r.prefill) {
     JsonPhaseBrief(j, *r.prefill);
+  } else {
+    j.Null();
+  }
+  j.Key("prefill_read");
+  if (r.prefill_read) {
+    JsonPhaseBrief(j, *r.prefill_read);
   } else {
     j.Null();
   }
@@ -312,8 +336,11 @@ std::string RenderJson(const BenchReport& r) {
   OptU(j, "client_bytes_written", d.client_bytes_written);
   OptU(j, "device_bytes_written", d.device_bytes_written);
   OptD(j, "write_amplification", d.write_amplification);
+  OptU(j, "device_bytes_read", d.device_bytes_read);
   OptU(j, "extstore_bytes_written", d.extstore_bytes_written);
+  OptU(j, "extstore_bytes_read", d.extstore_bytes_read);
   OptU(j, "proc_write_bytes", d.proc_write_bytes);
+  OptU(j, "proc_read_bytes", d.proc_read_bytes);
   j.EndObject();
   j.EndObject();
   return j.str() + "\n";

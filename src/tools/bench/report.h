@@ -27,6 +27,7 @@ struct RunSettings {
   double set_ratio = 0;
   bool fill_on_miss = false;
   bool prefill = false;
+  bool prefill_read = false;
   // trace
   std::string trace_path, trace_format;
   uint64_t trace_skipped = 0;
@@ -37,6 +38,7 @@ struct RunSettings {
 struct BenchReport {
   RunSettings settings;
   std::optional<PhaseResult> prefill;
+  std::optional<PhaseResult> prefill_read;
   std::optional<PhaseResult> warmup;
   PhaseResult run;
   ServerDelta server;

@@ -55,6 +55,8 @@ bool SampleProc(long pid, ProcSample* out) {
   if (ReadFile(base + "/io", &io)) {
     const size_t p = io.find("\nwrite_bytes:");
     if (p != std::string::npos) out->write_bytes = std::stoull(io.substr(p + 13));
+    const size_t q = io.find("\nread_bytes:");
+    if (q != std::string::npos) out->read_bytes = std::stoull(io.substr(q + 12));
   }
   return true;
 }
@@ -105,6 +107,7 @@ ServerDelta Diff(const ServerSample& a, const ServerSample& b) {
     d.cpu_source = "/proc/" + std::to_string(b.pid) + "/stat";
     d.rss_bytes = b.proc->rss_bytes;
     d.proc_write_bytes = Delta(a.proc->write_bytes, b.proc->write_bytes);
+    d.proc_read_bytes = Delta(a.proc->read_bytes, b.proc->read_bytes);
   } else {
     auto cpu = [](const StatList& s) -> std::optional<double> {
       const auto u = StatDouble(s, "rusage_user");
@@ -126,8 +129,12 @@ ServerDelta Diff(const ServerSample& a, const ServerSample& b) {
     d.write_amplification =
         static_cast<double>(*d.device_bytes_written) / static_cast<double>(*d.client_bytes_written);
   }
-  d.extstore_bytes_written =
-      Delta(StatU64(a.stats, "extstore_bytes_written"), StatU64(b.stats, "extstore_bytes_written"));
+  auto delta = [&](const char* name) {
+    return Delta(StatU64(a.stats, name), StatU64(b.stats, name));
+  };
+  d.device_bytes_read = delta("coss_device_bytes_read");
+  d.extstore_bytes_written = delta("extstore_bytes_written");
+  d.extstore_bytes_read = delta("extstore_bytes_read");
   return d;
 }
 

@@ -26,6 +26,7 @@ struct ProcSample {
   double cpu_s = 0;
   uint64_t rss_bytes = 0;
   std::optional<uint64_t> write_bytes;  // /proc/<pid>/io (may be unreadable)
+  std::optional<uint64_t> read_bytes;
 };
 // Reads /proc/<pid>; false if it does not exist.
 bool SampleProc(long pid, ProcSample* out);
@@ -56,8 +57,11 @@ struct ServerDelta {
   std::optional<uint64_t> client_bytes_written;    // coss_client_bytes_written delta
   std::optional<uint64_t> device_bytes_written;    // coss_device_bytes_written delta
   std::optional<double> write_amplification;       // device / client (cossd only)
+  std::optional<uint64_t> device_bytes_read;       // coss_device_bytes_read delta
   std::optional<uint64_t> extstore_bytes_written;  // memcached extstore delta
+  std::optional<uint64_t> extstore_bytes_read;     // memcached extstore delta
   std::optional<uint64_t> proc_write_bytes;        // /proc/<pid>/io write_bytes delta
+  std::optional<uint64_t> proc_read_bytes;         // /proc/<pid>/io read_bytes delta
 };
 ServerDelta Diff(const ServerSample& before, const ServerSample& after);
 

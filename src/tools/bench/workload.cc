@@ -184,11 +184,11 @@ class Synthetic : public RequestSource {
 
 class Prefill : public RequestSource {
  public:
-  explicit Prefill(const SyntheticSpec& s) : spec_(s) {}
+  Prefill(const SyntheticSpec& s, Op op) : spec_(s), op_(op) {}
   bool Next(Rng&, Request* out) override {
     const uint64_t id = next_.fetch_add(1, std::memory_order_relaxed);
     if (id >= spec_.keys) return false;
-    out->op = Op::kSet;
+    out->op = op_;
     out->key = KeyName(spec_.prefix, id);
     out->value_size = SizeOfKey(spec_.sizes, id, spec_.seed);
     out->fill_on_miss = false;
@@ -201,6 +201,7 @@ class Prefill : public RequestSource {
 
  private:
   SyntheticSpec spec_;
+  Op op_;
   std::atomic<uint64_t> next_{0};
 };
 
@@ -210,8 +211,8 @@ std::unique_ptr<RequestSource> MakeSynthetic(const SyntheticSpec& spec) {
   return std::make_unique<Synthetic>(spec);
 }
 
-std::unique_ptr<RequestSource> MakePrefill(const SyntheticSpec& spec) {
-  return std::make_unique<Prefill>(spec);
+std::unique_ptr<RequestSource> MakePrefill(const SyntheticSpec& spec, Op op) {
+  return std::make_unique<Prefill>(spec, op);
 }
 
 }  // namespace coss::tools::bench

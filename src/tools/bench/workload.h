@@ -78,7 +78,8 @@ struct SyntheticSpec {
 
 // Endless random requests following the spec.
 std::unique_ptr<RequestSource> MakeSynthetic(const SyntheticSpec& spec);
-// Sets every key 0 .. keys-1 exactly once, in order, then ends.
-std::unique_ptr<RequestSource> MakePrefill(const SyntheticSpec& spec);
+// Visits every key 0 .. keys-1 exactly once, in order, with `op` (kSet: store
+// it; kGet: read it, e.g. to warm a read cache or count what was kept), then ends.
+std::unique_ptr<RequestSource> MakePrefill(const SyntheticSpec& spec, Op op = Op::kSet);
 
 }  // namespace coss::tools::bench
