@@ -302,12 +302,12 @@ bool Connection::AdvanceRetrieval(Op& op) {
   while (!op.slots.empty() && op.slots.front().done) {
     Slot& s = op.slots.front();
     EmitValue(op, op.req.keys[s.key_index], s.res, with_cas);
-    op.slots.pop_front();
+    op.slots.erase(op.slots.begin());
     progress = true;
   }
   // Issue more keys. The head request only waits for the socket; later ones
   // also for the replies queued behind the head.
-  const bool head = &ops_.front() == &op;
+  const bool head = ops_.front().get() == &op;
   while (op.next_key < op.req.keys.size() && ReadBudget() &&
          (head ? out_.bytes() : Buffered()) < cfg_.conn_output_limit) {
     op.slots.emplace_back();

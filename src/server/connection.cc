@@ -194,29 +194,47 @@ bool Connection::ParseSome() {
   return any;
 }
 
+std::unique_ptr<Op> Connection::NewOp() {
+  std::unique_ptr<Op> op;
+  if (spare_.empty()) {
+    op = std::make_unique<Op>(&op_out_bytes_);
+  } else {
+    op = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  op->Reset(next_seq_++);
+  return op;
+}
+
+void Connection::Recycle(std::unique_ptr<Op> op) {
+  if (spare_.size() < 16 && op->storage.capacity() <= 4096) {
+    op->out.Clear();
+    op->slots.clear();
+    spare_.push_back(std::move(op));
+  }
+}
+
 void Connection::Literal(std::string_view text) {
   if (ops_.empty()) {
     out_.Append(text);
     return;
   }
-  Op op(&op_out_bytes_);
-  op.seq = next_seq_++;
-  op.state = Op::State::kDone;
-  op.out.Append(text);
+  std::unique_ptr<Op> op = NewOp();
+  op->state = Op::State::kDone;
+  op->out.Append(text);
   ops_.push_back(std::move(op));
 }
 
 void Connection::Dispatch(proto::Request& req, std::string_view raw) {
-  Op op(&op_out_bytes_);
-  op.seq = next_seq_++;
-  op.cmd = req.cmd;
-  op.write = IsWrite(req);
-  op.start = std::chrono::steady_clock::now();
-  op.req = std::move(req);
-  m_->CountCommand(op.cmd);
-  if (op.cmd == proto::Command::kQuit) stop_parsing_ = true;
+  std::unique_ptr<Op> op = NewOp();
+  op->cmd = req.cmd;
+  op->write = IsWrite(req);
+  op->start = std::chrono::steady_clock::now();
+  std::swap(op->req, req);  // the parser gets back buffers with capacity
+  m_->CountCommand(op->cmd);
+  if (op->cmd == proto::Command::kQuit) stop_parsing_ = true;
   ops_.push_back(std::move(op));
-  Op& o = ops_.back();
+  Op& o = *ops_.back();
   if (started_ == ops_.size() - 1 && Eligible(o)) {
     started_++;
     Start(o);
@@ -241,10 +259,11 @@ void Connection::Own(Op& op, std::string_view raw) {
 bool Connection::MoveHeadOutput() {
   bool popped = false;
   while (!ops_.empty()) {
-    Op& front = ops_.front();
+    Op& front = *ops_.front();
     out_.MoveFrom(front.out);
     if (front.state != Op::State::kDone) return popped;
     if (front.close_after) close_after_flush_ = true;
+    Recycle(std::move(ops_.front()));
     ops_.pop_front();
     if (started_ > 0) started_--;
     popped = true;
@@ -253,10 +272,10 @@ bool Connection::MoveHeadOutput() {
 }
 
 void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
-  if (ops_.empty() || seq < ops_.front().seq) return;
-  const uint64_t idx = seq - ops_.front().seq;
+  if (ops_.empty() || seq < ops_.front()->seq) return;
+  const uint64_t idx = seq - ops_.front()->seq;
   if (idx >= ops_.size()) return;
-  Op& op = ops_[idx];
+  Op& op = *ops_[idx];
   Slot* slot = nullptr;
   if (proto::IsRetrieval(op.cmd)) {
     if (!op.slots.empty() && key_index >= op.slots.front().key_index) {
@@ -278,10 +297,10 @@ void Connection::Pump() {
   for (int rounds = 0; rounds < 100000; rounds++) {
     bool progress = false;
     for (size_t i = 0; i < started_ && i < ops_.size(); i++) {
-      if (ops_[i].state == Op::State::kRunning) progress = Advance(ops_[i]) || progress;
+      if (ops_[i]->state == Op::State::kRunning) progress = Advance(*ops_[i]) || progress;
     }
     while (started_ < ops_.size()) {
-      Op& o = ops_[started_];
+      Op& o = *ops_[started_];
       if (o.state == Op::State::kQueued) {
         if (!Eligible(o)) break;
         started_++;

@@ -71,7 +71,8 @@ class Connection {
   void Dispatch(proto::Request& req, std::string_view raw);
   void Literal(std::string_view text);
   void Own(Op& op, std::string_view raw);  // copy request bytes into op.storage
-  void Enqueue(Op&& op);
+  std::unique_ptr<Op> NewOp();
+  void Recycle(std::unique_ptr<Op> op);
   bool MoveHeadOutput();  // true if a finished op left the queue
   size_t Buffered() const { return out_.bytes() + op_out_bytes_; }
 
@@ -122,7 +123,8 @@ class Connection {
   proto::Step step_;
 
   size_t op_out_bytes_ = 0;  // bytes in ops' queues (declared before ops_)
-  std::deque<Op> ops_;
+  std::deque<std::unique_ptr<Op>> ops_;
+  std::vector<std::unique_ptr<Op>> spare_;  // finished ops kept for reuse
   uint64_t next_seq_ = 1;
   size_t started_ = 0;    // ops_[0, started_) have started
   uint32_t running_ = 0;  // started, not done

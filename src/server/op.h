@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <string>
+#include <vector>
 
 #include "proto/request.h"
 #include "server/out_queue.h"
@@ -32,6 +32,20 @@ struct Op {
 
   explicit Op(size_t* out_counter) : out(out_counter) {}
 
+  // Back to a blank op, keeping allocated capacity (ops are pooled per
+  // connection). `req` is refilled by swapping with the parser's request.
+  void Reset(uint64_t s) {
+    seq = s;
+    cmd = proto::Command::kGet;
+    write = false;
+    close_after = false;
+    state = State::kQueued;
+    storage.clear();
+    out.Clear();
+    slots.clear();
+    next_key = 0;
+  }
+
   uint64_t seq = 0;
   proto::Command cmd = proto::Command::kGet;
   bool write = false;        // runs alone: after every earlier op is done
@@ -41,8 +55,8 @@ struct Op {
   std::string storage;  // owned request bytes (see Connection::Own)
   proto::Request req;
   OutQueue out;
-  std::deque<Slot> slots;
-  uint32_t next_key = 0;  // multi-key: next key to read
+  std::vector<Slot> slots;  // in key order; finished multi-key slots leave from the front
+  uint32_t next_key = 0;    // multi-key: next key to read
 };
 
 }  // namespace coss::server

@@ -14,7 +14,8 @@ OutQueue::OutQueue(OutQueue&& o) noexcept
 
 void OutQueue::Append(std::string_view s) {
   if (s.empty()) return;
-  if (chunks_.empty() || chunks_.back().ref || chunks_.back().text.size() + s.size() > kPack) {
+  if (chunks_.size() == head_ || chunks_.back().ref ||
+      chunks_.back().text.size() + s.size() > kPack) {
     chunks_.emplace_back();
     chunks_.back().text.reserve(s.size() < 256 ? 256 : s.size());
   }
@@ -38,8 +39,9 @@ void OutQueue::MoveFrom(OutQueue& other) {
   const size_t n = other.bytes_;
   // `other` is never partially consumed (only a socket queue is), so whole
   // chunks move; the first one may be packed into our last text chunk.
-  for (auto& c : other.chunks_) {
-    if (!c.ref && !chunks_.empty() && !chunks_.back().ref &&
+  for (size_t i = other.head_; i < other.chunks_.size(); i++) {
+    Chunk& c = other.chunks_[i];
+    if (!c.ref && chunks_.size() > head_ && !chunks_.back().ref &&
         chunks_.back().text.size() + c.text.size() <= kPack) {
       chunks_.back().text.append(c.text);
     } else {
@@ -47,6 +49,7 @@ void OutQueue::MoveFrom(OutQueue& other) {
     }
   }
   other.chunks_.clear();
+  other.head_ = 0;
   other.Shrink(n);
   Grow(n);
 }
@@ -54,13 +57,15 @@ void OutQueue::MoveFrom(OutQueue& other) {
 void OutQueue::Clear() {
   chunks_.clear();
   Shrink(bytes_);
+  head_ = 0;
   front_off_ = 0;
 }
 
 int OutQueue::Gather(iovec* iov, int max) const {
   int n = 0;
   size_t off = front_off_;
-  for (const auto& c : chunks_) {
+  for (size_t i = head_; i < chunks_.size(); i++) {
+    const Chunk& c = chunks_[i];
     if (n == max) break;
     iov[n].iov_base = const_cast<char*>(c.data() + off);
     iov[n].iov_len = c.size() - off;
@@ -73,7 +78,7 @@ int OutQueue::Gather(iovec* iov, int max) const {
 void OutQueue::Consume(size_t n) {
   Shrink(n);
   while (n > 0) {
-    Chunk& c = chunks_.front();
+    Chunk& c = chunks_[head_];
     const size_t left = c.size() - front_off_;
     if (n < left) {
       front_off_ += n;
@@ -81,7 +86,15 @@ void OutQueue::Consume(size_t n) {
     }
     n -= left;
     front_off_ = 0;
-    chunks_.pop_front();
+    c = Chunk();  // release the bytes now
+    head_++;
+  }
+  if (head_ == chunks_.size()) {
+    chunks_.clear();  // keeps the capacity
+    head_ = 0;
+  } else if (head_ > 64 && head_ * 2 > chunks_.size()) {
+    chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
   }
 }
 

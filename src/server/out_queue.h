@@ -8,9 +8,9 @@
 #include <sys/uio.h>
 
 #include <cstddef>
-#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/ram_tier.h"
 
@@ -52,8 +52,9 @@ class OutQueue {
     if (counter_) *counter_ -= n;
   }
 
-  std::deque<Chunk> chunks_;
-  size_t front_off_ = 0;
+  std::vector<Chunk> chunks_;
+  size_t head_ = 0;       // first unsent chunk
+  size_t front_off_ = 0;  // bytes of chunks_[head_] already sent
   size_t bytes_ = 0;
   size_t* counter_;
 };
