@@ -22,44 +22,49 @@ struct OptionDef {
   std::string name;  // long name without dashes (also the TOML key)
   std::string flag;  // CLI11 name list, e.g. "-p,--port"
   std::string help;
+  std::string meta = "N";  // value placeholder in --help
 };
 
 const std::vector<OptionDef>& Defs() {
   static const std::vector<OptionDef> defs = {
-      {"port", "-p,--port", "TCP port to listen on (default 11211)"},
-      {"listen", "-l,--listen", "interface address to listen on (default 127.0.0.1)"},
+      {"port", "-p,--port", "TCP port to listen on (default 11211)", "PORT"},
+      {"listen", "-l,--listen", "interface address to listen on (default 127.0.0.1)", "ADDR"},
       {"threads", "-t,--threads", "worker threads (default: number of cores)"},
       {"memory-limit", "-m,--memory-limit",
-       "RAM tier size; a bare number is MiB like memcached, or 512k/64m/1g (default 64)"},
+       "RAM tier size; a bare number is MiB like memcached, or 512k/64m/1g (default 64)",
+       "MIB|SIZE"},
       {"conn-limit", "-c,--conn-limit", "maximum simultaneous connections (default 1024)"},
       {"max-item-size", "-I,--max-item-size",
-       "largest value accepted: bytes or 512k/1m/... up to 1g (default 1m)"},
+       "largest value accepted: bytes or 512k/1m/... up to 1g (default 1m)", "SIZE"},
       {"store", "--store",
        "store files or devices: PATH:SIZE[,PATH:SIZE...], SIZE like 1g/512m "
-       "(default ./coss-data/store.coss:1g)"},
-      {"stripe-size", "--stripe-size", "stripe size, power of two 64k..16m (default 1m)"},
+       "(default ./coss-data/store.coss:1g)",
+       "PATH:SIZE[,...]"},
+      {"stripe-size", "--stripe-size", "stripe size, power of two 64k..16m (default 1m)", "SIZE"},
       {"membufs", "--membufs", "stripe buffers per store device, 1..1024 (default 4)"},
-      {"io", "--io", "I/O backend: uring or threads (default uring)"},
+      {"io", "--io", "I/O backend: uring or threads (default uring)", "uring|threads"},
       {"relocation", "--relocation",
        "re-write popular objects at the head: never, always or tail:N (percent of the oldest "
-       "ring; default tail:25)"},
+       "ring; default tail:25)",
+       "POLICY"},
       {"on-full", "--on-full",
        "when every stripe buffer waits for the disk: wait (block the writer) or busy (reply "
-       "SERVER_ERROR) (default wait)"},
+       "SERVER_ERROR) (default wait)",
+       "wait|busy"},
       {"metrics-port", "--metrics-port",
-       "serve Prometheus metrics over HTTP on this port (default 0: off)"},
-      {"metrics-listen", "--metrics-listen",
-       "address for the metrics endpoint (default: --listen)"},
-      {"max-line", "--max-line", "longest command line in bytes (default 2048)"},
+       "serve Prometheus metrics over HTTP on this port (default 0: off)", "PORT"},
+      {"metrics-listen", "--metrics-listen", "address for the metrics endpoint (default: --listen)",
+       "ADDR"},
+      {"max-line", "--max-line", "longest command line in bytes (default 2048)", "SIZE"},
       {"max-get-line", "--max-get-line",
-       "longest get/gets/gat/gats line (many keys) in bytes (default 64k)"},
+       "longest get/gets/gat/gats line (many keys) in bytes (default 64k)", "SIZE"},
       {"conn-output-limit", "--conn-output-limit",
-       "reply bytes buffered per connection before it stops reading (default 4m)"},
+       "reply bytes buffered per connection before it stops reading (default 4m)", "SIZE"},
       {"conn-inflight", "--conn-inflight", "store reads in flight per connection (default 64)"},
       {"conn-pending", "--conn-pending",
        "requests queued per connection before it stops reading (default 1024)"},
       {"shutdown-timeout", "--shutdown-timeout",
-       "seconds to finish in-flight requests on SIGTERM/SIGINT (default 10)"},
+       "seconds to finish in-flight requests on SIGTERM/SIGINT (default 10)", "SECONDS"},
   };
   return defs;
 }
@@ -326,7 +331,7 @@ ConfigResult ParseConfig(int argc, const char* const* argv) {
   std::map<std::string, std::string> cli;
   std::map<std::string, CLI::Option*> opts;
   for (const auto& d : Defs()) {
-    opts[d.name] = app.add_option(d.flag, cli[d.name], d.help)->type_name("");
+    opts[d.name] = app.add_option(d.flag, cli[d.name], d.help)->type_name(d.meta);
   }
   std::string config_file;
   app.add_option("--config", config_file, "read options from this TOML file")->type_name("FILE");
