@@ -62,9 +62,16 @@ struct PutRequest {
   Locator expect;
 };
 
+// Identifies an accepted write in its device's journal (see WhenDurable).
+struct WriteTicket {
+  uint32_t shard = 0;
+  uint64_t lsn = 0;  // 0: nothing to wait for
+};
+
 struct PutResult {
   Status status;         // kOk, kExists (condition lost), kTooLarge, kBusy, kIoError ...
   uint64_t version = 0;  // version (CAS) given to the stored value
+  WriteTicket ticket;    // for WhenDurable
 };
 
 class Engine {
@@ -76,9 +83,15 @@ class Engine {
   virtual PutResult Put(const PutRequest& req) = 0;
   // Removes key; writes a tombstone. kNotFound when no index entry existed.
   // With expect set, removes only if the slot still equals expect.
-  virtual Status Remove(std::string_view key, const Locator* expect = nullptr) = 0;
-  // Drops every object (memcached flush_all). Durable like a tombstone.
+  virtual Status Remove(std::string_view key, const Locator* expect = nullptr,
+                        WriteTicket* ticket = nullptr) = 0;
+  // Drops every object (memcached flush_all). Returns once that is durable.
   virtual Status Clear() = 0;
+  // Runs cb once the write is on stable storage: after a crash, the store will
+  // return that value (or a miss), never an older one; a delete stays deleted.
+  // cb runs on a journal thread (or inline when already durable); keep it short.
+  // Acknowledge a client only then for crash safety (cossd's default).
+  virtual void WhenDurable(WriteTicket ticket, std::function<void()> cb) = 0;
   // Seals the open membufs, writes everything, fsyncs the devices.
   virtual Status Flush() = 0;
   // Flush, stop the I/O backends. Idempotent. Destructor calls it.

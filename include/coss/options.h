@@ -26,7 +26,9 @@ struct EngineOptions {
   uint32_t io_threads = 16;  // thread-pool backend: workers (= reads in flight) per device
   uint32_t io_depth = 64;    // io_uring queue depth per device
   FullPolicy on_full = FullPolicy::kWait;
-  std::string relocation = "tail:25";  // never | always | tail:<percent of oldest ring>
+  // Policies joined by '+' (src/engine/policy.h): relocation never | always | tail:<P>,
+  // reinsert:<budget %>[:reset] (lazy reinsertion at eviction), admit:ghost[:<%>].
+  std::string relocation = "tail:25";
   uint64_t expected_objects = 0;       // index pre-size hint (0 = grow on demand)
   bool create = true;                  // format devices that carry no store
 };

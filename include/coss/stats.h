@@ -36,6 +36,12 @@ struct StatsSnapshot {
   uint64_t io_errors = 0;
   uint64_t stripes_dropped_at_open = 0;  // stripes whose metadata failed verification
   uint64_t objects_recovered = 0;        // index entries rebuilt at open
+  uint64_t reinsertions = 0;        // objects rewritten at stripe eviction (reinsert:B policy)
+  uint64_t reinserted_bytes = 0;    // their record bytes
+  uint64_t admission_rejected = 0;  // new-key puts dropped by admission (admit:ghost policy)
+  uint64_t admission_rejected_bytes = 0;  // their key+value bytes
+  uint64_t journal_dropped = 0;          // keys dropped at open: their newest write was lost
+  uint64_t journal_syncs = 0;            // group commits (journal block writes + fdatasync)
   uint64_t membufs_in_flight = 0;
   std::array<uint64_t, kRerefBuckets> reref{};  // evicted objects by reads while cached
 };

@@ -13,7 +13,8 @@ struct Counters {
   C gets{0}, hits_memory{0}, hits_disk{0}, misses{0}, puts{0}, removes{0}, busy{0}, waits{0};
   C stripes_written{0}, device_bytes_written{0}, client_bytes_written{0}, device_bytes_read{0};
   C relocations{0}, relocated_bytes{0}, evictions{0}, expired{0}, checksum_failures{0};
-  C io_errors{0}, stripes_dropped_at_open{0}, objects_recovered{0};
+  C io_errors{0}, stripes_dropped_at_open{0}, objects_recovered{0}, journal_dropped{0};
+  C reinsertions{0}, reinserted_bytes{0}, admission_rejected{0}, admission_rejected_bytes{0};
   C reref[kRerefBuckets]{};
 
   static void Add(C& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
@@ -43,6 +44,11 @@ struct Counters {
     s->io_errors = r(io_errors);
     s->stripes_dropped_at_open = r(stripes_dropped_at_open);
     s->objects_recovered = r(objects_recovered);
+    s->reinsertions = r(reinsertions);
+    s->reinserted_bytes = r(reinserted_bytes);
+    s->admission_rejected = r(admission_rejected);
+    s->admission_rejected_bytes = r(admission_rejected_bytes);
+    s->journal_dropped = r(journal_dropped);
     for (int i = 0; i < kRerefBuckets; i++) s->reref[i] = r(reref[i]);
   }
 };

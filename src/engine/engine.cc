@@ -27,7 +27,10 @@ class EngineImpl final : public Engine {
   ~EngineImpl() override { Close(); }
 
   Status Init(const DeviceWrapper& wrap, std::vector<std::unique_ptr<Device>>* given = nullptr) {
-    auto pol = MakeRelocationPolicy(opts_.relocation);
+    auto spec = ParsePolicySpec(opts_.relocation);
+    if (!spec.ok()) return spec.status();
+    spec_ = *spec;
+    auto pol = MakeRelocationPolicy(spec_.relocation);
     if (!pol.ok()) return pol.status();
     policy_ = std::move(*pol);
     format::Uuid uuid{};
@@ -44,6 +47,7 @@ class EngineImpl final : public Engine {
       if (wrap) d = wrap(i, std::move(d));
       ShardConfig cfg{&opts_,        i,     static_cast<uint32_t>(opts_.devices.size()),
                       policy_.get(), &ctr_, &versions_};
+      cfg.spec = &spec_;
       auto shard = std::make_unique<Shard>(cfg, std::move(d));
       if (Status s = shard->Open(&uuid, &have_uuid); !s.ok()) return s;
       shards_.push_back(std::move(shard));
@@ -68,21 +72,41 @@ class EngineImpl final : public Engine {
     if (req.value.size() > opts_.max_value_size)
       return {Error(Code::kTooLarge, "value larger than the configured maximum"), 0};
     const uint64_t h = KeyHash(req.key);
-    return ShardFor(h).Put(h, req);
+    // Admission (policy.h) may drop a put of a new key: a cache may forget anything.
+    if (!req.conditional && !ShardFor(h).Admit(h, req.key.size() + req.value.size()))
+      return {Status::Ok(), versions_.fetch_add(1, std::memory_order_relaxed)};
+    PutResult r = ShardFor(h).Put(h, req);
+    r.ticket.shard = ShardIndex(h);
+    return r;
   }
 
-  Status Remove(std::string_view key, const Locator* expect) override {
+  Status Remove(std::string_view key, const Locator* expect, WriteTicket* ticket) override {
     if (key.empty() || key.size() > format::kMaxKey)
       return Error(Code::kInvalidArgument, "key length must be 1..250");
     const uint64_t h = KeyHash(key);
-    return ShardFor(h).Remove(h, key, expect);
+    uint64_t lsn = 0;
+    Status s = ShardFor(h).Remove(h, key, expect, &lsn);
+    if (ticket != nullptr) *ticket = WriteTicket{ShardIndex(h), lsn};
+    return s;
   }
 
   Status Clear() override {
     for (auto& s : shards_) {
-      if (Status st = s->Clear(); !st.ok()) return st;
+      uint64_t lsn = 0;
+      if (Status st = s->Clear(&lsn); !st.ok()) return st;
+      std::promise<void> done;
+      s->WhenDurable(lsn, [&done] { done.set_value(); });
+      done.get_future().wait();
     }
     return Status::Ok();
+  }
+
+  void WhenDurable(WriteTicket t, std::function<void()> cb) override {
+    if (t.lsn == 0 || t.shard >= shards_.size()) {
+      cb();
+      return;
+    }
+    shards_[t.shard]->WhenDurable(t.lsn, std::move(cb));
   }
 
   Status Flush() override {
@@ -110,14 +134,16 @@ class EngineImpl final : public Engine {
   const EngineOptions& options() const override { return opts_; }
 
  private:
-  Shard& ShardFor(uint64_t h) {
-    return *shards_[shards_.size() == 1
-                        ? 0
-                        : ((h >> Index::kPartitionBits) & 0x3FFFFF) % shards_.size()];
+  uint32_t ShardIndex(uint64_t h) const {
+    return shards_.size() == 1
+               ? 0
+               : static_cast<uint32_t>(((h >> Index::kPartitionBits) & 0x3FFFFF) % shards_.size());
   }
+  Shard& ShardFor(uint64_t h) { return *shards_[ShardIndex(h)]; }
 
   EngineOptions opts_;
   std::unique_ptr<RelocationPolicy> policy_;
+  PolicySpec spec_;
   Counters ctr_;
   std::atomic<uint64_t> versions_{1};
   std::vector<std::unique_ptr<Shard>> shards_;

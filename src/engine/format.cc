@@ -143,4 +143,33 @@ Result<uint32_t> DecodeDirectory(const StripeHeader& h, const char* dir, size_t 
   return insane;
 }
 
+namespace {
+uint64_t JournalChecksum(const JournalBlockHeader* h, const JournalEntry* e, uint64_t seed) {
+  const uint64_t head = Checksum(h, offsetof(JournalBlockHeader, checksum), seed);
+  return Checksum(e, uint64_t{h->count} * sizeof(JournalEntry), head);
+}
+}  // namespace
+
+void SealJournalBlock(JournalBlockHeader* h, const JournalEntry* entries, uint64_t uuid_seed) {
+  h->magic = kJournalMagic;
+  h->format_version = kFormatVersion;
+  h->uuid_seed = uuid_seed;
+  h->checksum = JournalChecksum(h, entries, uuid_seed);
+}
+
+Status CheckJournalBlock(const char* block, uint64_t uuid_seed, const JournalBlockHeader** h,
+                         const JournalEntry** entries) {
+  const auto* hdr = reinterpret_cast<const JournalBlockHeader*>(block);
+  if (hdr->magic != kJournalMagic) return Error(Code::kNotFound, "no journal block");
+  if (hdr->uuid_seed != uuid_seed || hdr->count > kJournalEntriesPerBlock ||
+      hdr->format_version != kFormatVersion)
+    return Error(Code::kCorruption, "journal block from another store or version");
+  const auto* e = reinterpret_cast<const JournalEntry*>(block + sizeof(JournalBlockHeader));
+  if (JournalChecksum(hdr, e, uuid_seed) != hdr->checksum)
+    return Error(Code::kCorruption, "journal block checksum mismatch");
+  *h = hdr;
+  *entries = e;
+  return Status::Ok();
+}
+
 }  // namespace coss::format

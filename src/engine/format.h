@@ -1,7 +1,7 @@
 // The on-disk format of a coss store. Every multi-byte field is little-endian
 // (the engine runs on little-endian hosts only; see static_assert below).
 //
-// Device layout:   [superblock: 4 KiB][stripe 0][stripe 1]...[stripe N-1]
+// Device layout:   [superblock: 4 KiB][journal: J bytes][stripe 0][stripe 1]...[stripe N-1]
 // Stripe layout:   [StripeHeader 64 B][record][record]...   free   ...[dir entry k-1]...[dir entry
 // 0]
 //                  records grow forward from byte 64, 16-byte aligned; the record
@@ -14,6 +14,7 @@
 // Bump kFormatVersion whenever a layout below changes.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -26,7 +27,7 @@ namespace coss::format {
 
 static_assert(std::endian::native == std::endian::little, "coss stores are little-endian");
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint64_t kSuperMagic = 0x524f545353534f43ull;  // "COSSSTOR"
 inline constexpr uint32_t kStripeMagic = 0x52545343u;           // "CSTR"
 inline constexpr uint16_t kRecordMagic = 0xC055;
@@ -58,7 +59,8 @@ struct Superblock {
   uint64_t stripe_count;
   uint64_t device_size;  // bytes the store was formatted for
   uint64_t created_unix;
-  uint64_t reserved[3];
+  uint64_t journal_bytes;  // journal region after the superblock; stripes follow it
+  uint64_t reserved[2];
   uint64_t checksum;  // XXH3 of the preceding bytes
 };
 static_assert(sizeof(Superblock) == 96);
@@ -110,6 +112,43 @@ struct DirEntry {
 static_assert(sizeof(DirEntry) == 32);
 
 inline constexpr uint32_t kStripeHeaderSize = sizeof(StripeHeader);
+
+// --- journal (see journal.h) ---
+// A ring of 4 KiB blocks; each block lists the acknowledged writes of one group
+// commit as (key hash, stripe seq the record went to).
+inline constexpr uint32_t kJournalMagic = 0x4C4E4A43u;  // "CJNL"
+
+struct JournalBlockHeader {
+  uint32_t magic;
+  uint16_t format_version;
+  uint16_t count;        // entries that follow
+  uint64_t block_seq;    // strictly increasing per device
+  uint64_t durable_seq;  // every stripe with seq <= this was on stable storage
+                         // (written and fdatasync'ed) before this block was written
+  uint64_t uuid_seed;
+  uint64_t reserved;
+  uint64_t checksum;  // XXH3(seed=uuid) of the header before this field + entries
+};
+static_assert(sizeof(JournalBlockHeader) == 48);
+
+struct JournalEntry {
+  static constexpr uint64_t kClear = uint64_t{1} << 63;  // flag in seq: a flush_all
+  uint64_t key_hash;
+  uint64_t seq;  // stripe seq of the record (| kClear)
+};
+static_assert(sizeof(JournalEntry) == 16);
+inline constexpr uint32_t kJournalEntriesPerBlock =
+    (kBlock - sizeof(JournalBlockHeader)) / sizeof(JournalEntry);
+
+// Journal bytes reserved when a device is formatted (fixed for its lifetime).
+inline uint64_t JournalBytesFor(uint32_t stripe_size) {
+  return std::max<uint64_t>(256u << 10, uint64_t{stripe_size} * 2);
+}
+
+void SealJournalBlock(JournalBlockHeader* h, const JournalEntry* entries, uint64_t uuid_seed);
+// Verifies a 4 KiB journal block; on success points *entries at its entries.
+Status CheckJournalBlock(const char* block, uint64_t uuid_seed, const JournalBlockHeader** h,
+                         const JournalEntry** entries);
 
 inline uint64_t AlignUp(uint64_t v, uint64_t a) {
   return (v + a - 1) / a * a;

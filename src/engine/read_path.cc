@@ -62,6 +62,7 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
   loc.hits = BumpHits(loc.hits, rng_);
   index_.Assign(hash, loc.Pack());
   StripeState& st = stripes_[loc.stripe];
+  st.max_hits = std::max(st.max_hits, loc.hits);
 
   if (Membuf* mb = st.membuf) {  // invariant (a): still in memory, served from memory
     GetResult r;

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "engine/shard.h"
 
@@ -66,14 +67,15 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   const uint32_t max_span =
       static_cast<uint32_t>((max_fp + format::kStripeHeaderSize + stripe_size_ - 1) / stripe_size_);
   const uint64_t need_stripes = uint64_t{o.membufs} + max_span + 2;
-  const uint64_t stripes =
-      size > format::kSuperblockSize ? (size - format::kSuperblockSize) / stripe_size_ : 0;
+  journal_bytes_ = format::JournalBytesFor(stripe_size_);
+  data_start_ = format::kSuperblockSize + journal_bytes_;
+  const uint64_t stripes = size > data_start_ ? (size - data_start_) / stripe_size_ : 0;
   if (stripes < need_stripes) {
     return Error(Code::kInvalidArgument,
                  dev_->path() + " is too small: " + std::to_string(size) + " bytes hold " +
                      std::to_string(stripes) + " stripes of " + std::to_string(stripe_size_) +
                      " bytes; at least " +
-                     std::to_string(format::kSuperblockSize + need_stripes * stripe_size_) +
+                     std::to_string(data_start_ + need_stripes * stripe_size_) +
                      " bytes are needed for " + std::to_string(o.membufs) +
                      " membufs and the largest value");
   }
@@ -105,6 +107,7 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
     }
     uuid_seed_ = uuid->Seed();
     if (Status s = Format(*uuid); !s.ok()) return s;
+    journal_scan_ = JournalScan{};
   } else {
     if (Status s = format::CheckSuperblock(sb); !s.ok())
       return Error(s.code(), dev_->path() + ": " + s.message());
@@ -113,6 +116,12 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
                    dev_->path() + " was formatted with stripe size " +
                        std::to_string(sb.stripe_size) + " but " + std::to_string(stripe_size_) +
                        " is configured: configure the store's stripe size or use a new store");
+    }
+    if (sb.journal_bytes != journal_bytes_) {
+      return Error(Code::kInvalidArgument,
+                   dev_->path() + " has a journal of " + std::to_string(sb.journal_bytes) +
+                       " bytes, expected " + std::to_string(journal_bytes_) +
+                       ": it was made by another coss version");
     }
     if (sb.stripe_count != nstripes_) {
       return Error(Code::kInvalidArgument,
@@ -151,7 +160,69 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
     pool_.push_back(std::move(mb));
   }
   dev_->RegisterBuffers(iov);
-  return Status::Ok();
+
+  journal_ = std::make_unique<Journal>(
+      *dev_, format::kSuperblockSize, journal_bytes_, uuid_seed_,
+      [this] { return DurableCandidate(); }, [this] { SealOpenForJournal(); });
+  journal_->Start(journal_scan_);
+  return ReTombstoneDropped();
+}
+
+Status Shard::ReTombstoneDropped() {
+  // Keys dropped because the journal says their newest write was lost still have
+  // older copies on disk: a journaled tombstone keeps a later rebuild from
+  // reviving them after the journal entry that named them is gone.
+  if (journal_dropped_.empty() && !journal_lost_clear_) return Status::Ok();
+  Actions act;
+  Status res;
+  {
+    Lock lk(mu_);
+    if (journal_lost_clear_)
+      res = AppendTombstone(lk, 0, "*", format::RecordType::kClear, &act, nullptr);
+    for (uint64_t h : journal_dropped_) {
+      if (!res.ok()) break;
+      res = AppendTombstone(lk, h, "#journal", format::RecordType::kTombstone, &act, nullptr);
+    }
+  }
+  Issue(act);
+  journal_dropped_.clear();
+  journal_dropped_.shrink_to_fit();
+  return res;
+}
+
+void Shard::ApplyJournal(const JournalScan& scan, const std::set<uint64_t>& recovered) {
+  uint64_t dropped = 0;
+  for (const format::JournalEntry& e : scan.tail) {
+    const uint64_t seq = e.seq & ~format::JournalEntry::kClear;
+    next_seq_ = std::max(next_seq_, seq + 1);  // never reuse a seq the journal names
+    if (recovered.count(seq) != 0) continue;   // that write survived (or was superseded)
+    if ((e.seq & format::JournalEntry::kClear) != 0) {
+      // A flush_all was acknowledged but its stripe is gone: nothing older may come back.
+      index_.Clear();
+      for (auto& st : stripes_) st.live = 0, st.live_bytes = 0;
+      live_objects_ = 0;
+      live_bytes_ = 0;
+      journal_lost_clear_ = true;
+      continue;
+    }
+    const uint64_t cur = index_.Find(e.key_hash);
+    if (cur == 0) {
+      journal_dropped_.push_back(e.key_hash);  // an older copy may sit in a dropped stripe
+      continue;
+    }
+    if (Live(cur) && stripes_[Location::Unpack(cur).stripe].seq < seq) {
+      DropEntry(index_.Erase(e.key_hash));
+      journal_dropped_.push_back(e.key_hash);
+      dropped++;
+    }
+  }
+  if (!scan.tail.empty() || scan.corrupt_blocks != 0) {
+    Counters::Add(ctr_.journal_dropped, dropped);
+    spdlog::warn(
+        "{}: journal: {} writes after the last durable stripe; {} keys dropped whose newest "
+        "write was lost ({} corrupt journal blocks)",
+        dev_->path(), scan.tail.size(), dropped, scan.corrupt_blocks);
+  }
 }
 
 Status Shard::Format(const format::Uuid& uuid) {
@@ -167,6 +238,7 @@ Status Shard::Format(const format::Uuid& uuid) {
   sb.stripe_count = nstripes_;
   sb.device_size = dev_->size();
   sb.created_unix = static_cast<uint64_t>(NowSeconds());
+  sb.journal_bytes = journal_bytes_;
   format::SealSuperblock(&sb);
   std::memcpy(buf.data(), &sb, sizeof sb);
   if (Status s = WriteSync(*dev_, 0, buf.data(), buf.size()); !s.ok()) return s;
@@ -226,6 +298,8 @@ Status Shard::Rebuild() {
 
   // 3. Directories, oldest run first.
   uint64_t max_version = 0;
+  std::set<uint64_t> recovered_seqs;
+  for (const RunMeta& r : kept) recovered_seqs.insert(r.h.seq);
   for (const RunMeta& r : kept) {
     const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
     for (uint32_t j = r.stripe; j < r.stripe + span; j++) stripes_[j].seq = r.h.seq;
@@ -286,6 +360,13 @@ Status Shard::Rebuild() {
       }
     }
   }
+  // 4. The journal: writes acknowledged after the last durable stripe.
+  auto scan = Journal::Scan(*dev_, format::kSuperblockSize, journal_bytes_, uuid_seed_);
+  if (!scan.ok())
+    return Error(scan.status().code(), dev_->path() + ": journal: " + scan.status().message());
+  journal_scan_ = std::move(*scan);
+  ApplyJournal(journal_scan_, recovered_seqs);
+
   uint64_t v = cfg_.versions->load();
   while (v <= max_version && !cfg_.versions->compare_exchange_weak(v, max_version + 1)) {
   }

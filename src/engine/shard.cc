@@ -52,7 +52,11 @@ void Shard::SweepSome(uint32_t partitions) {
   for (uint32_t i = 0; i < partitions; i++) {
     index_.Sweep(sweep_cursor_++ % Index::kPartitions, [this](uint64_t packed) {
       if (Live(packed)) return false;
-      ctr_.CountEvicted(Location::Unpack(packed).hits);
+      // Kept while the old copy may still be on the device: admission (shard_policies.cc)
+      // needs to see that the key was evicted so recently.
+      const Location l = Location::Unpack(packed);
+      if (l.stripe < nstripes_ && stripes_[l.stripe].membuf != nullptr) return false;
+      ctr_.CountEvicted(l.hits);
       return true;
     });
   }
@@ -87,9 +91,10 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
       if (!waited) Counters::Add(ctr_.waits);
       waited = true;
       // Writes collected so far must start, or nobody will ever wake us.
-      if (!act->writes.empty()) {
+      if (!act->writes.empty() || !act->evacuations.empty()) {
         Actions now;
         now.writes.swap(act->writes);
+        now.evacuations.swap(act->evacuations);
         lk.unlock();
         Issue(now);
         lk.lock();
@@ -112,6 +117,7 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
       m->kind = Membuf::Kind::kEmptyMarker;
       m->stripe = j;
       m->seq = next_seq_++;
+      unwritten_seqs_.insert(m->seq);
       stripes_[j].seq = m->seq;
       stripes_[j].membuf = m;
       Seal(m, act);
@@ -130,6 +136,7 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
     mb->stripe = target;
     mb->span = span;
     mb->seq = next_seq_++;
+    unwritten_seqs_.insert(mb->seq);
     mb->data_end = format::kStripeHeaderSize;
     mb->count = 0;
     for (uint32_t j = target; j < target + span; j++) {
@@ -141,6 +148,7 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
     in_flight_++;
     // Sweep the whole index at least once per lap (generations are 8 bits).
     SweepSome(span * (Index::kPartitions / nstripes_ + 1));
+    ScheduleEvacuation(mb, act);
     if (!jumbo) open_ = mb;
     return mb;
   }
@@ -192,16 +200,21 @@ void Shard::Issue(Actions& act) {
                 [this, mb](Status st) { OnWriteDone(mb, std::move(st)); });
   }
   act.writes.clear();
+  for (Evacuation* ev : act.evacuations) IssueEvacuation(ev);
+  act.evacuations.clear();
 }
 
 void Shard::OnWriteDone(Membuf* mb, Status st) {
-  std::lock_guard lk(mu_);
+  Actions act;
+  Lock lk(mu_);
   if (!st.ok()) {
     Counters::Add(ctr_.io_errors);
     spdlog::error("{}: stripe write at stripe {} failed ({}); its {} objects are dropped",
                   dev_->path(), mb->stripe, st.ToString(), mb->count);
     for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) Reclaim(j);
+    TombstoneLostRecords(lk, mb, &act);
   } else {
+    unwritten_seqs_.erase(mb->seq);
     Counters::Add(ctr_.stripes_written, mb->span);
     Counters::Add(ctr_.device_bytes_written, mb->buf.size());
   }
@@ -217,6 +230,59 @@ void Shard::OnWriteDone(Membuf* mb, Status st) {
     delete mb;
   }
   space_cv_.notify_all();
+  lk.unlock();
+  Issue(act);
+}
+
+void Shard::TombstoneLostRecords(Lock& lk, Membuf* mb, Actions* act) {
+  // The device may still hold an older copy of each key in the failed run; a
+  // journaled tombstone in a later stripe keeps a rebuild from serving it.
+  if (mb->kind != Membuf::Kind::kData || closed_) {
+    unwritten_seqs_.erase(mb->seq);
+    return;
+  }
+  for (uint32_t i = 0; i < mb->count; i++) {
+    const format::DirEntry e = *mb->dir(i);
+    if (e.type != format::RecordType::kValue) continue;
+    auto rec = format::DecodeRecordInMemory(mb->at(e.offset), e.length);
+    if (!rec.ok()) continue;
+    const std::string key(rec->key);
+    auto room = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/false, act);
+    if (!room.ok()) {
+      // Keep the failed seq "unwritten": the journal keeps its entries until then.
+      spdlog::error("{}: cannot tombstone records of failed stripe {}: {}", dev_->path(),
+                    mb->stripe, room.status().ToString());
+      return;
+    }
+    const uint64_t version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
+    Append(*room, format::RecordType::kTombstone, e.key_hash, key, {}, 0, version, 0);
+    if (journal_) journal_->Append(e.key_hash, (*room)->seq);
+  }
+  unwritten_seqs_.erase(mb->seq);
+}
+
+uint64_t Shard::DurableCandidate() {
+  std::lock_guard lk(mu_);
+  return unwritten_seqs_.empty() ? next_seq_ - 1 : *unwritten_seqs_.begin() - 1;
+}
+
+void Shard::SealOpenForJournal() {
+  Actions act;
+  {
+    Lock lk(mu_);
+    if (open_ == nullptr || open_->count == 0 || closed_) return;
+    Seal(open_, &act);
+    open_ = nullptr;
+  }
+  Issue(act);
+}
+
+void Shard::WhenDurable(uint64_t lsn, std::function<void()> cb) {
+  if (journal_ == nullptr || lsn == 0) {
+    cb();
+    return;
+  }
+  journal_->WhenDurable(lsn, std::move(cb));
 }
 
 Status Shard::Flush() {
@@ -252,10 +318,15 @@ void Shard::Close() {
   Issue(act);
   lk.lock();
   space_cv_.wait(lk, [this] { return writes_pending_ == 0; });
+  lk.unlock();
+  if (Status s = dev_->Sync(); !s.ok()) spdlog::error("{}", s.ToString());
+  // Every stripe is written and synced: the journal's last block says so, and a
+  // restart drops nothing.
+  if (journal_) journal_->Stop();
+  lk.lock();
   closed_ = true;
   space_cv_.notify_all();
   lk.unlock();
-  if (Status s = dev_->Sync(); !s.ok()) spdlog::error("{}", s.ToString());
   dev_->Shutdown();
 }
 
@@ -266,6 +337,7 @@ void Shard::AddStats(StatsSnapshot* s) {
   s->index_bytes += index_.MemoryBytes();
   s->index_capacity += index_.capacity();
   s->membufs_in_flight += in_flight_;
+  if (journal_) s->journal_syncs += journal_->syncs();
 }
 
 }  // namespace coss

@@ -24,14 +24,18 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "coss/engine.h"
+#include "engine/admission.h"
 #include "engine/counters.h"
 #include "engine/format.h"
 #include "engine/index.h"
+#include "engine/journal.h"
 #include "engine/location.h"
 #include "engine/membuf.h"
+#include "engine/reinsertion.h"
 #include "engine/relocation.h"
 #include "io/device.h"
 
@@ -44,6 +48,7 @@ struct ShardConfig {
   const RelocationPolicy* policy;
   Counters* counters;
   std::atomic<uint64_t>* versions;  // engine-wide version (CAS) counter
+  const PolicySpec* spec = nullptr;  // reinsertion and admission (policy.h); null: none
 };
 
 class Shard {
@@ -57,13 +62,19 @@ class Shard {
 
   void Get(uint64_t hash, std::string_view key, GetCallback cb);
   PutResult Put(uint64_t hash, const PutRequest& req);
-  Status Remove(uint64_t hash, std::string_view key, const Locator* expect);
-  Status Clear();
+  Status Remove(uint64_t hash, std::string_view key, const Locator* expect, uint64_t* lsn);
+  Status Clear(uint64_t* lsn);
+  // Runs cb once journal entry `lsn` is on stable storage (see journal.h).
+  void WhenDurable(uint64_t lsn, std::function<void()> cb);
   Status Flush();
   void Close();
 
   // Adds this shard's live object and byte counts and index memory.
   void AddStats(StatsSnapshot* s);
+
+  // Admission of a put (admission.h): false = drop it. Keys the index holds
+  // are always admitted. Implemented in shard_policies.cc.
+  bool Admit(uint64_t hash, uint64_t bytes);
 
   uint32_t stripe_count() const { return nstripes_; }
   uint32_t stripe_size() const { return stripe_size_; }
@@ -77,19 +88,29 @@ class Shard {
     uint64_t live_bytes = 0;  // their record bytes (by size class)
     uint32_t pins = 0;        // device reads in flight against this stripe
     Membuf* membuf = nullptr;
+    uint8_t max_hits = 0;     // highest hit counter read since written (evacuation hint)
   };
+
+  struct Evacuation;  // shard_policies.cc
 
   // Device writes to start once mu_ is released.
   struct Actions {
     std::vector<Membuf*> writes;
+    std::vector<Evacuation*> evacuations;  // stripe reads for lazy reinsertion
   };
 
   using Lock = std::unique_lock<std::mutex>;
 
   // --- ring (shard.cc) ---
   uint64_t StripeOffset(uint32_t stripe) const {
-    return format::kSuperblockSize + uint64_t{stripe} * stripe_size_;
+    return data_start_ + uint64_t{stripe} * stripe_size_;
   }
+  // Highest seq such that every stripe with a lower or equal seq has been written.
+  uint64_t DurableCandidate();
+  // Seals the open membuf if it holds records (the journal needs it on disk).
+  void SealOpenForJournal();
+  // Makes the records of a failed stripe write unreachable after a crash too.
+  void TombstoneLostRecords(Lock& lk, Membuf* mb, Actions* act);
   bool Live(uint64_t packed) const;
   // Makes room for `footprint` bytes in the open membuf, sealing it and opening
   // the next one if needed. May wait (kWait) unless `may_wait` is false.
@@ -109,7 +130,7 @@ class Shard {
   uint64_t Append(Membuf* mb, format::RecordType type, uint64_t hash, std::string_view key,
                   std::string_view value, uint32_t flags, uint64_t version, int64_t expiry);
   Status AppendTombstone(Lock& lk, uint64_t hash, std::string_view key, format::RecordType type,
-                         Actions* act);
+                         Actions* act, uint64_t* lsn);
 
   // --- read path (read_path.cc) ---
   struct DiskRead;
@@ -117,14 +138,30 @@ class Shard {
   void Unpin(uint32_t first, uint32_t count);
   double Age(uint32_t stripe) const;
 
+  // --- lazy reinsertion at eviction (shard_policies.cc) ---
+  // After `opened` took its stripes: plans the read of the next stripe to reclaim.
+  void ScheduleEvacuation(Membuf* opened, Actions* act);
+  void IssueEvacuation(Evacuation* ev);
+  void FinishEvacuation(Evacuation* ev, Status st);
+  void Reinsert(Lock& lk, Evacuation* ev, Actions* act);
+  void UpdateReinsertionBudget();
+
   // --- recovery (recovery.cc) ---
   Status Format(const format::Uuid& uuid);
   Status Rebuild();
+  void ApplyJournal(const JournalScan& scan, const std::set<uint64_t>& recovered_seqs);
+  Status ReTombstoneDropped();
 
   ShardConfig cfg_;
   std::unique_ptr<Device> dev_;
   uint32_t stripe_size_;
   uint32_t nstripes_ = 0;
+  uint64_t journal_bytes_ = 0;
+  uint64_t data_start_ = format::kSuperblockSize;  // first stripe's device offset
+  std::unique_ptr<Journal> journal_;
+  JournalScan journal_scan_;               // from Rebuild, consumed by Open
+  std::vector<uint64_t> journal_dropped_;  // hashes to re-tombstone after Open
+  bool journal_lost_clear_ = false;
   uint64_t uuid_seed_ = 0;
   Counters& ctr_;
 
@@ -140,10 +177,13 @@ class Shard {
   uint64_t next_seq_ = 1;
   uint32_t in_flight_ = 0;       // data membufs open or not yet written
   uint32_t writes_pending_ = 0;  // membufs (any kind) sealed and not yet written
+  std::set<uint64_t> unwritten_seqs_;  // runs opened but not yet (successfully) written
   uint32_t sweep_cursor_ = 0;
   uint64_t live_objects_ = 0;
   uint64_t live_bytes_ = 0;
   uint32_t rng_ = 0x9E3779B9u;  // for hit counter increments
+  std::unique_ptr<Reinserter> reinserter_;    // when the policy has reinsert:B
+  std::unique_ptr<GhostAdmission> admission_;  // when the policy has admit:ghost
   bool closed_ = false;
 };
 

@@ -57,6 +57,7 @@ PutResult Shard::Put(uint64_t hash, const PutRequest& req) {
     const uint64_t packed = Append(m, format::RecordType::kValue, hash, req.key, req.value,
                                    req.flags, res.version, req.expiry);
     DropEntry(index_.Assign(hash, packed));
+    if (journal_) res.ticket.lsn = journal_->Append(hash, m->seq);
     StripeState& st = stripes_[m->stripe];
     const uint64_t bytes = SizeClass::Decode(Location::Unpack(packed).size_class);
     st.live++;
@@ -73,15 +74,21 @@ PutResult Shard::Put(uint64_t hash, const PutRequest& req) {
 }
 
 Status Shard::AppendTombstone(Lock& lk, uint64_t hash, std::string_view key,
-                              format::RecordType type, Actions* act) {
+                              format::RecordType type, Actions* act, uint64_t* lsn) {
   auto mb = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/true, act);
   if (!mb.ok()) return mb.status();
   const uint64_t version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
   Append(*mb, type, hash, key, {}, 0, version, 0);
+  if (journal_) {
+    const uint64_t seq =
+        (*mb)->seq | (type == format::RecordType::kClear ? format::JournalEntry::kClear : 0);
+    const uint64_t l = journal_->Append(hash, seq);
+    if (lsn != nullptr) *lsn = l;
+  }
   return Status::Ok();
 }
 
-Status Shard::Remove(uint64_t hash, std::string_view key, const Locator* expect) {
+Status Shard::Remove(uint64_t hash, std::string_view key, const Locator* expect, uint64_t* lsn) {
   Actions act;
   Lock lk(mu_);
   // Reserve the tombstone's room first: it may wait, and the index is checked after.
@@ -99,7 +106,7 @@ Status Shard::Remove(uint64_t hash, std::string_view key, const Locator* expect)
     } else {
       DropEntry(index_.Erase(hash));
       // The tombstone keeps a rebuild from reviving an older copy on disk.
-      res = AppendTombstone(lk, hash, key, format::RecordType::kTombstone, &act);
+      res = AppendTombstone(lk, hash, key, format::RecordType::kTombstone, &act, lsn);
       Counters::Add(ctr_.removes);
     }
   }
@@ -108,10 +115,10 @@ Status Shard::Remove(uint64_t hash, std::string_view key, const Locator* expect)
   return res;
 }
 
-Status Shard::Clear() {
+Status Shard::Clear(uint64_t* lsn) {
   Actions act;
   Lock lk(mu_);
-  Status res = AppendTombstone(lk, 0, "*", format::RecordType::kClear, &act);
+  Status res = AppendTombstone(lk, 0, "*", format::RecordType::kClear, &act, lsn);
   if (res.ok()) {
     index_.Clear();
     for (auto& st : stripes_) {

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/format.h"
 #include "support/engine_fixture.h"
 #include "support/fault_device.h"
 #include "util/hash.h"
@@ -163,7 +164,7 @@ TEST_P(EngineTest, SeveralDevicesSpreadKeys) {
   // every device got a share of the keys: each file holds a written stripe
   for (int d = 0; d < 3; d++) {
     std::ifstream f(dir_.file("store" + std::to_string(d)), std::ios::binary);
-    f.seekg(4096);
+    f.seekg(4096 + format::JournalBytesFor(64u << 10));
     uint32_t magic = 0;
     f.read(reinterpret_cast<char*>(&magic), 4);
     EXPECT_EQ(magic, 0x52545343u) << "device " << d;

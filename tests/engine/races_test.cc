@@ -19,7 +19,7 @@ namespace {
 
 constexpr uint64_t kStripe = 64u << 10;
 uint64_t StripeOff(uint32_t s) {
-  return format::kSuperblockSize + s * kStripe;
+  return format::kSuperblockSize + format::JournalBytesFor(kStripe) + s * kStripe;
 }
 
 class RaceTest : public ::testing::TestWithParam<IoKind> {

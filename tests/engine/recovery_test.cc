@@ -15,6 +15,7 @@ namespace coss::testing {
 namespace {
 
 constexpr uint32_t kStripe = 64u << 10;
+const uint64_t kData = format::kSuperblockSize + format::JournalBytesFor(kStripe);  // stripe 0
 
 class RecoveryTest : public ::testing::TestWithParam<IoKind> {
  protected:
@@ -28,7 +29,7 @@ class RecoveryTest : public ::testing::TestWithParam<IoKind> {
   std::set<uint64_t> HashesInStripe(uint32_t s) {
     const int fd = ::open(Path().c_str(), O_RDONLY);
     std::string stripe(kStripe, '\0');
-    EXPECT_EQ(::pread(fd, stripe.data(), kStripe, format::kSuperblockSize + uint64_t{s} * kStripe),
+    EXPECT_EQ(::pread(fd, stripe.data(), kStripe, kData + uint64_t{s} * kStripe),
               kStripe);
     ::close(fd);
     format::StripeHeader h;
@@ -108,7 +109,7 @@ TEST_P(RecoveryTest, CorruptStripeIsDroppedAlone) {
   }
   const auto victims = HashesInStripe(2);
   ASSERT_GT(victims.size(), 10u);
-  Poke(format::kSuperblockSize + 2 * kStripe + 20, 0x40);  // inside stripe 2's header
+  Poke(kData + 2 * kStripe + 20, 0x40);  // inside stripe 2's header
   auto e = MustOpen(Opts());
   EXPECT_EQ(e->Stats().stripes_dropped_at_open, 1u);
   int lost = 0;
@@ -133,7 +134,7 @@ TEST_P(RecoveryTest, CorruptDirectoryDropsStripeAlone) {
     ASSERT_TRUE(e->Close().ok());
   }
   const auto victims = HashesInStripe(1);
-  Poke(format::kSuperblockSize + 2 * kStripe - 40, 0x01);  // last directory entry of stripe 1
+  Poke(kData + 2 * kStripe - 40, 0x01);  // last directory entry of stripe 1
   auto e = MustOpen(Opts());
   EXPECT_EQ(e->Stats().stripes_dropped_at_open, 1u);
   EXPECT_EQ(e->Stats().objects, 400u - victims.size());
@@ -146,7 +147,7 @@ TEST_P(RecoveryTest, FlippedBitInRecordIsAMissNeverData) {
     ASSERT_TRUE(e->Close().ok());
   }
   // The first record of stripe 0 starts right after the stripe header: flip a value byte.
-  Poke(format::kSuperblockSize + format::kStripeHeaderSize + sizeof(format::RecordHeader) + 10,
+  Poke(kData + format::kStripeHeaderSize + sizeof(format::RecordHeader) + 10,
        0x08);
   auto e = MustOpen(Opts());
   auto g = e->GetSync("k0");

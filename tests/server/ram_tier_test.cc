@@ -157,11 +157,12 @@ class ManualEngine final : public Engine {
     it.flags = req.flags;
     it.expiry = req.expiry;
     it.version = ++version_;
-    return {Status::Ok(), it.version};
+    return {Status::Ok(), it.version, {}};
   }
-  Status Remove(std::string_view key, const Locator*) override {
+  Status Remove(std::string_view key, const Locator*, WriteTicket*) override {
     return data_.erase(std::string(key)) ? Status::Ok() : Error(Code::kNotFound, "miss");
   }
+  void WhenDurable(WriteTicket, std::function<void()> cb) override { cb(); }
   Status Clear() override {
     data_.clear();
     return Status::Ok();

@@ -34,11 +34,13 @@ class FaultDevice final : public Device {
     for (auto& f : go) f();
   }
   // --- write gate: every write waits until ReleaseWrites() ---
-  void GateWrites(bool on) {
+  // Only writes for which pred(offset) holds are held (all when pred is empty).
+  void GateWrites(bool on, std::function<bool(uint64_t)> pred = nullptr) {
     std::vector<std::function<void()>> go;
     {
       std::lock_guard lk(mu_);
       gate_writes_ = on;
+      write_gate_pred_ = std::move(pred);
       if (!on) go.swap(held_writes_);
     }
     for (auto& f : go) f();
@@ -87,7 +89,7 @@ class FaultDevice final : public Device {
   void Write(uint64_t off, const void* buf, size_t len, IoCallback cb) override {
     {
       std::lock_guard lk(mu_);
-      if (gate_writes_) {
+      if (gate_writes_ && (!write_gate_pred_ || write_gate_pred_(off))) {
         held_writes_.push_back([this, off, buf, len, cb = std::move(cb)]() mutable {
           Write(off, buf, len, std::move(cb));
         });
@@ -132,6 +134,7 @@ class FaultDevice final : public Device {
   std::vector<std::function<void()>> held_;
   std::vector<uint64_t> writes_;
   bool gate_writes_ = false;
+  std::function<bool(uint64_t)> write_gate_pred_;
   std::vector<std::function<void()>> held_writes_;
 };
 

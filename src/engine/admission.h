@@ -1,0 +1,56 @@
+// GhostAdmission: admit a new key to the device only on its second miss.
+//
+// A put of a key the index does not hold is admitted only if the key's hash
+// is in the ghost — the set of keys recently refused; otherwise the hash is
+// remembered and the put is dropped (a cache may forget anything; the client
+// sees a miss on its next get, and its next put of the key is admitted). Keys
+// already in the index are always admitted (an overwrite must replace the old
+// value), and conditional puts bypass admission. One-hit wonders therefore
+// never reach the device: fewer device writes, and room kept for objects that
+// are read again (CacheLib's reject-first admission; S3-FIFO's ghost queue).
+//
+// Representation: two generations of 32-bit fingerprints (the hash's high
+// bits, never 0) in flat linear-probing tables at <= 50 % load, 8 bytes per
+// remembered key per generation. A key is remembered until two generation
+// swaps have passed; a generation swaps when it holds `capacity` keys:
+// ghost_percent of the number of objects the ring holds (ring bytes / mean
+// record footprint of the puts offered so far), at least 1024. So a key is
+// admitted if it misses again within about one ring's worth of new keys.
+// False positives: two keys sharing 32 fingerprint bits.
+//
+// Not thread-safe: the owning shard's mutex guards it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/policy.h"
+
+namespace coss {
+
+class GhostAdmission {
+ public:
+  GhostAdmission(const AdmissionConfig& c, uint64_t ring_bytes) : cfg_(c), ring_(ring_bytes) {}
+
+  // A put of a key the index does not hold, of `footprint` device bytes.
+  // True: store it. False: drop it (the key is now remembered).
+  bool Admit(uint64_t hash, uint64_t footprint);
+
+  uint64_t MemoryBytes() const { return (cur_.slots.size() + prev_.slots.size()) * 4; }
+
+ private:
+  struct Table {
+    std::vector<uint32_t> slots;  // 0 = empty
+    uint64_t count = 0;
+    bool Contains(uint32_t fp) const;
+    void Insert(uint32_t fp);
+  };
+
+  AdmissionConfig cfg_;
+  uint64_t ring_;
+  uint64_t offered_ = 0, offered_bytes_ = 0;
+  Table cur_, prev_;
+  uint64_t capacity_ = 0;
+};
+
+}  // namespace coss

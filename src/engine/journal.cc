@@ -1,0 +1,187 @@
+#include "engine/journal.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "util/aligned_buffer.h"
+
+namespace coss {
+
+Journal::Journal(Device& dev, uint64_t offset, uint64_t bytes, uint64_t uuid_seed,
+                 std::function<uint64_t()> durable_candidate, std::function<void()> nudge)
+    : dev_(dev),
+      offset_(offset),
+      slots_(static_cast<uint32_t>(bytes / format::kBlock)),
+      seed_(uuid_seed),
+      durable_candidate_(std::move(durable_candidate)),
+      nudge_(std::move(nudge)),
+      slot_max_seq_(slots_, 0) {}
+
+Journal::~Journal() {
+  Stop();
+}
+
+Result<JournalScan> Journal::Scan(Device& dev, uint64_t offset, uint64_t bytes,
+                                  uint64_t uuid_seed) {
+  JournalScan out;
+  AlignedBuffer buf(bytes);
+  if (Status s = ReadSync(dev, offset, buf.data(), bytes); !s.ok()) return s;
+  uint64_t best_block = 0;
+  struct Valid {
+    const format::JournalBlockHeader* h;
+    const format::JournalEntry* e;
+  };
+  std::vector<Valid> valid;
+  for (uint32_t slot = 0; slot < bytes / format::kBlock; slot++) {
+    const format::JournalBlockHeader* h;
+    const format::JournalEntry* e;
+    const Status st =
+        format::CheckJournalBlock(buf.data() + uint64_t{slot} * format::kBlock, uuid_seed, &h, &e);
+    if (st.code() == Code::kCorruption) out.corrupt_blocks++;
+    if (!st.ok()) continue;
+    valid.push_back({h, e});
+    out.durable_seq = std::max(out.durable_seq, h->durable_seq);
+    if (h->block_seq >= best_block) {
+      best_block = h->block_seq;
+      out.next_slot = (slot + 1) % static_cast<uint32_t>(bytes / format::kBlock);
+    }
+  }
+  out.next_block_seq = best_block + 1;
+  for (const Valid& v : valid) {
+    for (uint32_t i = 0; i < v.h->count; i++) {
+      if ((v.e[i].seq & ~format::JournalEntry::kClear) > out.durable_seq)
+        out.tail.push_back(v.e[i]);
+    }
+  }
+  return out;
+}
+
+void Journal::Start(const JournalScan& from) {
+  next_slot_ = from.next_slot;
+  next_block_seq_ = from.next_block_seq;
+  synced_watermark_ = from.durable_seq;
+  // Slots of earlier runs hold entries at or below the recovered watermark, or
+  // entries that recovery has already acted upon: all reusable.
+  running_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+uint64_t Journal::Append(uint64_t key_hash, uint64_t seq) {
+  std::lock_guard lk(mu_);
+  pending_.push_back({key_hash, seq});
+  if (pending_.size() == 1) cv_.notify_one();
+  return ++appended_lsn_;
+}
+
+void Journal::WhenDurable(uint64_t lsn, std::function<void()> cb) {
+  {
+    std::lock_guard lk(mu_);
+    if (lsn > durable_lsn_ && running_) {
+      waiters_.emplace(lsn, std::move(cb));
+      return;
+    }
+  }
+  cb();
+}
+
+uint64_t Journal::durable_lsn() {
+  std::lock_guard lk(mu_);
+  return durable_lsn_;
+}
+
+void Journal::Stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (!running_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  std::multimap<uint64_t, std::function<void()>> rest;
+  {
+    std::lock_guard lk(mu_);
+    running_ = false;
+    rest.swap(waiters_);
+  }
+  for (auto& [lsn, cb] : rest) cb();  // nobody may wait forever
+}
+
+Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark) {
+  const uint32_t n = static_cast<uint32_t>((batch.size() + format::kJournalEntriesPerBlock - 1) /
+                                           format::kJournalEntriesPerBlock);
+  AlignedBuffer buf(format::kBlock);
+  for (uint32_t b = 0; b < n; b++) {
+    const uint32_t slot = next_slot_;
+    // Reuse a slot only when everything it names is on stable storage.
+    for (int tries = 0; slot_max_seq_[slot] > synced_watermark_; tries++) {
+      if (tries == 0) nudge_();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      const uint64_t cand = durable_candidate_();
+      if (Status s = dev_.Sync(); !s.ok()) return s;
+      synced_watermark_ = std::max(synced_watermark_, cand);
+      if (tries == 10000) return Error(Code::kBusy, "journal ring full of undurable entries");
+    }
+    buf.zero();
+    const size_t first = size_t{b} * format::kJournalEntriesPerBlock;
+    const size_t count = std::min<size_t>(format::kJournalEntriesPerBlock, batch.size() - first);
+    auto* h = reinterpret_cast<format::JournalBlockHeader*>(buf.data());
+    auto* e = reinterpret_cast<format::JournalEntry*>(buf.data() + sizeof *h);
+    uint64_t max_seq = 0;
+    for (size_t i = 0; i < count; i++) {
+      e[i] = batch[first + i];
+      max_seq = std::max(max_seq, e[i].seq & ~format::JournalEntry::kClear);
+    }
+    h->count = static_cast<uint16_t>(count);
+    h->block_seq = next_block_seq_++;
+    h->durable_seq = watermark;
+    format::SealJournalBlock(h, e, seed_);
+    if (Status s =
+            WriteSync(dev_, offset_ + uint64_t{slot} * format::kBlock, buf.data(), buf.size());
+        !s.ok())
+      return s;
+    slot_max_seq_[slot] = max_seq;
+    next_slot_ = (slot + 1) % slots_;
+    blocks_written_++;
+  }
+  return Status::Ok();
+}
+
+void Journal::Run() {
+  for (;;) {
+    std::vector<format::JournalEntry> batch;
+    uint64_t lsn_end;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [this] { return stop_ || !pending_.empty(); });
+      if (pending_.empty() && stop_) break;
+      batch.swap(pending_);
+      lsn_end = appended_lsn_;
+    }
+    // Stripes that completed before this point become durable with the sync
+    // below; the block records only the watermark already synced (conservative).
+    const uint64_t cand = durable_candidate_();
+    Status st = WriteBlocks(batch, synced_watermark_);
+    if (st.ok()) st = dev_.Sync();
+    syncs_++;
+    if (!st.ok()) {
+      static std::atomic<bool> logged{false};
+      if (!logged.exchange(true))
+        spdlog::error("{}: journal write failed: {}", dev_.path(), st.ToString());
+    } else {
+      synced_watermark_ = std::max(synced_watermark_, cand);
+    }
+    std::vector<std::function<void()>> ready;
+    {
+      std::lock_guard lk(mu_);
+      durable_lsn_ = lsn_end;
+      auto end = waiters_.upper_bound(durable_lsn_);
+      for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+      waiters_.erase(waiters_.begin(), end);
+    }
+    for (auto& cb : ready) cb();
+  }
+}
+
+}  // namespace coss

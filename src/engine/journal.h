@@ -1,0 +1,93 @@
+// Journal: the small synced log that makes acknowledged writes safe across a crash.
+//
+// Problem it solves: a Put or Remove lives in a membuf until its stripe is
+// written. If the process dies first, a rebuild would find the *older* copy of
+// the key on disk and serve it: a stale value, or a deleted one come back.
+//
+// Contract: every acknowledged write appends (key hash, stripe seq) here; a
+// flusher thread writes the pending entries as 4 KiB blocks into a ring in the
+// device's journal region and fdatasyncs (group commit). WhenDurable(lsn, cb)
+// runs cb once the entry numbered lsn is on stable storage: cossd acknowledges
+// a write only then (unless the operator chose the relaxed mode).
+// At recovery (Shard::Rebuild), an entry whose stripe seq is above the journal's
+// durable watermark and whose stripe did not survive names a key whose newest
+// write was lost: the key is dropped (a miss), so its older copy is never served.
+//
+// Ring reuse: a block slot may be overwritten only when every stripe its entries
+// name is durable (seq <= the synced watermark). If the ring is full of entries
+// for the still-open membuf, the flusher asks the shard to seal it (nudge).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/format.h"
+#include "io/device.h"
+
+namespace coss {
+
+struct JournalScan {
+  uint64_t durable_seq = 0;  // max watermark among valid blocks
+  uint64_t next_block_seq = 1;
+  uint32_t next_slot = 0;
+  uint32_t corrupt_blocks = 0;
+  std::vector<format::JournalEntry> tail;  // entries with seq > durable_seq
+};
+
+class Journal {
+ public:
+  // `durable_candidate` returns the highest seq such that every stripe with a
+  // lower or equal seq has completed its device write; called without locks held.
+  Journal(Device& dev, uint64_t offset, uint64_t bytes, uint64_t uuid_seed,
+          std::function<uint64_t()> durable_candidate, std::function<void()> nudge);
+  ~Journal();
+
+  static Result<JournalScan> Scan(Device& dev, uint64_t offset, uint64_t bytes, uint64_t uuid_seed);
+
+  void Start(const JournalScan& from);
+  // Appends one entry; returns its lsn (1, 2, 3, ...). Cheap: memory only.
+  uint64_t Append(uint64_t key_hash, uint64_t seq);
+  // Runs cb (on the flusher thread, or inline if already durable).
+  void WhenDurable(uint64_t lsn, std::function<void()> cb);
+  uint64_t durable_lsn();
+  // Writes what is pending, then stops the flusher. Idempotent.
+  void Stop();
+
+  uint64_t blocks_written() const { return blocks_written_; }
+  uint64_t syncs() const { return syncs_; }
+
+ private:
+  void Run();
+  Status WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark);
+
+  Device& dev_;
+  const uint64_t offset_;
+  const uint32_t slots_;
+  const uint64_t seed_;
+  std::function<uint64_t()> durable_candidate_;
+  std::function<void()> nudge_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<format::JournalEntry> pending_;               // GUARDED_BY(mu_)
+  uint64_t appended_lsn_ = 0;                               // GUARDED_BY(mu_)
+  uint64_t durable_lsn_ = 0;                                // GUARDED_BY(mu_)
+  std::multimap<uint64_t, std::function<void()>> waiters_;  // GUARDED_BY(mu_)
+  bool stop_ = false;
+  bool running_ = false;
+
+  // Flusher-thread state.
+  std::vector<uint64_t> slot_max_seq_;  // highest stripe seq named in each slot
+  uint32_t next_slot_ = 0;
+  uint64_t next_block_seq_ = 1;
+  uint64_t synced_watermark_ = 0;
+  std::atomic<uint64_t> blocks_written_{0}, syncs_{0};
+  std::thread thread_;
+};
+
+}  // namespace coss

@@ -1,0 +1,176 @@
+// Shard's policy hooks: admission of puts of new keys (admission.h) and lazy
+// reinsertion at stripe eviction (reinsertion.h) — the "evacuation" of a
+// stripe just before the write head reclaims it.
+//
+// Admission drops a put only when no older copy of the key can come back: the
+// index holds no live entry, and no stale entry whose stripe is reclaimed but
+// not yet rewritten on the device (a crash there would let a rebuild revive
+// the old copy, which the dropped put was meant to replace). Deleted keys have
+// their tombstone; expired values stay expired.
+//
+// Evacuation, step by step (see shard.h for invariants (a)-(d)):
+//  1. When a run is opened (Reserve), the next stripe the head will reclaim is
+//     planned for evacuation if some object in it was read since it was
+//     written (StripeState::max_hits >= the Reinserter's threshold). The plan
+//     pins the stripe (invariant (b): its next content cannot be written while
+//     the read is in flight) and records its seq and generation.
+//  2. After mu_ is released (Issue), the whole stripe is read in one I/O.
+//  3. On completion, under mu_: the header and directory are verified; every
+//     value record whose index entry still names exactly this copy (stripe,
+//     offset and generation — invariant (c): any overwrite, delete or eviction
+//     since the read wins) and whose hit counter the Reinserter accepts is
+//     checked against its checksum and stripe seq, then appended to the open
+//     membuf before the index entry is switched to it (invariant (a)).
+//     Expired records are left to die. The pin is dropped and pinned writes retried.
+// Reinserted copies keep the value's version (CAS), flags and expiry, like a
+// relocation; at rebuild, the later position wins, and a later overwrite or
+// tombstone is later still.
+#include <algorithm>
+
+#include "engine/shard.h"
+
+namespace coss {
+
+struct Shard::Evacuation {
+  uint32_t stripe;
+  uint64_t seq;
+  uint8_t gen;
+  AlignedBuffer buf;
+};
+
+bool Shard::Admit(uint64_t hash, uint64_t bytes) {
+  if (cfg_.spec == nullptr || !cfg_.spec->admission.ghost) return true;
+  std::lock_guard lk(mu_);
+  const uint64_t cur = index_.Find(hash);
+  if (Live(cur)) return true;  // an overwrite must replace the value the index holds
+  if (cur != 0) {
+    // Evicted so recently that its stripe's new content is not on the device
+    // yet: after a crash a rebuild could find the old copy, so the new value
+    // must be stored (and journaled) to shadow it. The sweeper keeps such
+    // slots until the stripe is written (shard.cc SweepSome).
+    const Location l = Location::Unpack(cur);
+    if (l.stripe >= nstripes_ || stripes_[l.stripe].membuf != nullptr) return true;
+  }
+  if (!admission_) {
+    admission_ = std::make_unique<GhostAdmission>(cfg_.spec->admission,
+                                                  uint64_t{nstripes_} * stripe_size_);
+  }
+  // Device bytes of the record: header, key and value, directory entry, padding.
+  if (admission_->Admit(hash, bytes + sizeof(format::RecordHeader) + sizeof(format::DirEntry)))
+    return true;
+  Counters::Add(ctr_.admission_rejected);
+  Counters::Add(ctr_.admission_rejected_bytes, bytes);
+  return false;
+}
+
+void Shard::UpdateReinsertionBudget() {
+  auto r = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  const uint64_t offered = r(ctr_.client_bytes_written) + r(ctr_.admission_rejected_bytes);
+  // Bytes already committed to the open membuf count as written.
+  uint64_t written = r(ctr_.device_bytes_written);
+  if (open_ != nullptr) written += open_->run_bytes() - open_->Free();
+  reinserter_->Update(offered, written);
+}
+
+void Shard::ScheduleEvacuation(Membuf* opened, Actions* act) {
+  for (uint32_t j = opened->stripe; j < opened->stripe + opened->span; j++) {
+    stripes_[j].max_hits = 0;
+  }
+  if (cfg_.spec == nullptr || !cfg_.spec->reinsertion.enabled) return;
+  if (!reinserter_) {
+    reinserter_ = std::make_unique<Reinserter>(cfg_.spec->reinsertion,
+                                               uint64_t{nstripes_} * stripe_size_);
+  }
+  const uint32_t v = head_;
+  StripeState& st = stripes_[v];
+  // Runs of several stripes (jumbo values) share one seq; they are not evacuated.
+  const bool multi = (v > 0 && stripes_[v - 1].seq == st.seq) ||
+                     (v + 1 < nstripes_ && stripes_[v + 1].seq == st.seq);
+  if (st.seq == 0 || st.membuf != nullptr || multi || st.live == 0 ||
+      st.max_hits < reinserter_->threshold()) {
+    UpdateReinsertionBudget();
+    reinserter_->EndOfStripe();
+    return;
+  }
+  auto* ev = new Evacuation{v, st.seq, st.gen, AlignedBuffer(stripe_size_)};
+  st.pins++;
+  act->evacuations.push_back(ev);
+}
+
+void Shard::IssueEvacuation(Evacuation* ev) {
+  dev_->Read(StripeOffset(ev->stripe), ev->buf.data(), ev->buf.size(),
+             [this, ev](Status s) { FinishEvacuation(ev, std::move(s)); });
+}
+
+void Shard::FinishEvacuation(Evacuation* ev, Status io) {
+  std::unique_ptr<Evacuation> owner(ev);
+  Counters::Add(ctr_.device_bytes_read, ev->buf.size());
+  Actions act;
+  {
+    Lock lk(mu_);
+    Unpin(ev->stripe, 1);
+    const StripeState& st = stripes_[ev->stripe];
+    if (!io.ok()) {
+      Counters::Add(ctr_.io_errors);
+    } else if (!closed_ && st.seq == ev->seq && st.gen == ev->gen) {
+      UpdateReinsertionBudget();
+      Reinsert(lk, ev, &act);
+    }
+    reinserter_->EndOfStripe();
+    RetryPinnedWrites(&act);
+  }
+  Issue(act);
+}
+
+void Shard::Reinsert(Lock& lk, Evacuation* ev, Actions* act) {
+  const char* base = ev->buf.data();
+  format::StripeHeader h;
+  std::memcpy(&h, base, sizeof h);
+  if (!format::CheckStripeHeader(h, uuid_seed_, ev->stripe, stripe_size_, nstripes_).ok() ||
+      h.kind != format::StripeKind::kData || h.span != 1 || h.seq != ev->seq) {
+    return;
+  }
+  std::vector<format::DirEntry> entries;
+  const uint64_t dir_bytes = uint64_t{h.record_count} * sizeof(format::DirEntry);
+  if (!format::DecodeDirectory(h, base + stripe_size_ - dir_bytes, dir_bytes, uuid_seed_, &entries)
+           .ok()) {
+    return;
+  }
+  for (const format::DirEntry& e : entries) {
+    if (e.type != format::RecordType::kValue) continue;
+    const uint64_t cur = index_.Find(e.key_hash);
+    if (!Live(cur)) continue;
+    const Location old = Location::Unpack(cur);
+    if (old.stripe != ev->stripe || old.offset != e.offset || old.gen != ev->gen) continue;
+    if (old.hits < reinserter_->threshold()) continue;
+    auto rec = format::DecodeRecord(base + e.offset, stripe_size_ - e.offset, uuid_seed_, ev->seq);
+    if (!rec.ok()) {
+      Counters::Add(ctr_.checksum_failures);
+      continue;
+    }
+    const format::RecordHeader* rh = rec->header;
+    if (rh->type != format::RecordType::kValue) continue;
+    if (rh->expiry != 0 && rh->expiry <= NowSeconds()) continue;
+    const uint64_t fp = format::RecordFootprint(rec->key.size(), rec->value.size());
+    if (!reinserter_->Offer(old.hits, fp)) continue;
+    // Never waits, so mu_ stays held; it may open a run and reclaim stripes,
+    // so the entry is checked again.
+    auto mb = Reserve(lk, fp, /*may_wait=*/false, act);
+    if (!mb.ok()) return;
+    if (index_.Find(e.key_hash) != cur || !Live(cur)) continue;
+    Location nl = Location::Unpack(Append(*mb, format::RecordType::kValue, e.key_hash, rec->key,
+                                          rec->value, rh->flags, rh->version, rh->expiry));
+    nl.hits = reinserter_->HitsAfter(old.hits);
+    DropEntry(index_.Assign(e.key_hash, nl.Pack()));
+    StripeState& nst = stripes_[nl.stripe];
+    const uint64_t bytes = SizeClass::Decode(nl.size_class);
+    nst.live++;
+    nst.live_bytes += bytes;
+    live_objects_++;
+    live_bytes_ += bytes;
+    Counters::Add(ctr_.reinsertions);
+    Counters::Add(ctr_.reinserted_bytes, format::RecordLength(rec->key.size(), rec->value.size()));
+  }
+}
+
+}  // namespace coss
