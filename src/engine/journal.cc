@@ -155,7 +155,15 @@ void Journal::Run() {
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [this] { return stop_ || !pending_.empty(); });
-      if (pending_.empty() && stop_) break;
+      if (pending_.empty() && stop_) {
+        lk.unlock();
+        // Clean stop: the caller has written and synced every stripe. A last
+        // block says so, and the next start has no journal tail to check.
+        const uint64_t all = durable_candidate_();
+        if (Status s = dev_.Sync(); s.ok()) synced_watermark_ = std::max(synced_watermark_, all);
+        if (WriteBlocks({}, synced_watermark_).ok()) (void)dev_.Sync();
+        break;
+      }
       batch.swap(pending_);
       lsn_end = appended_lsn_;
     }
