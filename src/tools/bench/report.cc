@@ -1,5 +1,6 @@
 #include "tools/bench/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -203,6 +204,11 @@ std::string RenderHuman(const BenchReport& r) {
                 OptBytes(d.client_bytes_written).c_str(), OptBytes(d.device_bytes_written).c_str(),
                 d.write_amplification ? Fmt("%.3f", *d.write_amplification).c_str() : "n/a");
   o += buf;
+  if (d.context_switches) {
+    o += "  context switches " + Group(*d.context_switches) + " (" +
+         Fmt("%.2f", static_cast<double>(*d.context_switches) / std::max<uint64_t>(1, c.ops)) +
+         " per op)\n";
+  }
   if (d.device_bytes_read) {
     o += "  device bytes read " + Bytes(*d.device_bytes_read) + "\n";
   }
@@ -341,6 +347,13 @@ std::string RenderJson(const BenchReport& r) {
   OptU(j, "extstore_bytes_read", d.extstore_bytes_read);
   OptU(j, "proc_write_bytes", d.proc_write_bytes);
   OptU(j, "proc_read_bytes", d.proc_read_bytes);
+  OptU(j, "context_switches", d.context_switches);
+  j.Key("stats_delta").BeginObject();
+  for (const auto& [k, v] : d.stats_delta) j.Key(k).Int(v);
+  j.EndObject();
+  j.Key("stats_after").BeginObject();
+  for (const auto& [k, v] : d.stats_after) j.Key(k).String(v);
+  j.EndObject();
   j.EndObject();
   j.EndObject();
   return j.str() + "\n";

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -49,6 +51,17 @@ bool SampleProc(long pid, ProcSample* out) {
     const size_t p = status.find("VmRSS:");
     if (p != std::string::npos) {
       out->rss_bytes = std::stoull(status.substr(p + 6)) * 1024;  // "VmRSS:   1234 kB"
+    }
+  }
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator(base + "/task", ec)) {
+    std::string ts;
+    if (!ReadFile(t.path().string() + "/status", &ts)) continue;
+    for (const char* field : {"\nvoluntary_ctxt_switches:", "\nnonvoluntary_ctxt_switches:"}) {
+      const size_t p = ts.find(field);
+      if (p != std::string::npos) {
+        out->context_switches += std::stoull(ts.substr(p + std::strlen(field)));
+      }
     }
   }
   std::string io;
@@ -108,6 +121,8 @@ ServerDelta Diff(const ServerSample& a, const ServerSample& b) {
     d.rss_bytes = b.proc->rss_bytes;
     d.proc_write_bytes = Delta(a.proc->write_bytes, b.proc->write_bytes);
     d.proc_read_bytes = Delta(a.proc->read_bytes, b.proc->read_bytes);
+    d.context_switches = Delta(std::optional<uint64_t>(a.proc->context_switches),
+                               std::optional<uint64_t>(b.proc->context_switches));
   } else {
     auto cpu = [](const StatList& s) -> std::optional<double> {
       const auto u = StatDouble(s, "rusage_user");
@@ -133,6 +148,12 @@ ServerDelta Diff(const ServerSample& a, const ServerSample& b) {
     return Delta(StatU64(a.stats, name), StatU64(b.stats, name));
   };
   d.device_bytes_read = delta("coss_device_bytes_read");
+  d.stats_after = b.stats;
+  for (const auto& [name, value] : b.stats) {
+    const auto x = StatU64(b.stats, name.c_str());
+    const auto y = StatU64(a.stats, name.c_str());
+    if (x && y) d.stats_delta.emplace_back(name, static_cast<int64_t>(*x - *y));
+  }
   d.extstore_bytes_written = delta("extstore_bytes_written");
   d.extstore_bytes_read = delta("extstore_bytes_read");
   return d;

@@ -7,14 +7,18 @@
 //    coss_device_bytes_written; for memcached with extstore
 //    extstore_bytes_written. Counters a server lacks are absent (n/a), never 0.
 //  * From /proc/<pid> when the address is loopback and the pid exists: CPU
-//    seconds (utime + stime from stat), resident memory (status VmRSS) and
-//    bytes the process caused to be written to storage (io write_bytes).
+//    seconds (utime + stime from stat), resident memory (status VmRSS),
+//    bytes the process caused to be read from / written to storage (io) and
+//    context switches of all its threads (task/*/status; threads that exited
+//    in between are not counted).
 //    Otherwise CPU falls back to the rusage_* fields of `stats`.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tools/stats/net.h"
 #include "tools/stats/stats_client.h"
@@ -27,6 +31,7 @@ struct ProcSample {
   uint64_t rss_bytes = 0;
   std::optional<uint64_t> write_bytes;  // /proc/<pid>/io (may be unreadable)
   std::optional<uint64_t> read_bytes;
+  uint64_t context_switches = 0;  // voluntary + involuntary, summed over the threads
 };
 // Reads /proc/<pid>; false if it does not exist.
 bool SampleProc(long pid, ProcSample* out);
@@ -62,6 +67,11 @@ struct ServerDelta {
   std::optional<uint64_t> extstore_bytes_read;     // memcached extstore delta
   std::optional<uint64_t> proc_write_bytes;        // /proc/<pid>/io write_bytes delta
   std::optional<uint64_t> proc_read_bytes;         // /proc/<pid>/io read_bytes delta
+  std::optional<uint64_t> context_switches;        // /proc/<pid>/task/*/status delta
+  // Every `stats` field: its value after the phase, and after - before for
+  // the integer ones (counters; for gauges the change).
+  StatList stats_after;
+  std::vector<std::pair<std::string, int64_t>> stats_delta;
 };
 ServerDelta Diff(const ServerSample& before, const ServerSample& after);
 
