@@ -83,10 +83,15 @@ void Connection::Finish(Op& op) {
   op.state = Op::State::kDone;
   running_--;
   if (op.write) running_writes_--;
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - op.start)
-                      .count();
-  m_->Latency(op.cmd, static_cast<uint64_t>(us));
+}
+
+void Connection::AwaitDurable(Op& op, const WriteTicket& t) {
+  if (!cfg_.ack_durable || t.lsn == 0) return;
+  op.durable_pending++;
+  Worker* w = worker_;
+  const uint64_t id = id_;
+  const uint64_t seq = op.seq;
+  ctx_->store->WhenDurable(t, [w, id, seq] { w->DeliverDurable(id, seq); });
 }
 
 void Connection::Reply(Op& op, std::string_view text) {
@@ -149,7 +154,10 @@ void Connection::Retry(Op& op, Slot& slot) {
 
 bool Connection::PutOrRetry(Op& op, Slot& slot, const PutRequest& req, PutResult* out) {
   *out = ctx_->store->Write(req);
-  if (out->status.ok()) return true;
+  if (out->status.ok()) {
+    AwaitDurable(op, out->ticket);
+    return true;
+  }
   if (out->status.code() == Code::kExists) {
     Retry(op, slot);
     return false;
@@ -240,6 +248,7 @@ void Connection::StartSync(Op& op) {
       const PutResult pr = ctx_->store->Write(p);
       if (pr.status.ok()) {
         m_->Add(kTotalItems);
+        AwaitDurable(op, pr.ticket);
         Reply(op, kStored);
       } else {
         ServerError(op, pr.status);
@@ -359,6 +368,7 @@ void Connection::RetrievalKeyDone(Op& op, Slot& s) {
     if (pr.status.ok()) {
       r.version = pr.version;
       r.expiry = p.expiry;
+      AwaitDurable(op, pr.ticket);
     }
     m_->Add(kTouchHits);
   }
@@ -453,8 +463,10 @@ void Connection::ContinueText(Op& op, Slot& s) {
         Reply(op, kNotFound);
         break;
       }
-      const Status st = ctx_->store->Remove(q.key(), &r.seen);
+      WriteTicket ticket;
+      const Status st = ctx_->store->Remove(q.key(), &r.seen, &ticket);
       if (st.code() == Code::kExists) return Retry(op, s);
+      if (st.ok()) AwaitDurable(op, ticket);
       if (st.code() == Code::kNotFound) {
         m_->Add(kDeleteMisses);
         Reply(op, kNotFound);

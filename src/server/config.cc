@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/policy.h"
+#include "engine/relocation.h"
 #include "proto/numbers.h"
 
 namespace coss::server {
@@ -44,13 +46,18 @@ const std::vector<OptionDef>& Defs() {
       {"membufs", "--membufs", "stripe buffers per store device, 1..1024 (default 4)"},
       {"io", "--io", "I/O backend: uring or threads (default uring)", "uring|threads"},
       {"relocation", "--relocation",
-       "re-write popular objects at the head: never, always or tail:N (percent of the oldest "
-       "ring; default tail:25)",
+       "what the store writes again: never, always, tail:N (relocate hits in the oldest N % of "
+       "the ring), reinsert:N[:reset], admit:ghost[:N], joined with + (default tail:25)",
        "POLICY"},
       {"on-full", "--on-full",
        "when every stripe buffer waits for the disk: wait (block the writer) or busy (reply "
        "SERVER_ERROR) (default wait)",
        "wait|busy"},
+      {"write-ack", "--write-ack",
+       "when a write is acknowledged: durable (after the store's journal is on disk: a "
+       "crash never undoes it) or buffered (at once; faster, a crash may lose it) "
+       "(default durable)",
+       "durable|buffered"},
       {"metrics-port", "--metrics-port",
        "serve Prometheus metrics over HTTP on this port (default 0: off)", "PORT"},
       {"metrics-listen", "--metrics-listen", "address for the metrics endpoint (default: --listen)",
@@ -138,10 +145,19 @@ class Builder {
         return bad("expected uring or threads");
       }
     } else if (name == "relocation") {
-      bool ok = v == "never" || v == "always";
-      if (!ok && v.rfind("tail:", 0) == 0) ok = proto::ParseDecimal(v.substr(5), &n) && n <= 100;
-      if (!ok) return bad("expected never, always or tail:N with N 0..100");
+      auto spec = ParsePolicySpec(v);
+      if (!spec.ok()) return bad(spec.status().message());
+      auto reloc = MakeRelocationPolicy(spec->relocation);
+      if (!reloc.ok()) return bad(reloc.status().message());
       c_.relocation = v;
+    } else if (name == "write-ack") {
+      if (v == "durable") {
+        c_.ack_durable = true;
+      } else if (v == "buffered") {
+        c_.ack_durable = false;
+      } else {
+        return bad("expected durable or buffered");
+      }
     } else if (name == "on-full") {
       if (v == "wait") {
         c_.on_full = FullPolicy::kWait;

@@ -221,6 +221,7 @@ void Connection::Literal(std::string_view text) {
   }
   std::unique_ptr<Op> op = NewOp();
   op->state = Op::State::kDone;
+  op->literal = true;
   op->out.Append(text);
   ops_.push_back(std::move(op));
 }
@@ -260,9 +261,16 @@ bool Connection::MoveHeadOutput() {
   bool popped = false;
   while (!ops_.empty()) {
     Op& front = *ops_.front();
+    if (front.durable_pending > 0) return popped;  // not acknowledged before it is durable
     out_.MoveFrom(front.out);
     if (front.state != Op::State::kDone) return popped;
     if (front.close_after) close_after_flush_ = true;
+    if (!front.literal) {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - front.start)
+                          .count();
+      m_->Latency(front.cmd, static_cast<uint64_t>(us));
+    }
     Recycle(std::move(ops_.front()));
     ops_.pop_front();
     if (started_ > 0) started_--;
@@ -291,6 +299,14 @@ void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
   if (r.ok()) est_value_ = (est_value_ * 7 + r.value->size() + 64) / 8;
   slot->res = std::move(r);
   inflight_--;
+}
+
+void Connection::OnDurable(uint64_t seq) {
+  if (ops_.empty() || seq < ops_.front()->seq) return;
+  const uint64_t idx = seq - ops_.front()->seq;
+  if (idx >= ops_.size()) return;
+  Op& op = *ops_[idx];
+  if (op.durable_pending > 0) op.durable_pending--;
 }
 
 void Connection::Pump() {

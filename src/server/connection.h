@@ -1,6 +1,10 @@
 // Connection: one client socket on one worker: reads, parses, executes in
 // order, replies in order.
 //
+// Durability: with --write-ack durable (the default) a write's reply, and so
+// every reply after it, is released only once the store's journal has it on
+// stable storage (Engine::WhenDurable); the write is visible to readers at once.
+//
 // Ordering (what makes pipelining safe): requests start in arrival order; a
 // read-only request (get, gets, plain mg, me, ...) may run alongside earlier
 // read-only ones, a request that changes data ("write": set, incr, delete,
@@ -51,6 +55,8 @@ class Connection {
   void OnHangup();
   // A store read finished (on this worker's thread).
   void OnRead(uint64_t seq, uint32_t key_index, ReadResult r);
+  // A write of request `seq` reached stable storage (on this worker's thread).
+  void OnDurable(uint64_t seq);
   // Makes all possible progress, then writes what it can.
   void Pump();
   // Shutdown: finish the requests the client already sent (what the socket
@@ -84,6 +90,9 @@ class Connection {
   void Finish(Op& op);
   void IssueRead(Op& op, Slot& slot, bool for_update);
   void Retry(Op& op, Slot& slot);
+  // --write-ack durable: hold op's reply (and every later one) until the
+  // write identified by `t` is on stable storage.
+  void AwaitDurable(Op& op, const WriteTicket& t);
   bool ReadBudget() const;
 
   bool AdvanceRetrieval(Op& op);

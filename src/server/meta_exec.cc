@@ -40,6 +40,7 @@ void Connection::MetaSetPlain(Op& op) {
     ServerError(op, pr.status);
   } else {
     m_->Add(kTotalItems);
+    AwaitDurable(op, pr.ticket);
     proto::MetaItemInfo info;
     info.present = true;
     info.cas = pr.version;
@@ -267,8 +268,10 @@ void Connection::ContinueMetaDelete(Op& op, Slot& s) {
     if (!PutOrRetry(op, s, p, &pr)) return;
     ctx_->meta->Set(q.key(), pr.version, MetaMark{true, false});
   } else {
-    const Status st = ctx_->store->Remove(q.key(), &r.seen);
+    WriteTicket ticket;
+    const Status st = ctx_->store->Remove(q.key(), &r.seen, &ticket);
     if (st.code() == Code::kExists) return Retry(op, s);
+    if (st.ok()) AwaitDurable(op, ticket);
     if (st.code() == Code::kNotFound) {
       m_->Add(kDeleteMisses);
       MetaReply(op, "NF", none, kMdFlags, false);

@@ -40,6 +40,8 @@ struct Op {
     write = false;
     close_after = false;
     state = State::kQueued;
+    literal = false;
+    durable_pending = 0;
     storage.clear();
     out.Clear();
     slots.clear();
@@ -51,6 +53,8 @@ struct Op {
   bool write = false;        // runs alone: after every earlier op is done
   bool close_after = false;  // quit: close once this reply (and all before) is sent
   State state = State::kQueued;
+  bool literal = false;          // a parser reply, not a request
+  uint32_t durable_pending = 0;  // writes whose journal sync is awaited before replying
   std::chrono::steady_clock::time_point start;
   std::string storage;  // owned request bytes (see Connection::Own)
   proto::Request req;

@@ -165,6 +165,12 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_expired", es.expired);
   out->Stat("coss_checksum_failures", es.checksum_failures);
   out->Stat("coss_io_errors", es.io_errors);
+  out->Stat("coss_reinsertions", es.reinsertions);
+  out->Stat("coss_reinserted_bytes", es.reinserted_bytes);
+  out->Stat("coss_admission_rejected", es.admission_rejected);
+  out->Stat("coss_admission_rejected_bytes", es.admission_rejected_bytes);
+  out->Stat("coss_journal_syncs", es.journal_syncs);
+  out->Stat("coss_journal_dropped", es.journal_dropped);
   out->Stat("coss_membufs_in_flight", es.membufs_in_flight);
   out->Stat("coss_objects_recovered", es.objects_recovered);
   out->Stat("coss_stripes_dropped_at_open", es.stripes_dropped_at_open);
@@ -200,6 +206,7 @@ void SettingsStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_io", c.io == IoKind::kUring ? "uring" : "threads");
   out->Stat("coss_relocation", c.relocation);
   out->Stat("coss_on_full", c.on_full == FullPolicy::kWait ? "wait" : "busy");
+  out->Stat("coss_write_ack", c.ack_durable ? "durable" : "buffered");
   out->Stat("coss_metrics_port", c.metrics_port);
   out->Stat("coss_max_line", c.max_line);
   out->Stat("coss_max_get_line", c.max_get_line);

@@ -69,11 +69,19 @@ PutResult Store::Write(const PutRequest& req) {
   return r;
 }
 
-Status Store::Remove(std::string_view key, const Locator* expect) {
-  Status s = engine_->Remove(key, expect);
+Status Store::Remove(std::string_view key, const Locator* expect, WriteTicket* ticket) {
+  Status s = engine_->Remove(key, expect, ticket);
   // Also when the engine no longer had it: the RAM copy must not outlive it.
   if (ram_ != nullptr && s.code() != Code::kExists) ram_->Invalidate(key, RamKeyHash(key));
   return s;
+}
+
+void Store::WhenDurable(const WriteTicket& t, std::function<void()> cb) {
+  if (t.lsn == 0) {
+    cb();
+    return;
+  }
+  engine_->WhenDurable(t, std::move(cb));
 }
 
 Status Store::Clear() {

@@ -9,7 +9,9 @@
 //    can see an object the store no longer has after a read-modify-write said
 //    it was gone.
 //  * Write/Remove/Clear: the engine first; the RAM tier is updated or
-//    invalidated after the engine accepted the change.
+//    invalidated after the engine accepted the change. Write and Remove hand
+//    back the engine's journal ticket: WhenDurable tells when a crash can no
+//    longer undo the change (Clear returns only once it is durable).
 //  * Callbacks run inline (RAM or membuf hits, misses) or on an engine I/O
 //    thread; the caller routes them (see worker.h).
 #pragma once
@@ -49,8 +51,10 @@ class Store {
   void Read(std::string_view key, ReadCallback cb);
   void ReadForUpdate(std::string_view key, ReadCallback cb);
   PutResult Write(const PutRequest& req);
-  Status Remove(std::string_view key, const Locator* expect);
+  Status Remove(std::string_view key, const Locator* expect, WriteTicket* ticket = nullptr);
   Status Clear();
+  // cb runs once the write is on stable storage (inline or on a journal thread).
+  void WhenDurable(const WriteTicket& t, std::function<void()> cb);
 
   Engine& engine() { return *engine_; }
   RamTier* ram() { return ram_; }

@@ -77,11 +77,24 @@ void Worker::DeliverRead(uint64_t conn, uint64_t seq, uint32_t key_index, ReadRe
     if (it != conns_.end()) it->second.conn->OnRead(seq, key_index, std::move(r));
     return;
   }
+  Post(Completion{conn, seq, key_index, false, std::move(r)});
+}
+
+void Worker::DeliverDurable(uint64_t conn, uint64_t seq) {
+  if (t_worker == this) {  // already durable: inline, inside the connection's own call
+    auto it = conns_.find(conn);
+    if (it != conns_.end()) it->second.conn->OnDurable(seq);
+    return;
+  }
+  Post(Completion{conn, seq, 0, true, ReadResult{}});
+}
+
+void Worker::Post(Completion c) {
   bool was_empty;
   {
     std::lock_guard lk(mu_);
     was_empty = queue_.empty();
-    queue_.push_back(Completion{conn, seq, key_index, std::move(r)});
+    queue_.push_back(std::move(c));
   }
   if (was_empty) {
     const uint64_t one = 1;
@@ -180,7 +193,11 @@ void Worker::HandleWake() {
   for (auto& c : batch) {
     auto it = conns_.find(c.conn);
     if (it == conns_.end()) continue;  // the client went away meanwhile
-    it->second.conn->OnRead(c.seq, c.key_index, std::move(c.result));
+    if (c.durable) {
+      it->second.conn->OnDurable(c.seq);
+    } else {
+      it->second.conn->OnRead(c.seq, c.key_index, std::move(c.result));
+    }
     touched_.push_back(c.conn);
   }
   if (drain_requested_.load() && !draining_) StartDrain();

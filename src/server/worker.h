@@ -48,6 +48,9 @@ class Worker {
 
   // Thread-safe; see the contract above.
   void DeliverRead(uint64_t conn, uint64_t seq, uint32_t key_index, ReadResult r);
+  // Thread-safe: a write of request `seq` is durable (same queue, same bound:
+  // one entry per write awaiting its journal sync).
+  void DeliverDurable(uint64_t conn, uint64_t seq);
 
   WorkerMetrics* metrics() { return &metrics_; }
 
@@ -56,8 +59,10 @@ class Worker {
     uint64_t conn;
     uint64_t seq;
     uint32_t key_index;
+    bool durable;  // a durability notice, not a read
     ReadResult result;
   };
+  void Post(Completion c);
   struct Entry {
     std::unique_ptr<Connection> conn;
     uint32_t events = 0;

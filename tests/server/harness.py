@@ -19,6 +19,17 @@ COSSD = os.environ.get("COSSD", "")
 TMP_BASE = os.environ.get("COSS_TEST_DIR", "/var/tmp")
 
 
+def _die_with_parent():
+    """preexec_fn: the server gets SIGKILL if the test process dies (e.g. a
+    ctest timeout), so no cossd outlives its test."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,7 +53,7 @@ class Server:
         assert COSSD, "set COSSD to the cossd binary"
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([COSSD] + self.args, stdout=self.log, stderr=self.log,
-                                     cwd=self.tmp)
+                                     cwd=self.tmp, preexec_fn=_die_with_parent)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

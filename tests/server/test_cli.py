@@ -19,7 +19,8 @@ from harness import stats  # noqa: E402
 OPTIONS = ["--port", "--listen", "--threads", "--memory-limit", "--conn-limit", "--max-item-size",
            "--verbose", "--store", "--stripe-size", "--membufs", "--io", "--relocation",
            "--metrics-port", "--config", "--on-full", "--max-line", "--max-get-line",
-           "--conn-output-limit", "--conn-inflight", "--conn-pending", "--shutdown-timeout"]
+           "--conn-output-limit", "--conn-inflight", "--conn-pending", "--shutdown-timeout",
+           "--write-ack", "--metrics-listen"]
 
 
 def run(args, cwd=None, timeout=30):
@@ -45,6 +46,8 @@ class CommandLine(unittest.TestCase):
             (["--store", "/tmp/x:abc"], "--store"),
             (["--store", ":1g"], "--store"),
             (["--relocation", "tail:x"], "--relocation"),
+            (["--relocation", "sometimes"], "--relocation"),
+            (["--write-ack", "never"], "--write-ack"),
             (["--stripe-size", "3000"], "--stripe-size"),
             (["--membufs", "0"], "--membufs"),
             (["-t", "0"], "--threads"),
@@ -52,12 +55,15 @@ class CommandLine(unittest.TestCase):
             (["-c", "-5"], "-c"),
             (["--on-full", "maybe"], "--on-full"),
         ]
+        tmp = tempfile.mkdtemp(dir=harness.TMP_BASE)
+        self.addCleanup(shutil.rmtree, tmp, True)
         for args, name in cases:
-            p = run(args)
+            p = run(args, cwd=tmp)
             err = p.stderr.decode()
             self.assertNotEqual(p.returncode, 0, args)
             self.assertIn(name, err, args)
             self.assertEqual(err.count("\n"), 1, f"{args}: not one line: {err!r}")
+        self.assertFalse(os.path.exists(os.path.join(tmp, "coss-data")), "a bad option opened a store")
 
     def test_item_size_forms_and_config_file(self):
         tmp = tempfile.mkdtemp(dir=harness.TMP_BASE)
