@@ -94,6 +94,9 @@ class Engine {
   virtual void WhenDurable(WriteTicket ticket, std::function<void()> cb) = 0;
   // Seals the open membufs, writes everything, fsyncs the devices.
   virtual Status Flush() = 0;
+  // Writes an index checkpoint per device now (also done every
+  // checkpoint_interval_s and at Close) so a restart can skip the metadata scan.
+  virtual Status Checkpoint() = 0;
   // Flush, stop the I/O backends. Idempotent. Destructor calls it.
   virtual Status Close() = 0;
 

@@ -11,6 +11,8 @@ namespace coss {
 struct DeviceSpec {
   std::string path;   // regular file (created if missing) or block device
   uint64_t size = 0;  // bytes; 0 = use the existing file/device size
+  // Index checkpoint file for warm restarts; "" = path + ".ckpt"; "none" = off.
+  std::string checkpoint;
 };
 
 enum class IoKind { kUring, kThreads };
@@ -29,8 +31,9 @@ struct EngineOptions {
   // Policies joined by '+' (src/engine/policy.h): relocation never | always | tail:<P>,
   // reinsert:<budget %>[:reset] (lazy reinsertion at eviction), admit:ghost[:<%>].
   std::string relocation = "tail:25";
-  uint64_t expected_objects = 0;       // index pre-size hint (0 = grow on demand)
-  bool create = true;                  // format devices that carry no store
+  uint64_t expected_objects = 0;         // index pre-size hint (0 = grow on demand)
+  bool create = true;                    // format devices that carry no store
+  uint32_t checkpoint_interval_s = 300;  // periodic index checkpoints (0: only at a clean stop)
 };
 
 }  // namespace coss

@@ -40,6 +40,8 @@ struct StatsSnapshot {
   uint64_t reinserted_bytes = 0;    // their record bytes
   uint64_t admission_rejected = 0;  // new-key puts dropped by admission (admit:ghost policy)
   uint64_t admission_rejected_bytes = 0;  // their key+value bytes
+  uint64_t recovery_bytes_read = 0;      // metadata read at open (headers, directories, journal)
+  uint64_t journal_tail_at_open = 0;     // journal entries past the durable watermark at open
   uint64_t journal_dropped = 0;          // keys dropped at open: their newest write was lost
   uint64_t journal_syncs = 0;            // group commits (journal block writes + fdatasync)
   uint64_t membufs_in_flight = 0;

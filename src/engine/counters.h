@@ -14,6 +14,7 @@ struct Counters {
   C stripes_written{0}, device_bytes_written{0}, client_bytes_written{0}, device_bytes_read{0};
   C relocations{0}, relocated_bytes{0}, evictions{0}, expired{0}, checksum_failures{0};
   C io_errors{0}, stripes_dropped_at_open{0}, objects_recovered{0}, journal_dropped{0};
+  C recovery_bytes_read{0}, journal_tail_at_open{0};
   C reinsertions{0}, reinserted_bytes{0}, admission_rejected{0}, admission_rejected_bytes{0};
   C reref[kRerefBuckets]{};
 
@@ -49,6 +50,8 @@ struct Counters {
     s->admission_rejected = r(admission_rejected);
     s->admission_rejected_bytes = r(admission_rejected_bytes);
     s->journal_dropped = r(journal_dropped);
+    s->recovery_bytes_read = r(recovery_bytes_read);
+    s->journal_tail_at_open = r(journal_tail_at_open);
     for (int i = 0; i < kRerefBuckets; i++) s->reref[i] = r(reref[i]);
   }
 };

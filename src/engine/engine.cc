@@ -6,8 +6,10 @@
 
 #include <bit>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "engine/counters.h"
 #include "engine/engine_internal.h"
@@ -48,6 +50,7 @@ class EngineImpl final : public Engine {
       ShardConfig cfg{&opts_,        i,     static_cast<uint32_t>(opts_.devices.size()),
                       policy_.get(), &ctr_, &versions_};
       cfg.spec = &spec_;
+      cfg.default_checkpoint = given == nullptr;  // simulated devices keep no checkpoint files
       auto shard = std::make_unique<Shard>(cfg, std::move(d));
       if (Status s = shard->Open(&uuid, &have_uuid); !s.ok()) return s;
       shards_.push_back(std::move(shard));
@@ -118,7 +121,38 @@ class EngineImpl final : public Engine {
     return first;
   }
 
+  Status Checkpoint() override {
+    Status first;
+    for (auto& s : shards_) {
+      Status st = s->WriteCheckpoint(/*clean=*/false);
+      if (!st.ok() && first.ok()) first = st;
+    }
+    return first;
+  }
+
+  // Periodic checkpoints bound the replay a crash restart has to do.
+  void StartCheckpointer() {
+    if (opts_.checkpoint_interval_s == 0) return;
+    checkpointer_ = std::thread([this] {
+      std::unique_lock lk(ck_mu_);
+      while (!ck_stop_) {
+        if (ck_cv_.wait_for(lk, std::chrono::seconds(opts_.checkpoint_interval_s),
+                            [this] { return ck_stop_; }))
+          break;
+        lk.unlock();
+        if (Status s = Checkpoint(); !s.ok()) spdlog::warn("checkpoint failed: {}", s.ToString());
+        lk.lock();
+      }
+    });
+  }
+
   Status Close() override {
+    {
+      std::lock_guard lk(ck_mu_);
+      ck_stop_ = true;
+    }
+    ck_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
     std::lock_guard lk(close_mu_);
     for (auto& s : shards_) s->Close();
     return Status::Ok();
@@ -148,6 +182,10 @@ class EngineImpl final : public Engine {
   std::atomic<uint64_t> versions_{1};
   std::vector<std::unique_ptr<Shard>> shards_;
   std::mutex close_mu_;
+  std::mutex ck_mu_;
+  std::condition_variable ck_cv_;
+  bool ck_stop_ = false;
+  std::thread checkpointer_;
 };
 
 Status Validate(const EngineOptions& o) {
@@ -173,6 +211,7 @@ Result<std::unique_ptr<Engine>> OpenEngineWrapped(const EngineOptions& opts, Dev
   if (Status s = Validate(opts); !s.ok()) return s;
   auto e = std::make_unique<EngineImpl>(opts);
   if (Status s = e->Init(wrap); !s.ok()) return s;
+  e->StartCheckpointer();
   return std::unique_ptr<Engine>(std::move(e));
 }
 

@@ -129,6 +129,13 @@ void Index::Sweep(uint32_t partition, const std::function<bool(uint64_t)>& drop)
   }
 }
 
+void Index::Visit(uint32_t partition, const std::function<void(uint64_t, uint64_t)>& fn) const {
+  const Partition& p = parts_[partition % kPartitions];
+  for (uint32_t i = 0; i < p.cap; i++) {
+    if (!p.slots[i].empty()) fn((uint64_t{p.slots[i].tag} << 32) | partition, p.slots[i].packed());
+  }
+}
+
 uint64_t Index::MemoryBytes() const {
   return capacity_ * sizeof(Slot) + parts_.size() * sizeof(Partition);
 }

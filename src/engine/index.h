@@ -43,6 +43,11 @@ class Index {
   // removed. Used by the stale-entry sweeper.
   void Sweep(uint32_t partition, const std::function<bool(uint64_t packed)>& drop);
 
+  // Calls fn(hash, packed) for every slot of one partition. `hash` carries the
+  // bits the index keeps (partition and tag): enough to Assign it back.
+  void Visit(uint32_t partition,
+             const std::function<void(uint64_t hash, uint64_t packed)>& fn) const;
+
   uint64_t size() const { return size_; }
   uint64_t capacity() const { return capacity_; }
   uint64_t MemoryBytes() const;

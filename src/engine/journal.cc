@@ -109,8 +109,10 @@ void Journal::Stop() {
 }
 
 Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark) {
-  const uint32_t n = static_cast<uint32_t>((batch.size() + format::kJournalEntriesPerBlock - 1) /
-                                           format::kJournalEntriesPerBlock);
+  // An empty batch still writes one (empty) block: it records the watermark.
+  const uint32_t n = std::max<uint32_t>(
+      1, static_cast<uint32_t>((batch.size() + format::kJournalEntriesPerBlock - 1) /
+                               format::kJournalEntriesPerBlock));
   AlignedBuffer buf(format::kBlock);
   for (uint32_t b = 0; b < n; b++) {
     const uint32_t slot = next_slot_;

@@ -145,7 +145,11 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
     *uuid = sb.uuid;
     *have_uuid = true;
     uuid_seed_ = uuid->Seed();
-    if (Status s = Rebuild(); !s.ok()) return s;
+    auto warm = WarmStart();
+    if (!warm.ok()) return warm.status();
+    if (!*warm) {
+      if (Status s = Rebuild(); !s.ok()) return s;
+    }
   }
 
   pool_.clear();
@@ -247,6 +251,80 @@ Status Shard::Format(const format::Uuid& uuid) {
   return dev_->Sync();
 }
 
+void Shard::ApplyRun(uint32_t stripe, const format::StripeHeader& h, uint64_t* max_version) {
+  const uint32_t span = h.kind == format::StripeKind::kData ? h.span : 1;
+  if (h.kind != format::StripeKind::kData || h.record_count == 0) return;
+  const uint64_t run_bytes = uint64_t{span} * stripe_size_;
+  const uint64_t dir_bytes = uint64_t{h.record_count} * sizeof(format::DirEntry);
+  const uint64_t dir_start = StripeOffset(stripe) + run_bytes - dir_bytes;
+  const uint64_t a = format::AlignDown(dir_start, kIoAlign);
+  AlignedBuffer db(StripeOffset(stripe) + run_bytes - a);
+  Counters::Add(ctr_.recovery_bytes_read, db.size());
+  if (Status s = ReadSync(*dev_, a, db.data(), db.size()); !s.ok()) {
+    Counters::Add(ctr_.io_errors);
+    Counters::Add(ctr_.stripes_dropped_at_open);
+    spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), stripe, s.ToString());
+    return;
+  }
+  std::vector<format::DirEntry> entries;
+  auto dec =
+      format::DecodeDirectory(h, db.data() + (dir_start - a), dir_bytes, uuid_seed_, &entries);
+  if (!dec.ok()) {
+    Counters::Add(ctr_.stripes_dropped_at_open);
+    spdlog::warn("{}: stripe {} dropped: {}", dev_->path(), stripe, dec.status().message());
+    return;
+  }
+  const int64_t now = NowSeconds();
+  for (const format::DirEntry& e : entries) {
+    *max_version = std::max(*max_version, e.version);
+    switch (e.type) {
+      case format::RecordType::kClear:
+        index_.Clear();
+        for (auto& s : stripes_) s.live = 0, s.live_bytes = 0;
+        live_objects_ = 0;
+        live_bytes_ = 0;
+        break;
+      case format::RecordType::kTombstone:
+        DropEntry(index_.Erase(e.key_hash));
+        break;
+      case format::RecordType::kValue:
+        if (e.expiry != 0 && e.expiry <= now) {
+          DropEntry(index_.Erase(e.key_hash));
+          break;
+        } else {
+          Location l;
+          l.stripe = stripe;
+          l.offset = e.offset;
+          l.size_class = SizeClass::Encode(e.length);
+          l.gen = stripes_[stripe].gen;
+          DropEntry(index_.Assign(e.key_hash, l.Pack()));
+          const uint64_t bytes = SizeClass::Decode(l.size_class);
+          stripes_[stripe].live++;
+          stripes_[stripe].live_bytes += bytes;
+          live_objects_++;
+          live_bytes_ += bytes;
+        }
+        break;
+    }
+  }
+}
+
+Status Shard::FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version) {
+  // The journal: writes acknowledged after the last durable stripe.
+  auto scan = Journal::Scan(*dev_, format::kSuperblockSize, journal_bytes_, uuid_seed_);
+  if (!scan.ok())
+    return Error(scan.status().code(), dev_->path() + ": journal: " + scan.status().message());
+  journal_scan_ = std::move(*scan);
+  Counters::Add(ctr_.recovery_bytes_read, journal_bytes_);
+  Counters::Add(ctr_.journal_tail_at_open, journal_scan_.tail.size());
+  ApplyJournal(journal_scan_, recovered_seqs);
+  uint64_t v = cfg_.versions->load();
+  while (v <= max_version && !cfg_.versions->compare_exchange_weak(v, max_version + 1)) {
+  }
+  Counters::Add(ctr_.objects_recovered, live_objects_);
+  return Status::Ok();
+}
+
 Status Shard::Rebuild() {
   // 1. Stripe headers, read in batches.
   std::vector<RunMeta> runs;
@@ -261,6 +339,7 @@ Status Shard::Rebuild() {
                 &st[i]);
     }
     batch.Wait();
+    Counters::Add(ctr_.recovery_bytes_read, uint64_t{n} * format::kBlock);
     for (uint32_t i = 0; i < n; i++) {
       if (!st[i].ok()) {
         Counters::Add(ctr_.io_errors);
@@ -305,72 +384,10 @@ Status Shard::Rebuild() {
     for (uint32_t j = r.stripe; j < r.stripe + span; j++) stripes_[j].seq = r.h.seq;
     next_seq_ = std::max(next_seq_, r.h.seq + 1);
     head_ = (r.stripe + span) % nstripes_;
-    if (r.h.kind != format::StripeKind::kData || r.h.record_count == 0) continue;
-    const uint64_t run_bytes = uint64_t{span} * stripe_size_;
-    const uint64_t dir_bytes = uint64_t{r.h.record_count} * sizeof(format::DirEntry);
-    const uint64_t dir_start = StripeOffset(r.stripe) + run_bytes - dir_bytes;
-    const uint64_t a = format::AlignDown(dir_start, kIoAlign);
-    AlignedBuffer db(StripeOffset(r.stripe) + run_bytes - a);
-    if (Status s = ReadSync(*dev_, a, db.data(), db.size()); !s.ok()) {
-      Counters::Add(ctr_.io_errors);
-      Counters::Add(ctr_.stripes_dropped_at_open);
-      spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), r.stripe,
-                    s.ToString());
-      continue;
-    }
-    std::vector<format::DirEntry> entries;
-    auto dec =
-        format::DecodeDirectory(r.h, db.data() + (dir_start - a), dir_bytes, uuid_seed_, &entries);
-    if (!dec.ok()) {
-      Counters::Add(ctr_.stripes_dropped_at_open);
-      spdlog::warn("{}: stripe {} dropped: {}", dev_->path(), r.stripe, dec.status().message());
-      continue;
-    }
-    const int64_t now = NowSeconds();
-    for (const format::DirEntry& e : entries) {
-      max_version = std::max(max_version, e.version);
-      switch (e.type) {
-        case format::RecordType::kClear:
-          index_.Clear();
-          for (auto& s : stripes_) s.live = 0, s.live_bytes = 0;
-          live_objects_ = 0;
-          live_bytes_ = 0;
-          break;
-        case format::RecordType::kTombstone:
-          DropEntry(index_.Erase(e.key_hash));
-          break;
-        case format::RecordType::kValue:
-          if (e.expiry != 0 && e.expiry <= now) {
-            DropEntry(index_.Erase(e.key_hash));
-            break;
-          } else {
-            Location l;
-            l.stripe = r.stripe;
-            l.offset = e.offset;
-            l.size_class = SizeClass::Encode(e.length);
-            l.gen = stripes_[r.stripe].gen;
-            DropEntry(index_.Assign(e.key_hash, l.Pack()));
-            const uint64_t bytes = SizeClass::Decode(l.size_class);
-            stripes_[r.stripe].live++;
-            stripes_[r.stripe].live_bytes += bytes;
-            live_objects_++;
-            live_bytes_ += bytes;
-          }
-          break;
-      }
-    }
+    ApplyRun(r.stripe, r.h, &max_version);
   }
-  // 4. The journal: writes acknowledged after the last durable stripe.
-  auto scan = Journal::Scan(*dev_, format::kSuperblockSize, journal_bytes_, uuid_seed_);
-  if (!scan.ok())
-    return Error(scan.status().code(), dev_->path() + ": journal: " + scan.status().message());
-  journal_scan_ = std::move(*scan);
-  ApplyJournal(journal_scan_, recovered_seqs);
 
-  uint64_t v = cfg_.versions->load();
-  while (v <= max_version && !cfg_.versions->compare_exchange_weak(v, max_version + 1)) {
-  }
-  Counters::Add(ctr_.objects_recovered, live_objects_);
+  if (Status s = FinishRecovery(recovered_seqs, max_version); !s.ok()) return s;
   spdlog::info("{}: rebuilt {} objects from {} stripe runs ({} stripes dropped)", dev_->path(),
                live_objects_, kept.size(), ctr_.stripes_dropped_at_open.load());
   return Status::Ok();

@@ -13,7 +13,16 @@ Shard::Shard(ShardConfig cfg, std::unique_ptr<Device> dev)
       dev_(std::move(dev)),
       stripe_size_(cfg.opts->stripe_size),
       ctr_(*cfg.counters),
-      index_(cfg.opts->expected_objects / std::max<uint32_t>(1, cfg.device_count)) {}
+      index_(cfg.opts->expected_objects / std::max<uint32_t>(1, cfg.device_count)) {
+  const DeviceSpec& spec = cfg.opts->devices[cfg.device_index];
+  if (spec.checkpoint == "none") {
+    checkpoint_path_.clear();
+  } else if (!spec.checkpoint.empty()) {
+    checkpoint_path_ = spec.checkpoint;
+  } else if (cfg.default_checkpoint) {
+    checkpoint_path_ = spec.path + ".ckpt";
+  }
+}
 
 Shard::~Shard() {
   Close();
@@ -323,6 +332,11 @@ void Shard::Close() {
   // Every stripe is written and synced: the journal's last block says so, and a
   // restart drops nothing.
   if (journal_) journal_->Stop();
+  // Everything is on disk and no request is served any more: the index dump lets
+  // the next start skip the metadata scan.
+  if (Status s = WriteCheckpoint(/*clean=*/true); !s.ok())
+    spdlog::warn("{}: no checkpoint written ({}); the next start rebuilds from stripe metadata",
+                 dev_->path(), s.ToString());
   lk.lock();
   closed_ = true;
   space_cv_.notify_all();

@@ -47,8 +47,9 @@ struct ShardConfig {
   uint32_t device_count;
   const RelocationPolicy* policy;
   Counters* counters;
-  std::atomic<uint64_t>* versions;  // engine-wide version (CAS) counter
+  std::atomic<uint64_t>* versions;   // engine-wide version (CAS) counter
   const PolicySpec* spec = nullptr;  // reinsertion and admission (policy.h); null: none
+  bool default_checkpoint = true;    // DeviceSpec::checkpoint "" means path + ".ckpt"
 };
 
 class Shard {
@@ -69,6 +70,10 @@ class Shard {
   Status Flush();
   void Close();
 
+  // Dumps the index to the checkpoint file without holding the mutex for more
+  // than one index partition at a time (see checkpoint.h).
+  Status WriteCheckpoint(bool clean);
+
   // Adds this shard's live object and byte counts and index memory.
   void AddStats(StatsSnapshot* s);
 
@@ -88,7 +93,7 @@ class Shard {
     uint64_t live_bytes = 0;  // their record bytes (by size class)
     uint32_t pins = 0;        // device reads in flight against this stripe
     Membuf* membuf = nullptr;
-    uint8_t max_hits = 0;     // highest hit counter read since written (evacuation hint)
+    uint8_t max_hits = 0;  // highest hit counter read since written (evacuation hint)
   };
 
   struct Evacuation;  // shard_policies.cc
@@ -149,6 +154,12 @@ class Shard {
   // --- recovery (recovery.cc) ---
   Status Format(const format::Uuid& uuid);
   Status Rebuild();
+  void ApplyRun(uint32_t stripe, const format::StripeHeader& h, uint64_t* max_version);
+  Status FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version);
+  // --- checkpoint (checkpoint.cc) ---
+  // Loads the checkpoint and replays the runs written after it; false when there
+  // is no usable checkpoint (the caller rebuilds from stripe metadata).
+  Result<bool> WarmStart();
   void ApplyJournal(const JournalScan& scan, const std::set<uint64_t>& recovered_seqs);
   Status ReTombstoneDropped();
 
@@ -159,6 +170,7 @@ class Shard {
   uint64_t journal_bytes_ = 0;
   uint64_t data_start_ = format::kSuperblockSize;  // first stripe's device offset
   std::unique_ptr<Journal> journal_;
+  std::string checkpoint_path_;            // empty: checkpoints disabled
   JournalScan journal_scan_;               // from Rebuild, consumed by Open
   std::vector<uint64_t> journal_dropped_;  // hashes to re-tombstone after Open
   bool journal_lost_clear_ = false;
@@ -175,14 +187,14 @@ class Shard {
   Membuf* open_ = nullptr;
   uint32_t head_ = 0;  // next stripe to open
   uint64_t next_seq_ = 1;
-  uint32_t in_flight_ = 0;       // data membufs open or not yet written
-  uint32_t writes_pending_ = 0;  // membufs (any kind) sealed and not yet written
+  uint32_t in_flight_ = 0;             // data membufs open or not yet written
+  uint32_t writes_pending_ = 0;        // membufs (any kind) sealed and not yet written
   std::set<uint64_t> unwritten_seqs_;  // runs opened but not yet (successfully) written
   uint32_t sweep_cursor_ = 0;
   uint64_t live_objects_ = 0;
   uint64_t live_bytes_ = 0;
-  uint32_t rng_ = 0x9E3779B9u;  // for hit counter increments
-  std::unique_ptr<Reinserter> reinserter_;    // when the policy has reinsert:B
+  uint32_t rng_ = 0x9E3779B9u;                 // for hit counter increments
+  std::unique_ptr<Reinserter> reinserter_;     // when the policy has reinsert:B
   std::unique_ptr<GhostAdmission> admission_;  // when the policy has admit:ghost
   bool closed_ = false;
 };

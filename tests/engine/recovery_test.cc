@@ -19,7 +19,12 @@ const uint64_t kData = format::kSuperblockSize + format::JournalBytesFor(kStripe
 
 class RecoveryTest : public ::testing::TestWithParam<IoKind> {
  protected:
-  EngineOptions Opts() { return SmallStore(dir_, GetParam(), 2u << 20); }
+  // These tests exercise the full rebuild from stripe metadata (no checkpoint).
+  EngineOptions Opts() {
+    auto o = SmallStore(dir_, GetParam(), 2u << 20);
+    o.devices[0].checkpoint = "none";
+    return o;
+  }
   std::string Path() { return dir_.file("store0"); }
   static std::string Val(int i) {
     return std::string(700 + i % 300, static_cast<char>('a' + i % 26)) + std::to_string(i);
@@ -29,8 +34,7 @@ class RecoveryTest : public ::testing::TestWithParam<IoKind> {
   std::set<uint64_t> HashesInStripe(uint32_t s) {
     const int fd = ::open(Path().c_str(), O_RDONLY);
     std::string stripe(kStripe, '\0');
-    EXPECT_EQ(::pread(fd, stripe.data(), kStripe, kData + uint64_t{s} * kStripe),
-              kStripe);
+    EXPECT_EQ(::pread(fd, stripe.data(), kStripe, kData + uint64_t{s} * kStripe), kStripe);
     ::close(fd);
     format::StripeHeader h;
     std::memcpy(&h, stripe.data(), sizeof h);
@@ -147,8 +151,7 @@ TEST_P(RecoveryTest, FlippedBitInRecordIsAMissNeverData) {
     ASSERT_TRUE(e->Close().ok());
   }
   // The first record of stripe 0 starts right after the stripe header: flip a value byte.
-  Poke(kData + format::kStripeHeaderSize + sizeof(format::RecordHeader) + 10,
-       0x08);
+  Poke(kData + format::kStripeHeaderSize + sizeof(format::RecordHeader) + 10, 0x08);
   auto e = MustOpen(Opts());
   auto g = e->GetSync("k0");
   EXPECT_EQ(g.status.code(), Code::kNotFound);
@@ -182,6 +185,7 @@ TEST_P(RecoveryTest, FailedStripeWriteDropsItsObjects) {
     fd = f.get();
     return f;
   });
+  fd->fail_writes_from = kData;  // a stripe write, not a journal block
   fd->fail_writes = 1;
   PutStr(*e, "lost", Val(3));
   (void)e->Flush();

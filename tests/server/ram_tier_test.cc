@@ -168,6 +168,7 @@ class ManualEngine final : public Engine {
     return Status::Ok();
   }
   Status Flush() override { return Status::Ok(); }
+  Status Checkpoint() override { return Status::Ok(); }
   Status Close() override { return Status::Ok(); }
   StatsSnapshot Stats() const override { return {}; }
   const EngineOptions& options() const override { return opts_; }

@@ -59,10 +59,11 @@ class FaultDevice final : public Device {
     return writes_;
   }
 
-  std::atomic<int> fail_reads{0};           // next N reads fail with EIO
-  std::atomic<int> fail_writes{0};          // next N writes fail with EIO
-  std::atomic<int64_t> flip_at{-1};         // flip one bit at this byte of every read buffer
-  std::atomic<int64_t> tear_writes_at{-1};  // write only this many bytes of the next write
+  std::atomic<int> fail_reads{0};             // next N reads fail with EIO
+  std::atomic<int> fail_writes{0};            // next N writes fail with EIO
+  std::atomic<uint64_t> fail_writes_from{0};  // ... counting only writes at or above this offset
+  std::atomic<int64_t> flip_at{-1};           // flip one bit at this byte of every read buffer
+  std::atomic<int64_t> tear_writes_at{-1};    // write only this many bytes of the next write
 
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
     auto go = [this, off, buf, len, cb = std::move(cb)]() mutable {
@@ -97,7 +98,7 @@ class FaultDevice final : public Device {
       }
       writes_.push_back(off);
     }
-    if (fail_writes.load() > 0 && fail_writes.fetch_sub(1) > 0) {
+    if (off >= fail_writes_from.load() && fail_writes.load() > 0 && fail_writes.fetch_sub(1) > 0) {
       cb(Error(Code::kIoError, "injected EIO on write"));
       return;
     }

@@ -1,0 +1,170 @@
+// Shard checkpoints: writing the index dump, and warm start from it (load, then
+// replay the runs written since it began, then the journal). See checkpoint.h.
+#include "engine/checkpoint.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "engine/shard.h"
+
+namespace coss {
+
+Status Shard::WriteCheckpoint(bool clean) {
+  if (checkpoint_path_.empty()) return Status::Ok();
+  Checkpoint ck;
+  uint64_t start_seq;
+  {
+    Lock lk(mu_);
+    if (nstripes_ == 0) return Status::Ok();
+    ck.header.device_index = cfg_.device_index;
+    ck.header.uuid_seed = uuid_seed_;
+    ck.header.stripe_size = stripe_size_;
+    ck.header.stripe_count = nstripes_;
+    ck.header.head = head_;
+    ck.header.next_seq = next_seq_;
+    ck.header.max_version = cfg_.versions->load();
+    ck.header.clean = clean ? 1 : 0;
+    ck.header.created_unix = static_cast<uint64_t>(NowSeconds());
+    ck.seqs.resize(nstripes_);
+    for (uint32_t j = 0; j < nstripes_; j++) ck.seqs[j] = stripes_[j].seq;
+    ck.entries.reserve(live_objects_ + live_objects_ / 16);
+    start_seq = next_seq_;
+  }
+  // One partition per critical section: requests wait at most that long.
+  for (uint32_t p = 0; p < Index::kPartitions; p++) {
+    Lock lk(mu_);
+    index_.Visit(p, [&](uint64_t h, uint64_t packed) {
+      if (Live(packed)) ck.entries.push_back({h, packed});
+    });
+  }
+  // Runs not yet on stable storage when the dump ends must be replayed too.
+  const uint64_t written = DurableCandidate();
+  if (Status s = dev_->Sync(); !s.ok()) return s;
+  ck.header.replay_from = std::min(start_seq, written + 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  Status s = WriteCheckpointFile(checkpoint_path_, ck);
+  if (s.ok()) {
+    spdlog::info(
+        "{}: checkpoint of {} objects written in {} ms", checkpoint_path_, ck.entries.size(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+  }
+  return s;
+}
+
+Result<bool> Shard::WarmStart() {
+  if (checkpoint_path_.empty()) return false;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ck = ReadCheckpointFile(checkpoint_path_);
+  if (!ck.ok()) {
+    if (ck.status().code() != Code::kNotFound)
+      spdlog::warn("{}: checkpoint unusable ({}); rebuilding from stripe metadata",
+                   checkpoint_path_, ck.status().message());
+    return false;
+  }
+  const CheckpointHeader& h = ck->header;
+  if (h.uuid_seed != uuid_seed_ || h.device_index != cfg_.device_index ||
+      h.stripe_size != stripe_size_ || h.stripe_count != nstripes_ || h.head >= nstripes_) {
+    spdlog::warn("{}: checkpoint belongs to another store layout; rebuilding from stripe metadata",
+                 checkpoint_path_);
+    return false;
+  }
+  // The dump is about to diverge from the store: never load it twice.
+  std::error_code ec;
+  std::filesystem::remove(checkpoint_path_, ec);
+
+  for (uint32_t j = 0; j < nstripes_; j++) stripes_[j].seq = ck->seqs[j];
+  for (const CheckpointEntry& e : ck->entries) {
+    Location l = Location::Unpack(e.packed);
+    if (l.stripe >= nstripes_ || l.offset == 0) continue;
+    l.gen = 0;  // all generations restart at 0
+    DropEntry(index_.Assign(e.hash, l.Pack()));
+    const uint64_t bytes = SizeClass::Decode(l.size_class);
+    stripes_[l.stripe].live++;
+    stripes_[l.stripe].live_bytes += bytes;
+    live_objects_++;
+    live_bytes_ += bytes;
+  }
+  head_ = h.head;
+  next_seq_ = std::max(next_seq_, h.next_seq);
+  uint64_t max_version = h.max_version;
+
+  // Runs written since the dump began sit at the head and after it, in ring
+  // order; completions may be out of order, so look a little past the last one.
+  const uint64_t max_fp = format::RecordFootprint(format::kMaxKey, cfg_.opts->max_value_size);
+  const uint32_t guard = cfg_.opts->membufs + static_cast<uint32_t>(max_fp / stripe_size_) + 3;
+  struct Run {
+    uint32_t stripe;
+    format::StripeHeader h;
+  };
+  std::vector<Run> replay;
+  AlignedBuffer hb(format::kBlock);
+  // Start at the oldest run the dump knew as not yet durable (the membufs then
+  // in flight sit just before the head), or at the head.
+  uint32_t pos = h.head, misses = 0;
+  uint64_t oldest = UINT64_MAX;
+  for (uint32_t j = 0; j < nstripes_; j++) {
+    if (ck->seqs[j] >= h.replay_from && ck->seqs[j] < oldest) {
+      oldest = ck->seqs[j];
+      pos = j;
+    }
+  }
+  for (uint32_t visited = 0; visited < nstripes_ && misses <= guard;) {
+    format::StripeHeader sh;
+    bool fresh = false;
+    Counters::Add(ctr_.recovery_bytes_read, hb.size());
+    if (ReadSync(*dev_, StripeOffset(pos), hb.data(), hb.size()).ok()) {
+      std::memcpy(&sh, hb.data(), sizeof sh);
+      fresh = format::CheckStripeHeader(sh, uuid_seed_, pos, stripe_size_, nstripes_).ok() &&
+              sh.seq >= h.replay_from;
+    }
+    const uint32_t step = fresh && sh.kind == format::StripeKind::kData ? sh.span : 1;
+    if (fresh) {
+      replay.push_back({pos, sh});
+      misses = 0;
+    } else {
+      misses++;
+    }
+    visited += step;
+    pos = (pos + step) % nstripes_;
+  }
+  std::sort(replay.begin(), replay.end(),
+            [](const Run& a, const Run& b) { return a.h.seq < b.h.seq; });
+  std::set<uint64_t> replayed;
+  for (const Run& r : replay) replayed.insert(r.h.seq);
+  // Positions the dump thought newer than replay_from but whose run never reached
+  // the disk hold older content: nothing there is indexed any more.
+  for (uint32_t j = 0; j < nstripes_; j++) {
+    if (stripes_[j].seq >= h.replay_from && replayed.count(stripes_[j].seq) == 0) {
+      Reclaim(j);
+      stripes_[j].seq = 0;
+    }
+  }
+  for (const Run& r : replay) {
+    const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+    for (uint32_t j = r.stripe; j < r.stripe + span; j++) {
+      Reclaim(j);  // entries the dump had for older content here are gone
+      stripes_[j].seq = r.h.seq;
+    }
+    next_seq_ = std::max(next_seq_, r.h.seq + 1);
+    head_ = (r.stripe + span) % nstripes_;
+    ApplyRun(r.stripe, r.h, &max_version);
+  }
+  // Reclaim above counted evictions for entries that were simply superseded.
+  ctr_.evictions.store(0, std::memory_order_relaxed);
+  std::set<uint64_t> present;
+  for (const auto& st : stripes_) {
+    if (st.seq != 0) present.insert(st.seq);
+  }
+  if (Status s = FinishRecovery(present, max_version); !s.ok()) return s;
+  spdlog::info(
+      "{}: warm start from checkpoint: {} objects, {} runs replayed, {} ms", dev_->path(),
+      live_objects_, replay.size(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+  return true;
+}
+
+}  // namespace coss
