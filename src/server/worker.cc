@@ -72,18 +72,24 @@ void Worker::Join() {
 }
 
 void Worker::DeliverRead(uint64_t conn, uint64_t seq, uint32_t key_index, ReadResult r) {
-  if (t_worker == this) {  // completed inline, inside the connection's own call
+  if (t_worker == this) {  // completed on this worker's thread (inline)
     auto it = conns_.find(conn);
-    if (it != conns_.end()) it->second.conn->OnRead(seq, key_index, std::move(r));
+    if (it != conns_.end()) {
+      it->second.conn->OnRead(seq, key_index, std::move(r));
+      if (conn != current_) touched_.push_back(conn);  // not the one being run: pump it next
+    }
     return;
   }
   Post(Completion{conn, seq, key_index, false, std::move(r)});
 }
 
 void Worker::DeliverDurable(uint64_t conn, uint64_t seq) {
-  if (t_worker == this) {  // already durable: inline, inside the connection's own call
+  if (t_worker == this) {  // already durable: inline, on this worker's thread
     auto it = conns_.find(conn);
-    if (it != conns_.end()) it->second.conn->OnDurable(seq);
+    if (it != conns_.end()) {
+      it->second.conn->OnDurable(seq);
+      if (conn != current_) touched_.push_back(conn);
+    }
     return;
   }
   Post(Completion{conn, seq, 0, true, ReadResult{}});
@@ -209,7 +215,8 @@ void Worker::Run() {
   std::chrono::steady_clock::time_point deadline{};
   bool deadline_set = false;
   for (;;) {
-    const int timeout = draining_ ? 100 : -1;
+    // Connections touched from inside another's processing are pumped at once.
+    const int timeout = !touched_.empty() ? 0 : draining_ ? 100 : -1;
     const int n = ::epoll_wait(epfd_, events, 256, timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::error("worker {}: epoll_wait: {}", index_, std::strerror(errno));
@@ -229,12 +236,14 @@ void Worker::Run() {
       if (it == conns_.end()) continue;
       Connection& c = *it->second.conn;
       const uint32_t ev = events[i].events;
+      current_ = id;
       if (ev & (EPOLLERR | EPOLLHUP)) {
         c.OnHangup();
       } else {
         if (ev & (EPOLLIN | EPOLLRDHUP)) c.OnReadable();
         if (ev & EPOLLOUT) c.OnWritable();
       }
+      current_ = 0;
       touched_.push_back(id);
     }
     std::vector<uint64_t> ids;
@@ -242,7 +251,9 @@ void Worker::Run() {
     for (uint64_t id : ids) {
       auto it = conns_.find(id);
       if (it == conns_.end()) continue;
+      current_ = id;
       it->second.conn->Pump();
+      current_ = 0;
       Update(id);
     }
     if (stop_requested_.load()) break;

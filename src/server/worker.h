@@ -83,7 +83,8 @@ class Worker {
   int listen_fd_ = -1;
   std::thread thread_;
   std::unordered_map<uint64_t, Entry> conns_;
-  std::vector<uint64_t> touched_;
+  std::vector<uint64_t> touched_;  // connections to pump before the next wait
+  uint64_t current_ = 0;           // connection being run now (0: none)
   uint64_t next_id_ = 16;
 
   std::mutex mu_;
