@@ -32,7 +32,15 @@ Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool wa
   }
   if (f.fd < 0) f.fd = ::open(path.c_str(), flags, 0644);  // e.g. tmpfs refuses O_DIRECT
   if (f.fd < 0) return Errno("cannot open store file", path, errno);
-  if (::flock(f.fd, LOCK_EX | LOCK_NB) != 0) {
+  // A process killed with io_uring requests outstanding releases its file (and
+  // so its lock) only when the kernel has torn its ring down, a moment after it
+  // died: wait a little before calling the store busy.
+  int lock_rc = ::flock(f.fd, LOCK_EX | LOCK_NB);
+  for (int i = 0; lock_rc != 0 && errno == EWOULDBLOCK && i < 150; i++) {
+    ::usleep(20'000);
+    lock_rc = ::flock(f.fd, LOCK_EX | LOCK_NB);
+  }
+  if (lock_rc != 0) {
     const int e = errno;
     ::close(f.fd);
     if (e == EWOULDBLOCK)
