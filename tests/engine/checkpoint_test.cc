@@ -83,7 +83,9 @@ TEST_P(CheckpointTest, CrashAfterCheckpointReplaysOnlyLaterRuns) {
     EXPECT_EQ(r->GetSync("k" + std::to_string(i)).status.code(), Code::kNotFound);
   for (int i = 150; i < 1000; i++) {
     auto g = r->GetSync("k" + std::to_string(i));
-    if (g.status.ok()) EXPECT_EQ(g.item.value, Val(i));
+    if (g.status.ok()) {
+      EXPECT_EQ(g.item.value, Val(i));
+    }
   }
   for (int i = 0; i < 500; i++) EXPECT_EQ(r->GetSync("n" + std::to_string(i)).item.value, Val(i));
   EXPECT_EQ(r->Stats().objects, r->Stats().objects_recovered);
@@ -106,7 +108,9 @@ TEST_P(CheckpointTest, CrashAfterTheRingWrappedPastTheCheckpoint) {
   // Nothing the running store had evicted comes back from the stale checkpoint.
   for (int i = 0; i < 500; i++) {
     auto g = r->GetSync("old" + std::to_string(i));
-    if (!live_old[i]) EXPECT_EQ(g.status.code(), Code::kNotFound) << "old" << i << " resurrected";
+    if (!live_old[i]) {
+      EXPECT_EQ(g.status.code(), Code::kNotFound) << "old" << i << " resurrected";
+    }
   }
   int found = 0;
   for (int i = 0; i < 20000; i++) {
