@@ -4,7 +4,7 @@
 // server's stats around the measured phase (server_stats.h) and prints the
 // report (report.h). Exit status: 0 the run completed (errors, if any, are in
 // the report), 1 it could not run (no connection, nothing answered), 2 bad
-// command line.
+// command line (bad option or value, unreadable trace).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -113,7 +113,7 @@ int BenchMain(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; any command-line error: 2
   }
 
   // --- validate and build the workload
@@ -166,7 +166,7 @@ int BenchMain(int argc, char** argv) {
     to.sizes_override = sizes;
     to.seed = seed;
     trace_source = TraceSource::Open(to, &err);
-    if (!trace_source) return Fail(err, 1);
+    if (!trace_source) return Fail(err, 2);
     rs.source = "trace";
     rs.trace_path = trace_path;
     rs.trace_format = to.format == TraceFormat::kOracleGeneral ? "oracleGeneral" : "twitter";

@@ -49,7 +49,7 @@ int StatsMain(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; any command-line error: 2
   }
   Endpoint ep;
   std::string err;
