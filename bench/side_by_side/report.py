@@ -417,6 +417,16 @@ def losses_and_wins(res):
             q = agg(res, m_hit, workload="w4", cache_mib=size, server=p).med
             if c is not None and q:
                 rows.append(("w4", f"trace at {size} MiB", p, "hit ratio", c / q, True))
+    r = res.select(workload="ramobj", phase="stats", server="coss")
+    q = res.select(workload="ramobj", phase="stats", server="mc-big")
+    if r and q and r[0].get("rss_full") and q[0].get("rss_full"):
+        try:
+            ci = json.load(open(os.path.join(res.out, r[0]["file"])))["curr_items"]
+            mi = json.load(open(os.path.join(res.out, q[0]["file"])))["curr_items"]
+            rows.append(("ramobj", "RAM per object (RSS / objects)", "memcached",
+                         "bytes", (r[0]["rss_full"] / ci) / (q[0]["rss_full"] / mi), False))
+        except (OSError, ValueError, KeyError, ZeroDivisionError):
+            pass
     wins, losses, ties = [], [], []
     for wl, label, p, what, r, higher_better in rows:
         good = r > 1.05 if higher_better else r < 1 / 1.05

@@ -71,10 +71,12 @@ cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+PSI_START=$(head -1 /proc/pressure/cpu 2>/dev/null || echo n/a)
 $PY "$HERE/suite.py" --coss "$COSS" --cossd "$COSSD" --out "$OUT" --work "$WORK" $QUICK \
   ${SBS_ONLY:+--only "$SBS_ONLY"}
 END=$(date +%s)
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+PSI_END=$(head -1 /proc/pressure/cpu 2>/dev/null || echo n/a)
 
 FS_LINE=$(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$PARENT")
 DEV=$(findmnt -n -o SOURCE -T "$PARENT")
@@ -95,6 +97,7 @@ DEV=$(findmnt -n -o SOURCE -T "$PARENT")
   echo "mode: ${QUICK:-full}"
   echo "wall time of this run: $((END - START)) s"
   echo "load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END (other jobs may share the machine)"
+  echo "CPU pressure (/proc/pressure/cpu) at start: $PSI_START; at end: $PSI_END"
 } >"$OUT/machine.txt"
 
 $PY "$HERE/report.py" "$OUT"
