@@ -347,7 +347,9 @@ ConfigResult ParseConfig(int argc, const char* const* argv) {
   std::map<std::string, std::string> cli;
   std::map<std::string, CLI::Option*> opts;
   for (const auto& d : Defs()) {
-    opts[d.name] = app.add_option(d.flag, cli[d.name], d.help)->type_name(d.meta);
+    opts[d.name] = app.add_option(d.flag, cli[d.name], d.help)
+                       ->type_name(d.meta)
+                       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // last one wins
   }
   std::string config_file;
   app.add_option("--config", config_file, "read options from this TOML file")->type_name("FILE");
