@@ -10,12 +10,14 @@ namespace coss::tools {
 int BenchMain(int argc, char** argv);
 int StatsMain(int argc, char** argv);
 int SimMain(int argc, char** argv);
+int FsckMain(int argc, char** argv);
 
 const Command kCommands[] = {
     {"help", "list the commands", nullptr},
     {"bench", "load generator and trace replayer for memcached-protocol servers", BenchMain},
     {"stats", "print a server's stats counters (cossd or memcached)", StatsMain},
     {"sim", "replay a trace through the engine's policies offline (hit ratio, write amp)", SimMain},
+    {"fsck", "check a store offline (stripes, records, journal); --repair fixes damage", FsckMain},
 };
 const int kCommandCount = sizeof(kCommands) / sizeof(kCommands[0]);
 
