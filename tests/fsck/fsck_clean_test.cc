@@ -89,6 +89,10 @@ TEST_F(FsckTest, JsonIsConsistentAndVerboseListsEveryStripe) {
   EXPECT_EQ(PyU(js.out, dev + "['stripes']['valid']"), DataStripes().size());
   EXPECT_EQ(PyU(js.out, dev + "['superblock']['stripe_size']"), kStripe);
   EXPECT_EQ(PyU(js.out, "d['exit_code']"), 0u);
+  // The clean stop left an index checkpoint that a restart would load.
+  EXPECT_EQ(Py(js.out, dev + "['checkpoint']['usable'] and " + dev + "['checkpoint']['clean']"),
+            "True");
+  EXPECT_EQ(PyU(js.out, dev + "['checkpoint']['entries']"), 300u);
   EXPECT_EQ(Py(js.out, dev + "['stripe_list'][" + std::to_string(DataStripes()[0]) + "]['state']"),
             "valid");
 

@@ -3,6 +3,7 @@
 // dropping anything and that fsck then finds clean — without bringing back a
 // deleted or older value.
 #include <algorithm>
+#include <filesystem>
 
 #include "fsck_fixture.h"
 
@@ -60,7 +61,10 @@ TEST_F(FsckDamageTest, CorruptHeaderIsNamedAndRepairedByMarkingItEmpty) {
   EXPECT_EQ(PyU(js.out, "len(d['devices'][0]['damaged_stripes'])"), 1u);
   EXPECT_EQ(Rebuilt(Opts())->Stats().stripes_dropped_at_open, 1u);  // the engine agrees
 
+  ASSERT_TRUE(std::filesystem::exists(Path() + ".ckpt"));  // from the engine's clean stop
   EXPECT_EQ(RepairAndConfirm(), 300u - lost.size());
+  // The checkpoint predated the repair: it was set aside so the restart rebuilt.
+  EXPECT_TRUE(std::filesystem::exists(Path() + ".ckpt.pre-fsck"));
   const format::StripeHeader h = Header(victim_);
   EXPECT_EQ(h.kind, format::StripeKind::kEmpty);
   EXPECT_GT(h.seq, Header(data_.back()).seq);  // wins its position

@@ -107,6 +107,17 @@ struct IndexStats {
   uint64_t next_seq = 1;
 };
 
+// The device's index checkpoint (checkpoint_info.h).
+struct CheckpointInfo {
+  std::string path;
+  bool present = false;
+  bool usable = false;  // a restart would load it
+  bool clean = false;   // written by a clean stop
+  uint64_t entries = 0;
+  uint64_t created_unix = 0;
+  std::string note;
+};
+
 // One line per stripe for --verbose.
 struct StripeLine {
   uint64_t seq = 0;
@@ -139,6 +150,7 @@ struct DeviceReport {
   RecordStats records;
   JournalStats journal;
   IndexStats index;
+  CheckpointInfo checkpoint;
   uint64_t max_seq = 0;           // highest seq named by any verified header or journal entry
   std::vector<StripeLine> lines;  // --verbose only
   std::vector<RepairAction> repairs;

@@ -110,6 +110,17 @@ void Device(Json& j, const DeviceReport& d, bool verbose) {
   j.Key("next_seq").Uint(x.next_seq);
   j.EndObject();
 
+  const CheckpointInfo& c = d.checkpoint;
+  j.Key("checkpoint").BeginObject();
+  j.Key("path").String(c.path);
+  j.Key("present").Bool(c.present);
+  j.Key("usable").Bool(c.usable);
+  j.Key("clean").Bool(c.clean);
+  j.Key("entries").Uint(c.entries);
+  j.Key("created_unix").Uint(c.created_unix);
+  j.Key("note").String(c.note);
+  j.EndObject();
+
   j.Key("repairs").BeginArray();
   for (const RepairAction& a : d.repairs) {
     j.BeginObject();

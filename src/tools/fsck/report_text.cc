@@ -122,6 +122,16 @@ void PrintDevice(const DeviceReport& d, size_t index, size_t count, bool verbose
                " runs; write head at stripe %u, next seq %" PRIu64 "\n",
                x.live_objects, Bytes(x.live_bytes).c_str(), x.runs_kept, x.head, x.next_seq);
 
+  const CheckpointInfo& c = d.checkpoint;
+  if (c.present && c.usable) {
+    std::fprintf(o, "  checkpoint  %s: %" PRIu64 " entries, %s; %s\n", c.path.c_str(), c.entries,
+                 Date(c.created_unix).c_str(), c.note.c_str());
+  } else if (c.present) {
+    std::fprintf(o, "  checkpoint  %s: %s\n", c.path.c_str(), c.note.c_str());
+  } else {
+    std::fprintf(o, "  checkpoint  none: a restart rebuilds as above\n");
+  }
+
   if (verbose) {
     for (uint32_t i = 0; i < d.lines.size(); i++) {
       const StripeLine& l = d.lines[i];

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "engine/journal.h"
+#include "tools/fsck/checkpoint_info.h"
 #include "tools/fsck/headers.h"
 #include "tools/fsck/live_index.h"
 #include "tools/fsck/runs.h"
@@ -57,6 +58,7 @@ void ScanDevice(StoreFile& f, const DevicePlace& place, const ScanOptions& o, De
   ScanJournal(f, recovered, &index, r);
   r->index.live_objects = index.objects();
   r->index.live_bytes = index.bytes();
+  InspectCheckpoint(r);
 
   std::sort(r->damage.begin(), r->damage.end(),
             [](const StripeDamage& a, const StripeDamage& b) { return a.stripe < b.stripe; });
