@@ -351,7 +351,12 @@ void Shard::AddStats(StatsSnapshot* s) {
   s->index_bytes += index_.MemoryBytes();
   s->index_capacity += index_.capacity();
   s->membufs_in_flight += in_flight_;
-  if (journal_) s->journal_syncs += journal_->syncs();
+  if (journal_) {
+    s->journal_syncs += journal_->syncs();
+    const uint64_t jb = journal_->blocks_written() * format::kBlock;
+    s->journal_bytes_written += jb;
+    s->device_bytes_written += jb;  // write amplification counts every byte the device took
+  }
 }
 
 }  // namespace coss

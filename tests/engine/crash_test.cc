@@ -148,3 +148,22 @@ INSTANTIATE_TEST_SUITE_P(Io, CrashTest, ::testing::Values(IoKind::kUring, IoKind
 
 }  // namespace
 }  // namespace coss::testing
+
+namespace coss::testing {
+namespace {
+
+TEST(JournalAccounting, JournalBytesCountAsDeviceBytes) {
+  TempDir dir;
+  auto e = MustOpen(SmallStore(dir, IoKind::kUring));
+  auto p = PutStr(*e, "k", "v");
+  std::promise<void> done;
+  e->WhenDurable(p.ticket, [&done] { done.set_value(); });
+  done.get_future().wait();
+  const auto s = e->Stats();
+  EXPECT_GE(s.journal_bytes_written, format::kBlock);
+  EXPECT_EQ(s.stripes_written, 0u);  // nothing but the journal has been written
+  EXPECT_EQ(s.device_bytes_written, s.journal_bytes_written);
+}
+
+}  // namespace
+}  // namespace coss::testing
