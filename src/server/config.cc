@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -58,6 +59,12 @@ const std::vector<OptionDef>& Defs() {
        "crash never undoes it) or buffered (at once; faster, a crash may lose it) "
        "(default durable)",
        "durable|buffered"},
+      {"checkpoint", "--checkpoint",
+       "index checkpoints, which let a restart skip the store scan: next to each store file "
+       "(PATH.ckpt, the default), in DIR (DIR/<store file name>.ckpt), or none",
+       "DIR|none"},
+      {"checkpoint-interval", "--checkpoint-interval",
+       "seconds between index checkpoints (0: only at a clean stop) (default 300)", "SECONDS"},
       {"metrics-port", "--metrics-port",
        "serve Prometheus metrics over HTTP on this port (default 0: off)", "PORT"},
       {"metrics-listen", "--metrics-listen", "address for the metrics endpoint (default: --listen)",
@@ -158,6 +165,12 @@ class Builder {
       } else {
         return bad("expected durable or buffered");
       }
+    } else if (name == "checkpoint") {
+      if (v.empty()) return bad("expected a path or none");
+      c_.checkpoint = v;
+    } else if (name == "checkpoint-interval") {
+      if (!proto::ParseDecimal(v, &n) || n > 86400) return bad("expected 0..86400 seconds");
+      c_.checkpoint_interval_s = static_cast<uint32_t>(n);
     } else if (name == "on-full") {
       if (v == "wait") {
         c_.on_full = FullPolicy::kWait;
@@ -329,6 +342,14 @@ EngineOptions ServerConfig::ToEngineOptions() const {
   o.io = io;
   o.relocation = relocation;
   o.on_full = on_full;
+  for (auto& d : o.devices) {
+    if (checkpoint == "none") {
+      d.checkpoint = "none";
+    } else if (!checkpoint.empty()) {
+      d.checkpoint = checkpoint + "/" + std::filesystem::path(d.path).filename().string() + ".ckpt";
+    }
+  }
+  o.checkpoint_interval_s = checkpoint_interval_s;
   return o;
 }
 

@@ -43,8 +43,11 @@ bool Server::Open(std::string* err) {
   const StatsSnapshot st = engine_->Stats();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  spdlog::info("store open in {:.0f} ms: {} objects ({} recovered, {} stripes dropped)", ms,
-               st.objects, st.objects_recovered, st.stripes_dropped_at_open);
+  spdlog::info(
+      "store open in {:.0f} ms: {} objects ({} recovered, {} stripes dropped, {} KiB of metadata "
+      "read)",
+      ms, st.objects, st.objects_recovered, st.stripes_dropped_at_open,
+      st.recovery_bytes_read >> 10);
 
   if (cfg_.ram_bytes > 0) ram_ = std::make_unique<RamTier>(cfg_.ram_bytes);
   store_ = std::make_unique<Store>(engine_.get(), ram_.get());

@@ -173,6 +173,8 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_journal_dropped", es.journal_dropped);
   out->Stat("coss_membufs_in_flight", es.membufs_in_flight);
   out->Stat("coss_objects_recovered", es.objects_recovered);
+  out->Stat("coss_recovery_bytes_read", es.recovery_bytes_read);
+  out->Stat("coss_journal_tail_at_open", es.journal_tail_at_open);
   out->Stat("coss_stripes_dropped_at_open", es.stripes_dropped_at_open);
   for (int i = 0; i < kRerefBuckets; i++) {
     out->Stat(std::string("coss_reref_") + kRerefLabels[i], es.reref[i]);
@@ -207,6 +209,8 @@ void SettingsStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_relocation", c.relocation);
   out->Stat("coss_on_full", c.on_full == FullPolicy::kWait ? "wait" : "busy");
   out->Stat("coss_write_ack", c.ack_durable ? "durable" : "buffered");
+  out->Stat("coss_checkpoint", c.checkpoint.empty() ? "default" : c.checkpoint);
+  out->Stat("coss_checkpoint_interval", c.checkpoint_interval_s);
   out->Stat("coss_metrics_port", c.metrics_port);
   out->Stat("coss_max_line", c.max_line);
   out->Stat("coss_max_get_line", c.max_get_line);

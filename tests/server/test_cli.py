@@ -20,7 +20,7 @@ OPTIONS = ["--port", "--listen", "--threads", "--memory-limit", "--conn-limit", 
            "--verbose", "--store", "--stripe-size", "--membufs", "--io", "--relocation",
            "--metrics-port", "--config", "--on-full", "--max-line", "--max-get-line",
            "--conn-output-limit", "--conn-inflight", "--conn-pending", "--shutdown-timeout",
-           "--write-ack", "--metrics-listen"]
+           "--write-ack", "--metrics-listen", "--checkpoint", "--checkpoint-interval"]
 
 
 def run(args, cwd=None, timeout=30):

@@ -81,6 +81,19 @@ class Restart(unittest.TestCase):
         c = self.server.connect()
         c.expect(b"set a 0 0 1\r\nx\r\nget a\r\n", b"STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
 
+    def test_checkpoint_placement(self):
+        ckdir = os.path.join(self.server.tmp, "ck")
+        os.mkdir(ckdir)
+        self.server.args += ["--checkpoint", ckdir]
+        self.server.start()
+        c = self.server.connect()
+        c.expect(b"set cp 0 0 2\r\nok\r\n", b"STORED\r\n")
+        c.close()
+        self.assertEqual(self.server.stop(), 0)
+        self.assertTrue(os.path.exists(os.path.join(ckdir, "store.coss.ckpt")), os.listdir(ckdir))
+        self.server.start()
+        self.server.connect().expect(b"get cp\r\n", b"VALUE cp 0 2\r\nok\r\nEND\r\n")
+
     def test_sigint_is_clean_too(self):
         self.server.start()
         c = self.server.connect()
