@@ -102,8 +102,11 @@ class FaultDevice final : public Device {
       cb(Error(Code::kIoError, "injected EIO on write"));
       return;
     }
-    const int64_t tear = tear_writes_at.exchange(-1);
-    if (tear >= 0 && static_cast<size_t>(tear) < len) {
+    // Tears the next write that is longer than the tear point (a stripe, not a
+    // 4 KiB journal block).
+    int64_t tear = tear_writes_at.load();
+    if (tear >= 0 && static_cast<size_t>(tear) < len &&
+        tear_writes_at.compare_exchange_strong(tear, -1)) {
       // Persist only the first `tear` bytes (rounded to the I/O unit) and report success,
       // as a power cut in the middle of the write would leave it.
       const size_t keep = static_cast<size_t>(tear) / kIoAlign * kIoAlign;
