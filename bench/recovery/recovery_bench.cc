@@ -39,11 +39,25 @@
 //   floor_pattern read exactly the blocks a full scan reads (each stripe's
 //                 first 4 KiB and its directory tail), one pread at a time.
 //
+// Two more cases, run right after clean_ckpt and clean_nockpt respectively:
+//   clean_ckpt_presized, clean_nockpt_presized: the same open with
+//                 EngineOptions::expected_objects = the live object count (the
+//                 index is presized instead of grown while it is rebuilt).
+//
 // Output: one JSON object (--json). The store file is deleted unless --keep.
+//
+//   recovery_bench --index-test N --json out.json
+//
+// coss::Index alone: N random 64-bit hashes inserted (a) in random order,
+// (b) in the order a checkpoint lists them (Index::Visit partition by partition,
+// i.e. ascending tag within each partition), grown on demand, and (c) that
+// order into an index presized for N; then lookups of absent and present
+// hashes in each.
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +76,7 @@
 
 #include "coss/engine.h"
 #include "engine/format.h"
+#include "engine/index.h"
 
 namespace {
 
@@ -87,7 +102,7 @@ double Since(Clock::time_point t0) {
 }
 
 std::string Key(uint64_t id) {
-  char b[kKeyLen + 1];
+  char b[32];  // ids stay below 10^15: always 16 characters
   std::snprintf(b, sizeof b, "k%015" PRIu64, id);
   return std::string(b, kKeyLen);
 }
@@ -107,6 +122,14 @@ bool ValueOk(uint64_t id, const std::string& v) {
   return got == id && v.back() == static_cast<char>('a' + id % 26);
 }
 
+// CPU seconds (user + system, all threads) this process has used so far.
+double CpuSeconds() {
+  rusage u {};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
 bool g_drop_ok = false;
 bool g_drop_tried = false;
 
@@ -124,8 +147,10 @@ void DropCaches() {
   g_drop_tried = true;
 }
 
-EngineOptions Opts(const std::string& path, uint64_t size, const std::string& ckpt) {
+EngineOptions Opts(const std::string& path, uint64_t size, const std::string& ckpt,
+                   uint64_t expected_objects = 0) {
   EngineOptions o;
+  o.expected_objects = expected_objects;
   o.devices.push_back({path, size, ckpt});
   o.io = coss::IoKind::kUring;
   o.stripe_size = kStripe;
@@ -238,9 +263,13 @@ struct ChildReport {
   uint64_t membufs_in_flight = 0;
   uint64_t journal_syncs = 0;
   double open_s = 0;
-  double write_s = 0;
+  double write_s = 0;       // both put phases
+  double write_pre_s = 0;   // puts before Checkpoint()
+  double write_post_s = 0;  // puts after it
   double checkpoint_s = 0;
   uint64_t ckpt_file_bytes = 0;
+  uint64_t warm = 0;  // the child's own open loaded a checkpoint
+  uint64_t child_objects_recovered = 0;
 };
 
 struct Rep {
@@ -248,8 +277,11 @@ struct Rep {
   int rep = 0;
   double lock_wait_s = 0;
   double open_s = 0;
+  double open_cpu_s = 0;  // CPU seconds used by this process during Open
   double gets_s = 0;
   uint64_t gets = 0, gets_hit = 0, gets_wrong = 0, gets_miss = 0, gets_disk = 0;
+  std::vector<uint64_t> missed;  // key ids of the first timed Gets that missed (up to 16)
+  uint64_t next_key = 0;         // one past the newest key id written before this Open
   double close_s = 0;
   uint64_t ckpt_file_bytes = 0;  // .ckpt size found before Open (0 = none)
   bool ckpt_consumed = false;    // .ckpt gone after Open
@@ -259,6 +291,7 @@ struct Rep {
   bool crash = false;
   ChildReport child;
   uint64_t tail_hit = 0, tail_miss = 0, tail_wrong = 0;
+  uint64_t checksum_failures_after_probe = 0;
   int64_t newest_hit_key = -1;   // highest key id among the probed tail that hits
   uint64_t expected_objects = 0;  // objects before the stop / kill
 };
@@ -284,7 +317,9 @@ class Bench {
     Fill();
     FloorFull();
     for (int r = 1; r <= reps_; r++) CleanCkpt(r);
-    for (int r = 1; r <= reps_; r++) CleanNoCkpt(r);
+    for (int r = 1; r <= reps_; r++) CleanCkptPresized(r);
+    for (int r = 1; r <= reps_; r++) CleanNoCkpt(r, false);
+    for (int r = 1; r <= reps_; r++) CleanNoCkpt(r, true);
     FloorFull();
     for (int r = 1; r <= reps_; r++) Crash(r, /*with_ckpt=*/true);
     for (int r = 1; r <= reps_; r++) Crash(r, /*with_ckpt=*/false);
@@ -353,11 +388,14 @@ class Bench {
   std::unique_ptr<Engine> TimedOpen(const EngineOptions& o, Rep* r) {
     r->ckpt_file_bytes = Exists(ckpt_) ? FileSize(ckpt_) : 0;
     DropCaches();
+    const double c0 = CpuSeconds();
     const auto t0 = Clock::now();
     auto e = OpenOrDie(o);
     r->open_s = Since(t0);
+    r->open_cpu_s = CpuSeconds() - c0;
     r->st = e->Stats();
     r->ckpt_consumed = r->ckpt_file_bytes > 0 && !Exists(ckpt_);
+    r->next_key = next_key_;
     // First gets: keys from the newest half of the live range, excluding the
     // newest kTailProbe (a crash may lose those).
     const uint64_t hi = next_key_ - kTailProbe;
@@ -378,6 +416,7 @@ class Bench {
         if (g.tier == coss::Tier::kDisk) r->gets_disk++;
       } else {
         r->gets_miss++;
+        if (r->missed.size() < 16) r->missed.push_back(id);
       }
     }
     r->gets_s = Since(g0);
@@ -399,6 +438,7 @@ class Bench {
           r->tail_wrong++;
         }
       }
+      r->checksum_failures_after_probe = e->Stats().checksum_failures;
     }
     const auto c0 = Clock::now();
     if (auto s = e->Close(); !s.ok()) Die("close: " + s.ToString());
@@ -410,22 +450,24 @@ class Bench {
       DropCaches();
       r->floor_rbr_ck_s = SeqRead(path_, r->st.recovery_bytes_read + r->ckpt_file_bytes);
     }
-    std::printf("[%" PRIu64 " GiB] %-12s rep %d: lock %.3f s, open %.3f s, %" PRIu64
+    std::printf("[%" PRIu64 " GiB] %-12s rep %d: lock %.3f s, open %.3f s (cpu %.3f s), %" PRIu64
                 " gets %.3f s (%" PRIu64 " hit, %" PRIu64 " miss, %" PRIu64
                 " wrong), recovered %" PRIu64 " of %" PRIu64 ", read %" PRIu64
                 " B + ckpt %" PRIu64 " B, journal tail %" PRIu64 ", dropped %" PRIu64
                 ", floor(rbr) %.4f s\n",
-                gib_, r->kase.c_str(), r->rep, r->lock_wait_s, r->open_s, r->gets, r->gets_s,
+                gib_, r->kase.c_str(), r->rep, r->lock_wait_s, r->open_s, r->open_cpu_s, r->gets, r->gets_s,
                 r->gets_hit, r->gets_miss, r->gets_wrong, r->st.objects_recovered,
                 r->expected_objects, r->st.recovery_bytes_read, r->ckpt_file_bytes,
                 r->st.journal_tail_at_open, r->st.journal_dropped, r->floor_rbr_s);
     if (r->crash)
-      std::printf("    child: open %.2f s, %" PRIu64 " puts in %.2f s, checkpoint %.2f s (%" PRIu64
+      std::printf("    child: open %.2f s (%s), %" PRIu64 " puts in %.2f s, checkpoint %.2f s (%" PRIu64
                   " B); tail probe: %" PRIu64 " hit, %" PRIu64 " miss, %" PRIu64
-                  " wrong, newest hit key %" PRId64 " of %" PRIu64 "\n",
-                  r->child.open_s, r->child.next_key - r->child.first_key, r->child.write_s,
+                  " wrong, newest hit key %" PRId64 " of %" PRIu64 ", checksum failures %" PRIu64 "\n",
+                  r->child.open_s, r->child.warm ? "warm" : "rebuild",
+                  r->child.next_key - r->child.first_key, r->child.write_s,
                   r->child.checkpoint_s, r->child.ckpt_file_bytes, r->tail_hit, r->tail_miss,
-                  r->tail_wrong, r->newest_hit_key, r->child.next_key - 1);
+                  r->tail_wrong, r->newest_hit_key, r->child.next_key - 1,
+                  r->checksum_failures_after_probe);
     std::fflush(stdout);
     reps_out_.push_back(*r);
   }
@@ -442,13 +484,24 @@ class Bench {
     live_after_close_ = live_;
   }
 
-  void CleanNoCkpt(int rep) {
+  void CleanCkptPresized(int rep) {
     Rep r;
-    r.kase = "clean_nockpt";
+    r.kase = "clean_ckpt_presized";
+    r.rep = rep;
+    r.expected_objects = live_;
+    if (!Exists(ckpt_)) Die("clean_ckpt_presized: no checkpoint file after Close()");
+    auto e = TimedOpen(Opts(path_, size_, "", live_), &r);
+    live_ = e->Stats().objects;
+    Finish(std::move(e), &r);
+  }
+
+  void CleanNoCkpt(int rep, bool presized) {
+    Rep r;
+    r.kase = presized ? "clean_nockpt_presized" : "clean_nockpt";
     r.rep = rep;
     r.expected_objects = live_;
     std::filesystem::remove(ckpt_);
-    auto e = TimedOpen(Opts(path_, size_, "none"), &r);
+    auto e = TimedOpen(Opts(path_, size_, "none", presized ? live_ : 0), &r);
     live_ = e->Stats().objects;
     Finish(std::move(e), &r);
   }
@@ -471,18 +524,24 @@ class Bench {
       ::close(fds[0]);
       ChildReport c;
       c.first_key = next_key_;
+      const bool had_ckpt = with_ckpt && Exists(ckpt_);
       auto t0 = Clock::now();
       auto e = OpenOrDie(Opts(path_, size_, ck));
       c.open_s = Since(t0);
+      c.warm = had_ckpt && !Exists(ckpt_) ? 1 : 0;
+      c.child_objects_recovered = e->Stats().objects_recovered;
       t0 = Clock::now();
       PutKeys(*e, next_key_, next_key_ + half);
+      c.write_pre_s = Since(t0);
       c.ckpt_key = next_key_ + half;
       const auto k0 = Clock::now();
       if (auto s = e->Checkpoint(); !s.ok()) Die("checkpoint: " + s.ToString());
       c.checkpoint_s = Since(k0);
       c.ckpt_file_bytes = Exists(ckpt_) ? FileSize(ckpt_) : 0;
+      const auto p0 = Clock::now();
       PutKeys(*e, next_key_ + half, next_key_ + 2 * half);
-      c.write_s = Since(t0) - c.checkpoint_s;
+      c.write_post_s = Since(p0);
+      c.write_s = c.write_pre_s + c.write_post_s;
       c.next_key = next_key_ + 2 * half;
       const StatsSnapshot st = e->Stats();
       c.objects = st.objects;
@@ -554,6 +613,7 @@ void Bench::WriteJson(const std::string& out) const {
     std::fprintf(
         f,
         "    {\"case\": \"%s\", \"rep\": %d, \"lock_wait_s\": %.6f, \"open_s\": %.6f, "
+        "\"open_cpu_s\": %.6f, "
         "\"gets\": %" PRIu64 ", \"gets_s\": %.6f, \"gets_hit\": %" PRIu64 ", \"gets_miss\": %" PRIu64
         ", \"gets_wrong\": %" PRIu64 ", \"gets_disk\": %" PRIu64
         ", \"close_s\": %.6f, \"ckpt_file_bytes\": %" PRIu64 ", \"ckpt_consumed\": %s, "
@@ -561,12 +621,18 @@ void Bench::WriteJson(const std::string& out) const {
         ", \"recovery_bytes_read\": %" PRIu64 ", \"device_bytes_read\": %" PRIu64
         ", \"journal_tail_at_open\": %" PRIu64 ", \"journal_dropped\": %" PRIu64
         ", \"stripes_dropped_at_open\": %" PRIu64 ", \"index_bytes\": %" PRIu64
-        ", \"floor_rbr_s\": %.6f, \"floor_rbr_ck_s\": %.6f",
-        r.kase.c_str(), r.rep, r.lock_wait_s, r.open_s, r.gets, r.gets_s, r.gets_hit, r.gets_miss,
+        ", \"floor_rbr_s\": %.6f, \"floor_rbr_ck_s\": %.6f"
+        ", \"checksum_failures\": %" PRIu64 ", \"next_key\": %" PRIu64,
+        r.kase.c_str(), r.rep, r.lock_wait_s, r.open_s, r.open_cpu_s, r.gets, r.gets_s, r.gets_hit, r.gets_miss,
         r.gets_wrong, r.gets_disk, r.close_s, r.ckpt_file_bytes, r.ckpt_consumed ? "true" : "false",
         r.expected_objects, r.st.objects, r.st.objects_recovered, r.st.recovery_bytes_read,
         r.st.device_bytes_read, r.st.journal_tail_at_open, r.st.journal_dropped,
-        r.st.stripes_dropped_at_open, r.st.index_bytes, r.floor_rbr_s, r.floor_rbr_ck_s);
+        r.st.stripes_dropped_at_open, r.st.index_bytes, r.floor_rbr_s, r.floor_rbr_ck_s,
+        r.crash ? r.checksum_failures_after_probe : r.st.checksum_failures, r.next_key);
+    std::fprintf(f, ", \"missed_keys\": [");
+    for (size_t j = 0; j < r.missed.size(); j++)
+      std::fprintf(f, "%s%" PRIu64, j ? ", " : "", r.missed[j]);
+    std::fprintf(f, "]");
     if (r.crash) {
       const ChildReport& c = r.child;
       std::fprintf(f,
@@ -574,12 +640,16 @@ void Bench::WriteJson(const std::string& out) const {
                    ", \"next_key\": %" PRIu64 ", \"objects\": %" PRIu64
                    ", \"stripes_written\": %" PRIu64 ", \"membufs_in_flight\": %" PRIu64
                    ", \"journal_syncs\": %" PRIu64
-                   ", \"open_s\": %.6f, \"write_s\": %.6f, \"checkpoint_s\": %.6f, "
+                   ", \"open_s\": %.6f, \"warm\": %s, \"objects_recovered\": %" PRIu64
+                   ", \"write_s\": %.6f, \"write_pre_s\": %.6f, \"write_post_s\": %.6f"
+                   ", \"checkpoint_s\": %.6f, "
                    "\"ckpt_file_bytes\": %" PRIu64 "}, \"tail_probe\": {\"keys\": %" PRIu64
                    ", \"hit\": %" PRIu64 ", \"miss\": %" PRIu64 ", \"wrong\": %" PRIu64
                    ", \"newest_hit_key\": %" PRId64 "}",
                    c.first_key, c.ckpt_key, c.next_key, c.objects, c.stripes_written,
-                   c.membufs_in_flight, c.journal_syncs, c.open_s, c.write_s, c.checkpoint_s,
+                   c.membufs_in_flight, c.journal_syncs, c.open_s, c.warm ? "true" : "false",
+                   c.child_objects_recovered, c.write_s, c.write_pre_s, c.write_post_s,
+                   c.checkpoint_s,
                    c.ckpt_file_bytes, r.tail_hit + r.tail_miss + r.tail_wrong, r.tail_hit,
                    r.tail_miss, r.tail_wrong, r.newest_hit_key);
     }
@@ -589,11 +659,98 @@ void Bench::WriteJson(const std::string& out) const {
   std::fclose(f);
 }
 
+// --- coss::Index alone: insertion order and presizing ----------------------
+
+uint64_t SplitMix(uint64_t* x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+struct IndexRun {
+  std::string name;
+  double insert_s = 0;
+  double absent_ns = 0;
+  double present_ns = 0;
+  uint64_t size = 0, capacity = 0;
+};
+
+void IndexTest(uint64_t n, const std::string& json) {
+  std::vector<uint64_t> hashes(n);
+  uint64_t x = 12345;
+  for (auto& h : hashes) h = SplitMix(&x);
+  std::vector<uint64_t> absent(1'000'000);
+  for (auto& h : absent) h = SplitMix(&x);
+  std::vector<uint64_t> present(1'000'000);
+  uint64_t y = 777;
+  for (auto& h : present) h = hashes[SplitMix(&y) % n];
+
+  // The order a checkpoint stores them in: Index::Visit, partition by partition.
+  std::vector<std::pair<uint64_t, uint64_t>> ck;
+  {
+    coss::Index ref(0);
+    for (uint64_t i = 0; i < n; i++) ref.Assign(hashes[i], i + 1);
+    ck.reserve(ref.size());
+    for (uint32_t p = 0; p < coss::Index::kPartitions; p++)
+      ref.Visit(p, [&](uint64_t h, uint64_t packed) { ck.emplace_back(h, packed); });
+  }
+  std::vector<IndexRun> out;
+  auto measure = [&](const std::string& name, uint64_t presize, bool ck_order) {
+    IndexRun r;
+    r.name = name;
+    coss::Index idx(presize);
+    const auto t0 = Clock::now();
+    if (ck_order) {
+      for (const auto& [h, packed] : ck) idx.Assign(h, packed);
+    } else {
+      for (uint64_t i = 0; i < n; i++) idx.Assign(hashes[i], i + 1);
+    }
+    r.insert_s = Since(t0);
+    uint64_t sink = 0;
+    auto t1 = Clock::now();
+    for (uint64_t h : absent) sink += idx.Find(h);
+    r.absent_ns = Since(t1) * 1e9 / static_cast<double>(absent.size());
+    t1 = Clock::now();
+    for (uint64_t h : present) sink += idx.Find(h);
+    r.present_ns = Since(t1) * 1e9 / static_cast<double>(present.size());
+    if (sink == 42) std::printf(" ");
+    r.size = idx.size();
+    r.capacity = idx.capacity();
+    std::printf("index %" PRIu64 ": %-34s insert %.3f s (%.0f ns each), Find absent %.0f ns, "
+                "present %.0f ns, load %.3f\n",
+                n, name.c_str(), r.insert_s, r.insert_s * 1e9 / static_cast<double>(n),
+                r.absent_ns, r.present_ns,
+                static_cast<double>(r.size) / static_cast<double>(r.capacity));
+    std::fflush(stdout);
+    out.push_back(r);
+  };
+  measure("random order, grown on demand", 0, false);
+  measure("checkpoint order, grown on demand", 0, true);
+  measure("checkpoint order, presized", n, true);
+  measure("random order, presized", n, false);
+  if (json.empty()) return;
+  FILE* f = std::fopen(json.c_str(), "w");
+  if (f == nullptr) Die("cannot write " + json);
+  std::fprintf(f, "{\"n\": %" PRIu64 ", \"runs\": [\n", n);
+  for (size_t i = 0; i < out.size(); i++) {
+    const IndexRun& r = out[i];
+    std::fprintf(f,
+                 "  {\"name\": \"%s\", \"insert_s\": %.6f, \"insert_ns\": %.1f, \"find_absent_ns\": "
+                 "%.1f, \"find_present_ns\": %.1f, \"size\": %" PRIu64 ", \"capacity\": %" PRIu64
+                 "}%s\n",
+                 r.name.c_str(), r.insert_s, r.insert_s * 1e9 / static_cast<double>(n), r.absent_ns,
+                 r.present_ns, r.size, r.capacity, i + 1 < out.size() ? "," : "");
+  }
+  std::fprintf(f, "]}\n");
+  std::fclose(f);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string dir = "/var/tmp", json;
-  uint64_t gib = 1, ngets = 1000, seed = 42;
+  uint64_t gib = 1, ngets = 1000, seed = 42, index_test = 0;
   int reps = 3;
   double crash_frac = 0.125;
   bool keep = false;
@@ -617,12 +774,18 @@ int main(int argc, char** argv) {
       seed = std::stoull(next());
     } else if (a == "--json") {
       json = next();
+    } else if (a == "--index-test") {
+      index_test = std::stoull(next());
     } else if (a == "--keep") {
       keep = true;
     } else {
       Die("unknown argument " + a +
-          " (use --dir D --gib N --reps R --gets G --crash-frac F --seed S --json F --keep)");
+          " (use --dir D --gib N --reps R --gets G --crash-frac F --seed S --json F --keep | --index-test N --json F)");
     }
+  }
+  if (index_test > 0) {
+    IndexTest(index_test, json);
+    return 0;
   }
   if (gib == 0 || reps < 1 || crash_frac <= 0 || crash_frac > 0.45) Die("bad arguments");
   Bench b(dir, gib, reps, ngets, crash_frac, seed);

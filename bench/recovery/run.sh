@@ -107,6 +107,11 @@ for G in $SIZES; do
     --direct=1 --ioengine=io_uring --iodepth=8 --size="$BYTES" --output-format=json \
     --output="$OUT/fio/seqread-${G}g-qd8.json"
   rm -f "$STORE" "$STORE.ckpt" "$STORE.ckpt.tmp"
+  # coss::Index alone with this store's object count: checkpoint-order vs
+  # random-order insertion, grown on demand vs presized (CPU only, no files).
+  N=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fill"]["live_objects"])' \
+      "$OUT/raw/recovery-${G}g.json")
+  run "$BENCH" --index-test "$N" --json "$OUT/raw/index-${G}g.json" | tee "$OUT/raw/index-${G}g.log"
 done
 
 END=$(date +%s)
