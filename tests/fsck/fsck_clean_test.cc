@@ -93,6 +93,14 @@ TEST_F(FsckTest, JsonIsConsistentAndVerboseListsEveryStripe) {
   EXPECT_EQ(Py(js.out, dev + "['checkpoint']['usable'] and " + dev + "['checkpoint']['clean']"),
             "True");
   EXPECT_EQ(PyU(js.out, dev + "['checkpoint']['entries']"), 300u);
+  // cossd's --checkpoint none|DIR is understood the same way.
+  const std::string off = Fsck("--json --checkpoint none --store " + Path()).out;
+  EXPECT_EQ(Py(off, "(" + dev + "['checkpoint']['present'], " + dev + "['checkpoint']['path'])"),
+            "(False, '')");
+  const std::string elsewhere =
+      Fsck("--json --checkpoint " + dir_.path() + " --store " + Path()).out;
+  EXPECT_EQ(Py(elsewhere, dev + "['checkpoint']['path']"), dir_.path() + "/store0.ckpt");
+  EXPECT_EQ(Py(elsewhere, dev + "['checkpoint']['usable']"), "True");
   EXPECT_EQ(Py(js.out, dev + "['stripe_list'][" + std::to_string(DataStripes()[0]) + "]['state']"),
             "valid");
 

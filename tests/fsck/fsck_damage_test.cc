@@ -112,10 +112,13 @@ TEST_F(FsckDamageTest, FlippedRecordByteFailsVerificationAndIsClearedNotEmptied)
   EXPECT_EQ(PyU(js.out, "d['devices'][0]['records']['failures']"), 1u);
   EXPECT_EQ(PyU(js.out, "d['devices'][0]['bad_records'][0]['offset']"), v.e.offset);
   EXPECT_EQ(Py(js.out, "d['devices'][0]['damaged_stripes'][0]['fix']"), "clear-records");
-  EXPECT_EQ(Fsck(Args("--no-verify-records")).rc, 0);  // only the records show it
+  EXPECT_EQ(PyU(js.out, "d['devices'][0]['index']['unreadable']"), 1u);  // "victim" misses
+  EXPECT_EQ(Fsck(Args("--no-verify-records")).rc, 0);                    // only the records show it
 
   const uint64_t live = RepairAndConfirm();
-  EXPECT_EQ(PyU(Fsck(Args("--json")).out, "d['devices'][0]['records']['cleared_by_fsck']"), 1u);
+  const std::string after = Fsck(Args("--json")).out;
+  EXPECT_EQ(PyU(after, "d['devices'][0]['records']['cleared_by_fsck']"), 1u);
+  EXPECT_EQ(PyU(after, "d['devices'][0]['index']['unreadable']"), 1u);
   auto e = MustOpen(Opts());
   EXPECT_EQ(e->Stats().objects, live);
   auto g = e->GetSync("victim");

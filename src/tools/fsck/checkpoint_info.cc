@@ -1,12 +1,20 @@
 #include "tools/fsck/checkpoint_info.h"
 
+#include <filesystem>
+
 #include "engine/checkpoint.h"
 
 namespace coss::tools::fsck {
 
+std::string CheckpointPath(const std::string& store_path, const std::string& option) {
+  if (option == "none") return {};
+  if (option.empty()) return store_path + ".ckpt";
+  return option + "/" + std::filesystem::path(store_path).filename().string() + ".ckpt";
+}
+
 void InspectCheckpoint(DeviceReport* r) {
   CheckpointInfo& c = r->checkpoint;
-  c.path = r->path + ".ckpt";
+  if (c.path.empty()) return;
   auto ck = ReadCheckpointFile(c.path);
   if (!ck.ok()) {
     c.present = ck.status().code() != Code::kNotFound;

@@ -56,9 +56,11 @@ struct StripeDamage {
   uint64_t seq = 0;   // from a verified header; 0 when unknown
   uint32_t span = 1;  // stripes covered (kEmptyRun marks them all empty)
   Fix fix = Fix::kEmptyRun;
+  format::StripeHeader header{};  // the run's verified header (when seq != 0)
 };
 
 // A record (in a run whose header and directory verify) that fails verification.
+// Listed up to runs.h's kMaxListedRecords per device; all are counted.
 struct BadRecord {
   uint32_t stripe = 0;  // first stripe of its run
   uint64_t run_seq = 0;
@@ -103,6 +105,7 @@ struct IndexStats {
   uint64_t runs_kept = 0;  // runs the rebuild keeps (any kind)
   uint64_t live_objects = 0;
   uint64_t live_bytes = 0;  // record bytes (header + key + value) of the live objects
+  uint64_t unreadable = 0;  // live objects whose record fails or was cleared: reads miss
   uint32_t head = 0;        // stripe the write head resumes at
   uint64_t next_seq = 1;
 };

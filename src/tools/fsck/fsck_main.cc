@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "coss/engine.h"
+#include "tools/fsck/checkpoint_info.h"
 #include "tools/fsck/repair.h"
 #include "tools/fsck/report.h"
 #include "tools/fsck/scan.h"
@@ -32,7 +33,7 @@ int FsckMain(int argc, char** argv) {
       "--repair marks damaged stripes empty and clears failing records so that the store "
       "opens cleanly.\nExit status: 0 clean, 1 damage found, 2 usage or I/O error.",
       "coss fsck"};
-  std::string store, stripe_arg;
+  std::string store, stripe_arg, checkpoint;
   bool json = false, repair = false, verbose = false, verify = true;
   app.add_option("--store", store,
                  "the store's files or devices, in their original order: "
@@ -43,6 +44,10 @@ int FsckMain(int argc, char** argv) {
                  "expected stripe size (default: read from the superblock; a different "
                  "value is reported as a problem)")
       ->type_name("SIZE");
+  app.add_option("--checkpoint", checkpoint,
+                 "where cossd keeps index checkpoints, as its --checkpoint: none, or a directory "
+                 "(default: next to each store file); --repair sets a checkpoint aside")
+      ->type_name("none|DIR");
   app.add_flag("--json", json, "print one JSON object instead of text");
   app.add_flag("--repair", repair,
                "mark damaged stripes empty, clear failing records, zero corrupt journal blocks");
@@ -96,6 +101,7 @@ int FsckMain(int argc, char** argv) {
     d.path = specs[i].path;
     d.size = files[i]->size();
     d.file_size = files[i]->file_size();
+    d.checkpoint.path = CheckpointPath(d.path, checkpoint);
     DevicePlace place;
     place.index = static_cast<uint32_t>(i);
     place.count = static_cast<uint32_t>(files.size());

@@ -27,7 +27,7 @@ LiveIndex::Slot* LiveIndex::Find(uint64_t hash) {
 
 void LiveIndex::Assign(uint64_t hash, uint32_t run, uint32_t length) {
   if (Slot* s = Find(hash)) {
-    bytes_ = bytes_ - s->length + length;
+    bytes_ = bytes_ - (s->length & ~kUnreadable) + length;
     s->run = run;
     s->length = length;
     return;
@@ -46,7 +46,7 @@ void LiveIndex::Erase(uint64_t hash) {
   while (slots_[i].run != kFree && slots_[i].hash != hash) i = (i + 1) & mask;
   if (slots_[i].run == kFree) return;
   count_--;
-  bytes_ -= slots_[i].length;
+  bytes_ -= slots_[i].length & ~kUnreadable;
   // Backward-shift deletion: move later members of the cluster into the hole
   // when their home does not lie (cyclically) between the hole and them.
   size_t hole = i;
@@ -75,6 +75,16 @@ void LiveIndex::Grow() {
     while (slots_[i].run != kFree) i = (i + 1) & (slots_.size() - 1);
     slots_[i] = s;
   }
+}
+
+void LiveIndex::MarkUnreadable(uint64_t hash, uint32_t run) {
+  if (Slot* s = Find(hash); s != nullptr && s->run == run) s->length |= kUnreadable;
+}
+
+uint64_t LiveIndex::unreadable() const {
+  uint64_t n = 0;
+  for (const Slot& s : slots_) n += s.run != kFree && (s.length & kUnreadable) != 0;
+  return n;
 }
 
 void LiveIndex::Apply(const format::DirEntry& e, uint32_t run, int64_t now) {

@@ -34,16 +34,22 @@ class LiveIndex {
   void ApplyJournal(const JournalScan& scan, const std::set<uint64_t>& recovered,
                     JournalStats* out);
 
+  // Marks the live entry of `hash` unreadable if it is the copy in `run`
+  // (its record failed verification or was cleared by fsck: a read misses).
+  void MarkUnreadable(uint64_t hash, uint32_t run);
+
   uint64_t objects() const { return count_; }
   uint64_t bytes() const { return bytes_; }
+  uint64_t unreadable() const;  // live entries marked unreadable
 
  private:
   static constexpr uint32_t kFree = UINT32_MAX;
   struct Slot {
     uint64_t hash;
-    uint32_t run;  // kFree: empty slot
-    uint32_t length;
+    uint32_t run;     // kFree: empty slot
+    uint32_t length;  // top bit: unreadable
   };
+  static constexpr uint32_t kUnreadable = 1u << 31;
   size_t Home(uint64_t hash) const;
   Slot* Find(uint64_t hash);
   void Assign(uint64_t hash, uint32_t run, uint32_t length);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/fsck/records.h"
 #include "tools/fsck/runs.h"
 
 namespace coss::tools::fsck {
@@ -38,10 +39,10 @@ void EmptyRun(StoreFile& f, const StripeDamage& d, DeviceReport* r) {
   }
 }
 
-void ClearRecord(StoreFile& f, const BadRecord& b, DeviceReport* r) {
-  const format::DirEntry& e = b.entry;
-  RepairAction a{b.stripe, "cleared the record at offset " + std::to_string(e.offset) +
-                               " (it read as a miss; now it verifies and still reads as a miss)"};
+void ClearRecord(StoreFile& f, uint32_t stripe, uint64_t run_seq, const format::DirEntry& e,
+                 const std::string& why, DeviceReport* r) {
+  RepairAction a{stripe, "cleared the record at offset " + std::to_string(e.offset) + " (" + why +
+                             "; it read as a miss, and still does)"};
   if (e.length <= sizeof(format::RecordHeader)) {
     a.ok = false;
     a.error = "its directory length " + std::to_string(e.length) + " is too short for a record";
@@ -52,11 +53,28 @@ void ClearRecord(StoreFile& f, const BadRecord& b, DeviceReport* r) {
       std::min<size_t>(kClearedKey.size(), e.length - sizeof(format::RecordHeader));
   std::vector<char> rec(format::RecordLength(key_len, 0));
   format::EncodeRecord(rec.data(), format::RecordType::kTombstone, kClearedKey.substr(0, key_len),
-                       {}, 0, e.version, 0, b.run_seq, r->super.sb.uuid.Seed());
-  const uint64_t off = r->data_start + uint64_t{b.stripe} * r->stripe_size + e.offset;
+                       {}, 0, e.version, 0, run_seq, r->super.sb.uuid.Seed());
+  const uint64_t off = r->data_start + uint64_t{stripe} * r->stripe_size + e.offset;
   if (Status s = WriteSync(f, off, rec.data(), rec.size()); !s.ok())
     a.ok = false, a.error = s.message();
   r->repairs.push_back(std::move(a));
+}
+
+// Verifies the run's records again and clears each one that fails now.
+void ClearFailingRecords(StoreFile& f, const StripeDamage& d, DeviceReport* r) {
+  const Run run{d.stripe, d.header};
+  std::vector<format::DirEntry> entries;
+  auto dec = ReadRunDirectory(f, run, *r, &entries);
+  if (!dec.ok()) {
+    r->repairs.push_back(
+        RepairAction{d.stripe, "re-reading the directory", false, dec.status().message()});
+    return;
+  }
+  const uint64_t run_off = r->data_start + uint64_t{d.stripe} * r->stripe_size;
+  VerifyRunRecords(f, run, run_off, r->super.sb.uuid.Seed(), entries,
+                   [&](const format::DirEntry& e, Verdict v, const std::string& why) {
+                     if (v == Verdict::kFailed) ClearRecord(f, d.stripe, d.seq, e, why, r);
+                   });
 }
 
 void ZeroCorruptJournalBlocks(StoreFile& f, DeviceReport* r) {
@@ -76,10 +94,10 @@ void ZeroCorruptJournalBlocks(StoreFile& f, DeviceReport* r) {
   }
 }
 
-void SetAsideCheckpoint(const std::string& store_path, DeviceReport* r) {
-  const std::string ckpt = store_path + ".ckpt";
+void SetAsideCheckpoint(DeviceReport* r) {
+  const std::string& ckpt = r->checkpoint.path;
   struct stat st {};
-  if (::stat(ckpt.c_str(), &st) != 0) return;
+  if (ckpt.empty() || ::stat(ckpt.c_str(), &st) != 0) return;
   RepairAction a{RepairAction::kNoStripe,
                  "renamed the index checkpoint " + ckpt + " to " + ckpt +
                      ".pre-fsck (it predates the repair; the next start rebuilds)"};
@@ -94,10 +112,10 @@ void RepairDevice(StoreFile& f, DeviceReport* r) {
   if (!r->scanned) return;
   for (const StripeDamage& d : r->damage) {
     if (d.fix == Fix::kEmptyRun) EmptyRun(f, d, r);
+    if (d.fix == Fix::kClearRecords) ClearFailingRecords(f, d, r);
   }
-  for (const BadRecord& b : r->bad_records) ClearRecord(f, b, r);
   if (r->journal.scanned && r->journal.corrupt_blocks != 0) ZeroCorruptJournalBlocks(f, r);
-  if (!r->repairs.empty()) SetAsideCheckpoint(r->path, r);
+  if (!r->repairs.empty()) SetAsideCheckpoint(r);
   if (!r->repairs.empty()) {
     if (Status s = f.Sync(); !s.ok())
       r->repairs.push_back(RepairAction{RepairAction::kNoStripe, "sync", false, s.message()});

@@ -20,8 +20,8 @@
 //    and could revive older copies: deleted or stale data.)
 //  * Fix::kNone: nothing (reported).
 //  * corrupt journal blocks are zeroed (the engine ignores them already).
-//  * an index checkpoint at the default place (PATH.ckpt) no longer matches
-//    the stripes: it is renamed to PATH.ckpt.pre-fsck, so the next start
+//  * the device's index checkpoint (r->checkpoint.path) no longer matches
+//    the stripes: it is renamed to <it>.pre-fsck, so the next start
 //    rebuilds from the metadata fsck checked.
 // Then fdatasync. Each action is appended to r->repairs.
 #pragma once

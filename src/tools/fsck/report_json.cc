@@ -106,6 +106,7 @@ void Device(Json& j, const DeviceReport& d, bool verbose) {
   j.Key("runs_kept").Uint(x.runs_kept);
   j.Key("live_objects").Uint(x.live_objects);
   j.Key("live_bytes").Uint(x.live_bytes);
+  j.Key("unreadable").Uint(x.unreadable);
   j.Key("head").Uint(x.head);
   j.Key("next_seq").Uint(x.next_seq);
   j.EndObject();

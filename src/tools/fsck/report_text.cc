@@ -1,4 +1,5 @@
 // Human-readable fsck report: one block per device, then a one-line verdict.
+#include <algorithm>
 #include <cinttypes>
 #include <ctime>
 #include <string>
@@ -94,15 +95,16 @@ void PrintDevice(const DeviceReport& d, size_t index, size_t count, bool verbose
   } else {
     std::fprintf(o, "  verified    no records read (--no-verify-records, or none)\n");
   }
-  for (size_t i = 0; i < d.bad_records.size() && (verbose || i < kListLimit); i++) {
+  const size_t shown = verbose ? d.bad_records.size() : std::min(d.bad_records.size(), kListLimit);
+  for (size_t i = 0; i < shown; i++) {
     const BadRecord& b = d.bad_records[i];
     std::fprintf(o, "    stripe %u offset %u: %s %s (version %" PRIu64 ", %u bytes)\n", b.stripe,
                  b.entry.offset, RecordTypeName(b.entry.type), b.reason.c_str(), b.entry.version,
                  b.entry.length);
   }
-  if (!verbose && d.bad_records.size() > kListLimit)
-    std::fprintf(o, "    ... %zu more failing records (--verbose lists them)\n",
-                 d.bad_records.size() - kListLimit);
+  if (r.failures > shown)
+    std::fprintf(o, "    ... %" PRIu64 " more failing records%s\n", r.failures - shown,
+                 verbose || d.bad_records.size() < r.failures ? "" : " (--verbose lists them)");
 
   const JournalStats& j = d.journal;
   if (j.scanned) {
@@ -117,10 +119,15 @@ void PrintDevice(const DeviceReport& d, size_t index, size_t count, bool verbose
     std::fprintf(o, "  journal     UNREADABLE: %s\n", j.error.c_str());
   }
   const IndexStats& x = d.index;
+  std::string misses;
+  if (x.unreadable != 0)
+    misses = " (" + std::to_string(x.unreadable) +
+             " read as misses: their records fail or were cleared)";
   std::fprintf(o,
-               "  rebuild     %" PRIu64 " live objects, %s, from %" PRIu64
+               "  rebuild     %" PRIu64 " live objects%s, %s, from %" PRIu64
                " runs; write head at stripe %u, next seq %" PRIu64 "\n",
-               x.live_objects, Bytes(x.live_bytes).c_str(), x.runs_kept, x.head, x.next_seq);
+               x.live_objects, misses.c_str(), Bytes(x.live_bytes).c_str(), x.runs_kept, x.head,
+               x.next_seq);
 
   const CheckpointInfo& c = d.checkpoint;
   if (c.present && c.usable) {
@@ -128,8 +135,10 @@ void PrintDevice(const DeviceReport& d, size_t index, size_t count, bool verbose
                  Date(c.created_unix).c_str(), c.note.c_str());
   } else if (c.present) {
     std::fprintf(o, "  checkpoint  %s: %s\n", c.path.c_str(), c.note.c_str());
+  } else if (c.path.empty()) {
+    std::fprintf(o, "  checkpoint  off (--checkpoint none): a restart rebuilds as above\n");
   } else {
-    std::fprintf(o, "  checkpoint  none: a restart rebuilds as above\n");
+    std::fprintf(o, "  checkpoint  none at %s: a restart rebuilds as above\n", c.path.c_str());
   }
 
   if (verbose) {

@@ -8,17 +8,16 @@
 //    it is `unreadable`. Either way r->damage gets the run (Fix::kEmptyRun).
 //  * otherwise every sane entry is counted (values, tombstones, clears,
 //    expired) and applied to `index` in write order;
-//  * with verify, every entry's record is read and checked with
-//    format::DecodeRecord against the run's seq, then against its directory
-//    entry (type, length, version, expiry, and for values the key's hash).
-//    Failures go to r->bad_records; the run is `torn` (Fix::kClearRecords).
-//    Memory: one stripe, or one record of a jumbo run.
+//  * with verify, the records are checked (records.h). Failures are counted,
+//    the first kMaxListedRecords of a device listed in r->bad_records, and the
+//    run is `torn` (Fix::kClearRecords);
 //  * insane directory entries (skipped by the rebuild) make the run `corrupt`
-//    with Fix::kNone.
+//    (Fix::kNone unless records fail too).
 // Returns the state of the run's first stripe.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "tools/fsck/findings.h"
 #include "tools/fsck/headers.h"
@@ -27,9 +26,12 @@
 
 namespace coss::tools::fsck {
 
-// Key of the record `fsck --repair` writes over a record that failed: a
-// tombstone record, so it verifies but never matches a client's key and type.
-inline constexpr std::string_view kClearedKey = "#fsck-cleared";
+inline constexpr size_t kMaxListedRecords = 10000;
+
+// Reads and decodes a data run's directory: the sane entries in write order.
+// Returns the number of insane entries, kCorruption or an I/O error.
+Result<uint32_t> ReadRunDirectory(StoreFile& f, const Run& run, const DeviceReport& r,
+                                  std::vector<format::DirEntry>* entries);
 
 StripeState CheckRun(StoreFile& f, const Run& run, uint32_t run_id, bool verify, int64_t now,
                      LiveIndex* index, DeviceReport* r);

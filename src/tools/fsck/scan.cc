@@ -58,6 +58,7 @@ void ScanDevice(StoreFile& f, const DevicePlace& place, const ScanOptions& o, De
   ScanJournal(f, recovered, &index, r);
   r->index.live_objects = index.objects();
   r->index.live_bytes = index.bytes();
+  r->index.unreadable = index.unreadable();
   InspectCheckpoint(r);
 
   std::sort(r->damage.begin(), r->damage.end(),
