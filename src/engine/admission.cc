@@ -42,4 +42,19 @@ bool GhostAdmission::Admit(uint64_t hash, uint64_t footprint) {
   return false;
 }
 
+bool GhostAdmission::UseGhost(uint64_t hash) {
+  if (!cfg_.duel) return true;
+  constexpr int32_t kMax = 1024;
+  const uint32_t group = static_cast<uint32_t>(hash >> 20) & 31;
+  if (group == 0) {
+    psel_ = std::min(psel_ + 1, kMax);
+    return false;
+  }
+  if (group == 1) {
+    psel_ = std::max(psel_ - 1, -kMax);
+    return true;
+  }
+  return psel_ > 0;
+}
+
 }  // namespace coss

@@ -18,6 +18,14 @@
 // admitted if it misses again within about one ring's worth of new keys.
 // False positives: two keys sharing 32 fingerprint bits.
 //
+// Set dueling (admit:duel): whether refusing first-timers pays depends on the
+// workload — it wins when many new keys never come back, and costs one extra
+// miss per key that does. Keys are split by hash into 32 groups: group 0
+// always admits, group 1 always uses the ghost, and the other 30 follow the
+// leader group that has had fewer puts of new keys lately (in a look-aside
+// cache, a put of a new key follows a miss). A saturating counter (PSEL, as in
+// DIP/set-dueling caches) keeps the score.
+//
 // Not thread-safe: the owning shard's mutex guards it.
 #pragma once
 
@@ -36,6 +44,10 @@ class GhostAdmission {
   // True: store it. False: drop it (the key is now remembered).
   bool Admit(uint64_t hash, uint64_t footprint);
 
+  // Set dueling: records a put of a new key (a miss) and says whether the
+  // ghost applies to this key (always true without admit:duel).
+  bool UseGhost(uint64_t hash);
+
   uint64_t MemoryBytes() const { return (cur_.slots.size() + prev_.slots.size()) * 4; }
 
  private:
@@ -51,6 +63,7 @@ class GhostAdmission {
   uint64_t offered_ = 0, offered_bytes_ = 0;
   Table cur_, prev_;
   uint64_t capacity_ = 0;
+  int32_t psel_ = 0;  // > 0: the admit-all leader misses more, followers use the ghost
 };
 
 }  // namespace coss

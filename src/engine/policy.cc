@@ -19,7 +19,7 @@ Status Bad(const std::string& spec, const std::string& part, const std::string& 
   return Error(Code::kInvalidArgument,
                "policy '" + spec + "': part '" + part + "' " + why +
                    " (parts: never | always | tail:<1-100> | reinsert:<1-100>[:reset] | "
-                   "admit:ghost[:<1-400>], joined by '+')");
+                   "admit:ghost|duel[:<1-400>], joined by '+')");
 }
 
 }  // namespace
@@ -52,12 +52,15 @@ Result<PolicySpec> ParsePolicySpec(const std::string& spec) {
       if (!ParseInt(rest, 1, 100, &b)) return Bad(spec, part, "needs a budget of 1-100 percent");
       out.reinsertion.enabled = true;
       out.reinsertion.budget = b / 100.0;
-    } else if (part == "admit:ghost" || part.rfind("admit:ghost:", 0) == 0) {
+    } else if (part == "admit:ghost" || part.rfind("admit:ghost:", 0) == 0 ||
+               part == "admit:duel" || part.rfind("admit:duel:", 0) == 0) {
       if (out.admission.ghost) return Bad(spec, part, "repeats admission");
       out.admission.ghost = true;
-      if (part.size() > 11) {
+      out.admission.duel = part.rfind("admit:duel", 0) == 0;
+      const size_t head = out.admission.duel ? 10 : 11;
+      if (part.size() > head) {
         int p = 0;
-        if (!ParseInt(std::string_view(part).substr(12), 1, 400, &p))
+        if (!ParseInt(std::string_view(part).substr(head + 1), 1, 400, &p))
           return Bad(spec, part, "needs a ghost size of 1-400 percent of live objects");
         out.admission.ghost_percent = static_cast<uint32_t>(p);
       }

@@ -6,7 +6,8 @@
 //                                                       (relocation.h; default never)
 //           | "reinsert:<1-100>[:reset]"                lazy reinsertion at stripe eviction,
 //                                                       write amp <= 1 + N/100 (reinsertion.h)
-//           | "admit:ghost[:<1-400>]"                   admission of new keys (admission.h)
+//           | "admit:ghost[:<1-400>]"                   admission of new keys (admission.h):
+//           | "admit:duel[:<1-400>]"                    always the ghost, or chosen by set dueling
 //
 // Examples: "tail:25" (relocation only), "reinsert:15", "reinsert:15+admit:ghost".
 // Each kind may appear once. Errors name the offending part.
@@ -31,6 +32,9 @@ struct ReinsertionConfig {
 
 struct AdmissionConfig {
   bool ghost = false;
+  // Set dueling (admission.h): two small groups of keys always use admit-all
+  // and the ghost; the rest follow whichever group misses less.
+  bool duel = false;
   // Ghost capacity, in percent of the shard's live objects.
   uint32_t ghost_percent = 100;
 };

@@ -8,8 +8,8 @@ Reinserter::Reinserter(const ReinsertionConfig& c, uint64_t ring_bytes)
     : cfg_(c), cap_(static_cast<double>(ring_bytes) / 4) {}
 
 void Reinserter::Update(uint64_t offered, uint64_t written) {
-  double t = (1.0 + cfg_.budget) * static_cast<double>(offered) - static_cast<double>(written) -
-             base_;
+  double t =
+      (1.0 + cfg_.budget) * static_cast<double>(offered) - static_cast<double>(written) - base_;
   if (t > cap_) {
     base_ += t - cap_;
     t = cap_;

@@ -44,6 +44,9 @@ class Reinserter {
   // reinsert it (the bytes are charged to the budget).
   bool Offer(uint8_t hits, uint64_t bytes);
 
+  // Gives back the bytes of an accepted record that could not be written.
+  void Refund(uint64_t bytes) { tokens_ += static_cast<double>(bytes); }
+
   // Called once per stripe about to be reclaimed (evacuated or not).
   void EndOfStripe();
 
@@ -54,8 +57,8 @@ class Reinserter {
 
  private:
   ReinsertionConfig cfg_;
-  double cap_;        // most budget that may be saved up
-  double base_ = 0;   // budget forfeited by the cap
+  double cap_;       // most budget that may be saved up
+  double base_ = 0;  // budget forfeited by the cap
   double tokens_ = 0;
   uint8_t threshold_ = 1;
   bool refused_ = false;  // a record >= threshold found the budget empty this stripe

@@ -90,8 +90,9 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
       target = 0;
     }
     bool ready = in_flight_ < cfg_.opts->membufs && (jumbo || !free_.empty());
+    // A stripe being evacuated (shard_policies.cc) is reclaimed only once its read is done.
     for (uint32_t j = target; ready && j < target + span; j++)
-      ready = stripes_[j].membuf == nullptr;
+      ready = stripes_[j].membuf == nullptr && !stripes_[j].evacuating;
     for (uint32_t j = skip_from; ready && j < skip_to; j++) ready = stripes_[j].membuf == nullptr;
     if (!ready) {
       if (!may_wait || cfg_.opts->on_full == FullPolicy::kBusy) {
@@ -238,6 +239,7 @@ void Shard::OnWriteDone(Membuf* mb, Status st) {
   } else {
     delete mb;
   }
+  ResumeEvacuations(&act);  // a membuf is free (shard_policies.cc)
   space_cv_.notify_all();
   lk.unlock();
   Issue(act);

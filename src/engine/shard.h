@@ -94,6 +94,7 @@ class Shard {
     uint32_t pins = 0;        // device reads in flight against this stripe
     Membuf* membuf = nullptr;
     uint8_t max_hits = 0;  // highest hit counter read since written (evacuation hint)
+    bool evacuating = false;  // its evacuation read is in flight (not reclaimed meanwhile)
   };
 
   struct Evacuation;  // shard_policies.cc
@@ -146,9 +147,14 @@ class Shard {
   // --- lazy reinsertion at eviction (shard_policies.cc) ---
   // After `opened` took its stripes: plans the read of the next stripe to reclaim.
   void ScheduleEvacuation(Membuf* opened, Actions* act);
+  void PlanEvacuation(uint32_t stripe, Actions* act);
+  // Evacuations waiting for a membuf go on (after mu_ is released, via act).
+  void ResumeEvacuations(Actions* act);
   void IssueEvacuation(Evacuation* ev);
   void FinishEvacuation(Evacuation* ev, Status st);
-  void Reinsert(Lock& lk, Evacuation* ev, Actions* act);
+  bool ParseEvacuated(Evacuation* ev);
+  // False: every membuf was in flight; resume later from ev->next.
+  bool Reinsert(Lock& lk, Evacuation* ev, Actions* act);
   void UpdateReinsertionBudget();
 
   // --- recovery (recovery.cc) ---
@@ -196,6 +202,11 @@ class Shard {
   uint32_t rng_ = 0x9E3779B9u;                 // for hit counter increments
   std::unique_ptr<Reinserter> reinserter_;     // when the policy has reinsert:B
   std::unique_ptr<GhostAdmission> admission_;  // when the policy has admit:ghost
+  struct EvacuationDeleter {
+    void operator()(Evacuation* ev) const;
+  };
+  // Evacuations read and waiting for a membuf (shard_policies.cc).
+  std::vector<std::unique_ptr<Evacuation, EvacuationDeleter>> evac_waiting_;
   bool closed_ = false;
 };
 

@@ -31,7 +31,9 @@ struct RunResult {
   // Device-level (engine) or model-level (baselines: bytes of objects admitted).
   uint64_t device_bytes_written = 0;
   uint64_t device_bytes_read = 0;
-  uint64_t relocations = 0, relocated_bytes = 0;
+  uint64_t relocations = 0, relocated_bytes = 0;      // engine: rewrites of disk hits
+  uint64_t reinsertions = 0, reinserted_bytes = 0;    // engine: rewrites at stripe eviction
+  uint64_t admission_rejected = 0;                    // engine: puts dropped by admission
   uint64_t evictions = 0;
   uint64_t memory_hits = 0;  // engine: hits served from a membuf
   uint64_t refused = 0;      // puts the model did not store (too large, busy, admission)

@@ -60,17 +60,21 @@ class EngineModel final : public CacheModel {
     out->device_bytes_read = s.device_bytes_read;
     out->relocations = s.relocations;
     out->relocated_bytes = s.relocated_bytes;
+    out->reinsertions = s.reinsertions;
+    out->reinserted_bytes = s.reinserted_bytes;
+    out->admission_rejected = s.admission_rejected;
     out->evictions = s.evictions;
     out->memory_hits = s.hits_memory;
     out->refused = refused_;
     out->reref = s.reref;
     out->stripe_size = engine_->options().stripe_size;
     // Object bytes inside the records the engine wrote: client puts plus
-    // relocated copies (relocated_bytes counts whole records).
+    // relocated and reinserted copies (those counters count whole records).
     const uint64_t per_record = sizeof(format::RecordHeader) + kKeyLen;
-    const uint64_t reloc_obj =
-        s.relocated_bytes - std::min(s.relocated_bytes, s.relocations * per_record);
-    const uint64_t obj = (s.client_bytes_written - s.puts * kKeyLen) + reloc_obj;
+    const uint64_t moved = s.relocated_bytes + s.reinserted_bytes;
+    const uint64_t moved_obj =
+        moved - std::min(moved, (s.relocations + s.reinsertions) * per_record);
+    const uint64_t obj = (s.client_bytes_written - s.puts * kKeyLen) + moved_obj;
     out->format_overhead = obj ? double(s.device_bytes_written) / double(obj) : 0;
   }
 

@@ -83,11 +83,11 @@ void PrintTable(FILE* out, const std::vector<RunResult>& rs) {
     std::fprintf(out, "%-12s %10s %5.1f%% %7s %8.4f %8.4f %8s %8.3f %9s %6s %5.1f%% %7.1f\n",
                  r.policy.c_str(), FormatBytes(r.cache_bytes).c_str(), 100 * r.cache_fraction, sbuf,
                  r.miss_ratio(), r.byte_miss_ratio(), dbuf, r.write_amp(),
-                 FormatBytes(r.relocated_bytes).c_str(), fbuf, ev ? 100.0 * r.reref[0] / ev : 0.0,
+                 FormatBytes(r.relocated_bytes + r.reinserted_bytes).c_str(), fbuf, ev ? 100.0 * r.reref[0] / ev : 0.0,
                  r.seconds);
   }
   std::fprintf(out,
-               "(vs lru: relative miss-ratio delta; reloc: bytes relocated; never%%: evicted "
+               "(vs lru: relative miss-ratio delta; reloc: bytes relocated or reinserted; never%%: evicted "
                "objects never read while cached)\n");
 }
 
@@ -96,7 +96,8 @@ std::string WriteCsv(const std::string& path, const std::vector<RunResult>& rs) 
   if (!f) return path + ": cannot write";
   f << "workload,policy,cache_bytes,cache_fraction,stripe_size,requests,gets,misses,miss_ratio,"
        "get_bytes,miss_bytes,byte_miss_ratio,inserted_objects,inserted_bytes,"
-       "device_bytes_written,write_amp,device_bytes_read,relocations,relocated_bytes,evictions,"
+       "device_bytes_written,write_amp,device_bytes_read,relocations,relocated_bytes,reinsertions,"
+       "reinserted_bytes,admission_rejected,evictions,"
        "memory_hits,refused,format_overhead,delta_vs_lru,seconds";
   for (int b = 0; b < kRerefBuckets; b++) f << ",reref_" << RerefBucketLow(b);
   f << "\n";
@@ -136,6 +137,9 @@ std::string WriteJson(const std::string& path, const Trace& t, const std::vector
       << ", \"device_bytes_written\": " << r.device_bytes_written
       << ", \"write_amp\": " << r.write_amp() << ", \"device_bytes_read\": " << r.device_bytes_read
       << ", \"relocations\": " << r.relocations << ", \"relocated_bytes\": " << r.relocated_bytes
+      << ", \"reinsertions\": " << r.reinsertions
+      << ", \"reinserted_bytes\": " << r.reinserted_bytes
+      << ", \"admission_rejected\": " << r.admission_rejected
       << ", \"evictions\": " << r.evictions << ", \"memory_hits\": " << r.memory_hits
       << ", \"refused\": " << r.refused << ", \"format_overhead\": " << r.format_overhead
       << ", \"delta_vs_lru\": ";
