@@ -76,6 +76,7 @@ Result<bool> Shard::WarmStart() {
   std::filesystem::remove(checkpoint_path_, ec);
 
   for (uint32_t j = 0; j < nstripes_; j++) stripes_[j].seq = ck->seqs[j];
+  index_.Reserve(ck->entries.size() + ck->entries.size() / 8);
   for (const CheckpointEntry& e : ck->entries) {
     Location l = Location::Unpack(e.packed);
     if (l.stripe >= nstripes_ || l.offset == 0) continue;

@@ -1,6 +1,7 @@
 #include "engine/index.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace coss {
 
@@ -41,7 +42,21 @@ void Index::Place(Partition& p, uint32_t tag, uint64_t packed) {
 }
 
 void Index::Grow(Partition& p) {
-  const uint32_t ncap = p.cap == 0 ? initial_cap_ : p.cap + p.cap / 4 + 1;
+  GrowTo(p, p.cap == 0 ? initial_cap_ : p.cap + p.cap / 4 + 1);
+}
+
+void Index::Reserve(uint64_t total) {
+  // Mean per partition at load 0.8, plus four standard deviations of the
+  // (Poisson) spread so that hardly any partition grows during the load.
+  const double mean = static_cast<double>(total) / kPartitions;
+  const uint64_t want = static_cast<uint64_t>(mean / 0.8 + 4 * std::sqrt(mean)) + kMinCap;
+  const uint32_t cap = static_cast<uint32_t>(std::min<uint64_t>(want, UINT32_MAX / 2));
+  for (auto& p : parts_) {
+    if (p.cap < cap) GrowTo(p, cap);
+  }
+}
+
+void Index::GrowTo(Partition& p, uint32_t ncap) {
   Partition n;
   n.slots = std::make_unique<Slot[]>(ncap);  // value-initialised: all empty
   n.cap = ncap;

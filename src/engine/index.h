@@ -38,6 +38,10 @@ class Index {
   // Removes hash; returns the removed packed value or 0.
   uint64_t Erase(uint64_t hash);
   void Clear();
+  // Grows every partition to hold `total` objects (spread evenly) at load 0.8
+  // without further growth. Loads of many entries call it first: inserting
+  // sorted hashes into a table that grows step by step is quadratic.
+  void Reserve(uint64_t total);
 
   // Visits every slot of one partition; slots for which `drop` returns true are
   // removed. Used by the stale-entry sweeper.
@@ -78,6 +82,7 @@ class Index {
   Slot* Lookup(Partition& p, uint32_t tag) const;
   void EraseAt(Partition& p, uint32_t i);
   void Grow(Partition& p);
+  void GrowTo(Partition& p, uint32_t ncap);
   static void Place(Partition& p, uint32_t tag, uint64_t packed);
 
   std::vector<Partition> parts_;

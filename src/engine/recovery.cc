@@ -374,6 +374,9 @@ Status Shard::Rebuild() {
     kept.push_back(r);
   }
   std::reverse(kept.begin(), kept.end());  // oldest first
+  uint64_t records = 0;
+  for (const RunMeta& r : kept) records += r.h.record_count;
+  index_.Reserve(records);  // upper bound on the entries the directories can add
 
   // 3. Directories, oldest run first.
   uint64_t max_version = 0;

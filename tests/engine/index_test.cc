@@ -94,3 +94,28 @@ TEST(Index, BytesPerObjectStaysCompact) {
 
 }  // namespace
 }  // namespace coss
+
+namespace coss {
+namespace {
+
+// Loading a checkpoint inserts hashes in slot order; Reserve makes that linear.
+TEST(Index, ReserveHoldsASortedLoadWithoutGrowing) {
+  Index src;
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 200000; i++) src.Assign(rng(), 1 + (rng() & 0xFFFF));
+  std::vector<std::pair<uint64_t, uint64_t>> dump;
+  for (uint32_t p = 0; p < Index::kPartitions; p++) {
+    src.Visit(p, [&](uint64_t h, uint64_t v) { dump.emplace_back(h, v); });
+  }
+  ASSERT_EQ(dump.size(), src.size());
+  Index dst;
+  dst.Reserve(dump.size());
+  const uint64_t cap = dst.capacity();
+  for (auto& [h, v] : dump) dst.Assign(h, v);
+  EXPECT_LE(dst.capacity(), cap + cap / 100);  // (almost) no growth during the load
+  EXPECT_EQ(dst.size(), dump.size());
+  for (auto& [h, v] : dump) ASSERT_EQ(dst.Find(h), v);
+}
+
+}  // namespace
+}  // namespace coss
