@@ -51,6 +51,7 @@ class EngineImpl final : public Engine {
                       policy_.get(), &ctr_, &versions_};
       cfg.spec = &spec_;
       cfg.default_checkpoint = given == nullptr;  // simulated devices keep no checkpoint files
+      cfg.journal = given == nullptr;             // ... and no journal (its timing is real)
       auto shard = std::make_unique<Shard>(cfg, std::move(d));
       if (Status s = shard->Open(&uuid, &have_uuid); !s.ok()) return s;
       shards_.push_back(std::move(shard));

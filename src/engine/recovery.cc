@@ -165,6 +165,7 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   }
   dev_->RegisterBuffers(iov);
 
+  if (!cfg_.journal) return ReTombstoneDropped();
   journal_ = std::make_unique<Journal>(
       *dev_, format::kSuperblockSize, journal_bytes_, uuid_seed_,
       [this] { return DurableCandidate(); }, [this] { SealOpenForJournal(); });

@@ -50,6 +50,7 @@ struct ShardConfig {
   std::atomic<uint64_t>* versions;   // engine-wide version (CAS) counter
   const PolicySpec* spec = nullptr;  // reinsertion and admission (policy.h); null: none
   bool default_checkpoint = true;    // DeviceSpec::checkpoint "" means path + ".ckpt"
+  bool journal = true;               // false for simulated devices (no crash to survive)
 };
 
 class Shard {
