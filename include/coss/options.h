@@ -29,8 +29,9 @@ struct EngineOptions {
   uint32_t io_depth = 64;    // io_uring queue depth per device
   FullPolicy on_full = FullPolicy::kWait;
   // Policies joined by '+' (src/engine/policy.h): relocation never | always | tail:<P>,
-  // reinsert:<budget %>[:reset] (lazy reinsertion at eviction), admit:ghost[:<%>].
-  std::string relocation = "tail:25";
+  // reinsert:<budget %>[:reset] (lazy reinsertion at eviction), admit:ghost|duel[:<%>].
+  // Default measured in docs/ARCHITECTURE.md "Policies: measured" (issue 6).
+  std::string relocation = "reinsert:15+admit:ghost:50";
   uint64_t expected_objects = 0;         // index pre-size hint (0 = grow on demand)
   bool create = true;                    // format devices that carry no store
   uint32_t checkpoint_interval_s = 300;  // periodic index checkpoints (0: only at a clean stop)

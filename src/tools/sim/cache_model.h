@@ -28,12 +28,17 @@ struct RunResult {
   uint64_t get_bytes = 0, miss_bytes = 0;
   uint64_t inserted_bytes = 0;  // object bytes clients asked to store (get-miss inserts + sets)
   uint64_t inserted_objects = 0;
-  // Device-level (engine) or model-level (baselines: bytes of objects admitted).
+  // Device-level (engine: stripe writes) or model-level (baselines: bytes of
+  // objects admitted).
   uint64_t device_bytes_written = 0;
+  // Engine: journal blocks written (crash durability of acknowledged writes;
+  // reported apart: their volume depends on how many puts each group commit
+  // batches, i.e. on device sync latency and thread timing, not on the policy).
+  uint64_t journal_bytes_written = 0;
   uint64_t device_bytes_read = 0;
-  uint64_t relocations = 0, relocated_bytes = 0;      // engine: rewrites of disk hits
-  uint64_t reinsertions = 0, reinserted_bytes = 0;    // engine: rewrites at stripe eviction
-  uint64_t admission_rejected = 0;                    // engine: puts dropped by admission
+  uint64_t relocations = 0, relocated_bytes = 0;    // engine: rewrites of disk hits
+  uint64_t reinsertions = 0, reinserted_bytes = 0;  // engine: rewrites at stripe eviction
+  uint64_t admission_rejected = 0;                  // engine: puts dropped by admission
   uint64_t evictions = 0;
   uint64_t memory_hits = 0;  // engine: hits served from a membuf
   uint64_t refused = 0;      // puts the model did not store (too large, busy, admission)
@@ -47,6 +52,9 @@ struct RunResult {
   double byte_miss_ratio() const { return get_bytes ? double(miss_bytes) / get_bytes : 0; }
   double write_amp() const {
     return inserted_bytes ? double(device_bytes_written) / inserted_bytes : 0;
+  }
+  double journal_amp() const {
+    return inserted_bytes ? double(journal_bytes_written) / inserted_bytes : 0;
   }
 };
 

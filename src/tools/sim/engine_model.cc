@@ -1,5 +1,6 @@
 #include "tools/sim/engine_model.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,10 +17,38 @@ namespace {
 
 constexpr size_t kKeyLen = 8;
 
+// Counts every byte written to the device, whatever the engine's counters say
+// (stripes, journal blocks, checkpoints, superblock).
+class CountingDevice final : public Device {
+ public:
+  CountingDevice(std::unique_ptr<Device> d, std::atomic<uint64_t>* written)
+      : d_(std::move(d)), written_(written) {}
+  void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
+    d_->Read(off, buf, len, std::move(cb));
+  }
+  void Write(uint64_t off, const void* buf, size_t len, IoCallback cb) override {
+    written_->fetch_add(len, std::memory_order_relaxed);
+    d_->Write(off, buf, len, std::move(cb));
+  }
+  Status Sync() override { return d_->Sync(); }
+  void Shutdown() override { d_->Shutdown(); }
+  uint64_t size() const override { return d_->size(); }
+  bool direct() const override { return d_->direct(); }
+  const std::string& path() const override { return d_->path(); }
+
+ private:
+  std::unique_ptr<Device> d_;
+  std::atomic<uint64_t>* written_;
+};
+
 class EngineModel final : public CacheModel {
  public:
-  EngineModel(std::unique_ptr<Engine> e, uint32_t max_object)
-      : engine_(std::move(e)), zeros_(std::max<uint32_t>(max_object, 1), '\0') {}
+  EngineModel(std::unique_ptr<Engine> e, uint32_t max_object,
+              std::shared_ptr<std::atomic<uint64_t>> written)
+      : engine_(std::move(e)),
+        zeros_(std::max<uint32_t>(max_object, 1), '\0'),
+        written_(std::move(written)),
+        written_at_open_(written_->load()) {}
 
   bool Get(const Request& r, int64_t) override {
     char key[kKeyLen];
@@ -56,7 +85,12 @@ class EngineModel final : public CacheModel {
 
   void Finish(RunResult* out) override {
     const StatsSnapshot s = engine_->Stats();
-    out->device_bytes_written = s.device_bytes_written;
+    // The policy's figure is the stripe writes (Stats() may count journal
+    // blocks as device bytes too); everything else the device took since the
+    // store was opened (journal blocks) is reported beside it.
+    out->device_bytes_written = s.device_bytes_written - s.journal_bytes_written;
+    const uint64_t all = written_->load() - written_at_open_;
+    out->journal_bytes_written = all - std::min(all, out->device_bytes_written);
     out->device_bytes_read = s.device_bytes_read;
     out->relocations = s.relocations;
     out->relocated_bytes = s.relocated_bytes;
@@ -75,12 +109,14 @@ class EngineModel final : public CacheModel {
     const uint64_t moved_obj =
         moved - std::min(moved, (s.relocations + s.reinsertions) * per_record);
     const uint64_t obj = (s.client_bytes_written - s.puts * kKeyLen) + moved_obj;
-    out->format_overhead = obj ? double(s.device_bytes_written) / double(obj) : 0;
+    out->format_overhead = obj ? double(out->device_bytes_written) / double(obj) : 0;
   }
 
  private:
   std::unique_ptr<Engine> engine_;
   std::vector<char> zeros_;
+  std::shared_ptr<std::atomic<uint64_t>> written_;  // by CountingDevice
+  uint64_t written_at_open_;
   uint64_t refused_ = 0;
 };
 
@@ -99,14 +135,18 @@ std::unique_ptr<CacheModel> MakeEngineModel(const EngineModelConfig& cfg, std::s
   o.on_full = FullPolicy::kWait;
   o.relocation = cfg.policy;
   o.expected_objects = cfg.expected_objects;
+  o.devices[0].checkpoint = "none";  // no checkpoint files, no checkpointer thread
+  o.checkpoint_interval_s = 0;
+  auto written = std::make_shared<std::atomic<uint64_t>>(0);
   std::vector<std::unique_ptr<Device>> devs;
-  devs.push_back(MakeMemDevice("sim-device", cfg.cache_bytes));
+  devs.push_back(std::make_unique<CountingDevice>(MakeMemDevice("sim-device", cfg.cache_bytes),
+                                                  written.get()));
   auto e = OpenEngineOnDevices(o, std::move(devs));
   if (!e.ok()) {
     *err = e.status().ToString();
     return nullptr;
   }
-  return std::make_unique<EngineModel>(std::move(*e), cfg.max_object);
+  return std::make_unique<EngineModel>(std::move(*e), cfg.max_object, std::move(written));
 }
 
 }  // namespace coss::sim
