@@ -9,7 +9,8 @@
 #
 # Environment:
 #   REQUESTS    requests per synthetic workload (default 10000000; e.g. 1000000 for a smoke run)
-#   POLICIES    comma list (default: lru,fifo,always,never,tail:25 + $EXTRA_POLICIES)
+#   POLICIES    comma list (default: lru,fifo,always,tail:25,reinsert:15,admit:ghost:50,
+#               reinsert:15+admit:ghost:50; + $EXTRA_POLICIES)
 #   EXTRA_POLICIES  appended to POLICIES
 #   SIZES       default 1%,10%,30%
 #   THREADS     jobs in parallel (default 2; each engine job holds its cache in RAM)
@@ -27,7 +28,7 @@ BUILD=${BUILD_DIR:-$ROOT/build-sim-bench}
 DATE=$(date +%F)
 OUT=${OUT_DIR:-$ROOT/bench/results/$DATE-sim}
 N=${REQUESTS:-10000000}
-POL=${POLICIES:-lru,fifo,always,never,tail:25}
+POL=${POLICIES:-lru,fifo,always,tail:25,reinsert:15,admit:ghost:50,reinsert:15+admit:ghost:50}
 [ -n "${EXTRA_POLICIES:-}" ] && POL="$POL,$EXTRA_POLICIES"
 SIZES=${SIZES:-1%,10%,30%}
 THREADS=${THREADS:-2}
