@@ -21,8 +21,8 @@ constexpr size_t kKeyLen = 8;
 // (stripes, journal blocks, checkpoints, superblock).
 class CountingDevice final : public Device {
  public:
-  CountingDevice(std::unique_ptr<Device> d, std::atomic<uint64_t>* written)
-      : d_(std::move(d)), written_(written) {}
+  CountingDevice(std::unique_ptr<Device> d, std::shared_ptr<std::atomic<uint64_t>> written)
+      : d_(std::move(d)), written_(std::move(written)) {}
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
     d_->Read(off, buf, len, std::move(cb));
   }
@@ -38,7 +38,7 @@ class CountingDevice final : public Device {
 
  private:
   std::unique_ptr<Device> d_;
-  std::atomic<uint64_t>* written_;
+  std::shared_ptr<std::atomic<uint64_t>> written_;  // shared: the engine writes at close
 };
 
 class EngineModel final : public CacheModel {
@@ -139,8 +139,8 @@ std::unique_ptr<CacheModel> MakeEngineModel(const EngineModelConfig& cfg, std::s
   o.checkpoint_interval_s = 0;
   auto written = std::make_shared<std::atomic<uint64_t>>(0);
   std::vector<std::unique_ptr<Device>> devs;
-  devs.push_back(std::make_unique<CountingDevice>(MakeMemDevice("sim-device", cfg.cache_bytes),
-                                                  written.get()));
+  devs.push_back(
+      std::make_unique<CountingDevice>(MakeMemDevice("sim-device", cfg.cache_bytes), written));
   auto e = OpenEngineOnDevices(o, std::move(devs));
   if (!e.ok()) {
     *err = e.status().ToString();
