@@ -48,7 +48,8 @@ const std::vector<OptionDef>& Defs() {
       {"io", "--io", "I/O backend: uring or threads (default uring)", "uring|threads"},
       {"relocation", "--relocation",
        "what the store writes again: never, always, tail:N (relocate hits in the oldest N % of "
-       "the ring), reinsert:N[:reset], admit:ghost[:N], joined with + (default tail:25)",
+       "the ring), reinsert:N[:reset], admit:ghost[:N], joined with + (default " +
+           EngineOptions{}.relocation + ")",
        "POLICY"},
       {"on-full", "--on-full",
        "when every stripe buffer waits for the disk: wait (block the writer) or busy (reply "

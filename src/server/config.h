@@ -28,7 +28,7 @@ struct ServerConfig {
   uint32_t stripe_size = 1u << 20;
   uint32_t membufs = 4;
   IoKind io = IoKind::kUring;
-  std::string relocation = "tail:25";
+  std::string relocation = EngineOptions{}.relocation;  // the engine's default policy
   FullPolicy on_full = FullPolicy::kWait;
   bool ack_durable = true;  // --write-ack durable|buffered
   std::string checkpoint;   // "" = next to each store; "none" = off; else a directory

@@ -85,10 +85,12 @@ uint64_t StoreCapacity(const ServerContext& ctx) {
   return total;
 }
 
+// Device bytes written / key and value bytes clients asked to store, whether the
+// store kept them or its admission policy refused them (issue 6's definition: a
+// policy that keeps one-time keys off the device goes below 1).
 double WriteAmplification(const StatsSnapshot& s) {
-  return s.client_bytes_written == 0
-             ? 0.0
-             : static_cast<double>(s.device_bytes_written) / s.client_bytes_written;
+  const uint64_t offered = s.client_bytes_written + s.admission_rejected_bytes;
+  return offered == 0 ? 0.0 : static_cast<double>(s.device_bytes_written) / offered;
 }
 
 std::string Fixed(double v) {
@@ -351,8 +353,19 @@ std::string RenderPrometheus(const ServerContext& ctx) {
         es.device_bytes_written);
   p.One("cossd_device_bytes_read_total", "counter", "Bytes read from the store devices",
         es.device_bytes_read);
-  p.One("cossd_write_amplification", "gauge", "Device bytes written / client bytes written",
+  p.One("cossd_write_amplification", "gauge",
+        "Device bytes written / key and value bytes clients asked to store (kept or refused)",
         WriteAmplification(es));
+  p.One("cossd_reinsertions_total", "counter",
+        "Objects re-written when their stripe was reclaimed (reinsert policy)", es.reinsertions);
+  p.One("cossd_reinserted_bytes_total", "counter", "Bytes of reinserted records",
+        es.reinserted_bytes);
+  p.One("cossd_admission_rejected_total", "counter",
+        "Puts of new keys the admission policy kept off the device", es.admission_rejected);
+  p.One("cossd_admission_rejected_bytes_total", "counter",
+        "Key and value bytes of puts refused by admission", es.admission_rejected_bytes);
+  p.One("cossd_journal_syncs_total", "counter", "Journal group commits (fdatasync)",
+        es.journal_syncs);
   p.One("cossd_relocations_total", "counter", "Objects re-written at the head of the ring",
         es.relocations);
   p.One("cossd_relocated_bytes_total", "counter", "Bytes of relocated records", es.relocated_bytes);

@@ -32,6 +32,7 @@ PROM = ['cossd_reads_total{tier="ram"}', 'cossd_reads_total{tier="store_disk"}',
         'cossd_request_duration_seconds_bucket{class="get",le="+Inf"}',
         'cossd_request_duration_seconds_count{class="set"}', "cossd_client_bytes_written_total",
         "cossd_device_bytes_written_total", "cossd_write_amplification", "cossd_relocations_total",
+        "cossd_reinsertions_total", "cossd_admission_rejected_total", "cossd_journal_syncs_total",
         'cossd_evictions_total{tier="store"}', 'cossd_evictions_total{tier="ram"}',
         "cossd_checksum_failures_total", "cossd_connections", "cossd_connections_total",
         'cossd_store_rereference_objects_total{reads="0"}']

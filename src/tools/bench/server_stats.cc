@@ -140,6 +140,10 @@ ServerDelta Diff(const ServerSample& a, const ServerSample& b) {
                                  StatU64(b.stats, "coss_client_bytes_written"));
   d.device_bytes_written = Delta(StatU64(a.stats, "coss_device_bytes_written"),
                                  StatU64(b.stats, "coss_device_bytes_written"));
+  // Bytes refused by admission count as asked-to-store (stats_report.cc).
+  const auto refused = Delta(StatU64(a.stats, "coss_admission_rejected_bytes"),
+                             StatU64(b.stats, "coss_admission_rejected_bytes"));
+  if (d.client_bytes_written && refused) *d.client_bytes_written += *refused;
   if (d.client_bytes_written && d.device_bytes_written && *d.client_bytes_written > 0) {
     d.write_amplification =
         static_cast<double>(*d.device_bytes_written) / static_cast<double>(*d.client_bytes_written);

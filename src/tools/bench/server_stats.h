@@ -59,7 +59,7 @@ struct ServerDelta {
   std::string cpu_source;                          // "/proc/<pid>/stat" or "stats rusage"
   std::optional<uint64_t> rss_bytes;               // after
   std::optional<uint64_t> items;                   // curr_items after
-  std::optional<uint64_t> client_bytes_written;    // coss_client_bytes_written delta
+  std::optional<uint64_t> client_bytes_written;    // coss_client_bytes_written (+ refused) delta
   std::optional<uint64_t> device_bytes_written;    // coss_device_bytes_written delta
   std::optional<double> write_amplification;       // device / client (cossd only)
   std::optional<uint64_t> device_bytes_read;       // coss_device_bytes_read delta
