@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-tools libclang-rt-dev
       liburing-dev libxxhash-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      memcached libmemcached-tools python3 python3-pymemcache fio nutcracker)
+      memcached libmemcached-tools python3 python3-pymemcache fio nutcracker
+      systemd groff-base)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
