@@ -141,7 +141,7 @@ size_t Connection::WriteSocket() {
 
 bool Connection::ParseBlocked() const {
   return broken_ || close_after_flush_ || stop_parsing_ || ops_.size() >= cfg_.conn_pending ||
-         Buffered() >= cfg_.conn_output_limit;
+         owned_bytes_ >= parser_.limits().BufferBound() || Buffered() >= cfg_.conn_output_limit;
 }
 
 bool Connection::ParseSome() {
@@ -247,6 +247,7 @@ void Connection::Dispatch(proto::Request& req, std::string_view raw) {
 
 void Connection::Own(Op& op, std::string_view raw) {
   op.storage.assign(raw.data(), raw.size());
+  owned_bytes_ += raw.size();
   const char* b = raw.data();
   const char* nb = op.storage.data();
   proto::Request& r = op.req;
@@ -271,6 +272,7 @@ bool Connection::MoveHeadOutput() {
                           .count();
       m_->Latency(front.cmd, static_cast<uint64_t>(us));
     }
+    owned_bytes_ -= front.storage.size();
     Recycle(std::move(ops_.front()));
     ops_.pop_front();
     if (started_ > 0) started_--;

@@ -13,10 +13,13 @@
 // whatever order store reads complete in.
 //
 // Bounds (all from ServerConfig): the read buffer never exceeds the parser's
-// BufferBound(); at most conn_pending requests wait; store reads in flight are
-// at most conn_inflight; when queued reply bytes exceed conn_output_limit the
-// connection stops issuing reads and stops reading the socket until the client
-// drains its replies (TCP back-pressure).
+// BufferBound(); at most conn_pending requests wait, and the request bytes they
+// keep (a request that outlives the read buffer owns a copy, value included)
+// stop parsing once they reach BufferBound() (one largest request), so they
+// stay below twice that; store reads in flight are at most conn_inflight; when
+// queued reply bytes exceed conn_output_limit the connection stops issuing
+// reads and stops reading the socket until the client drains its replies (TCP
+// back-pressure).
 //
 // Threading: every method runs on the owning worker's thread. Store reads that
 // complete elsewhere come back through Worker::DeliverRead -> OnRead.
@@ -132,6 +135,7 @@ class Connection {
   proto::Step step_;
 
   size_t op_out_bytes_ = 0;  // bytes in ops' queues (declared before ops_)
+  size_t owned_bytes_ = 0;   // request bytes copied into ops_ (Own)
   std::deque<std::unique_ptr<Op>> ops_;
   std::vector<std::unique_ptr<Op>> spare_;  // finished ops kept for reuse
   uint64_t next_seq_ = 1;
