@@ -96,11 +96,7 @@ Result<bool> Shard::WarmStart() {
   // order; completions may be out of order, so look a little past the last one.
   const uint64_t max_fp = format::RecordFootprint(format::kMaxKey, cfg_.opts->max_value_size);
   const uint32_t guard = cfg_.opts->membufs + static_cast<uint32_t>(max_fp / stripe_size_) + 3;
-  struct Run {
-    uint32_t stripe;
-    format::StripeHeader h;
-  };
-  std::vector<Run> replay;
+  std::vector<RunRef> replay;
   AlignedBuffer hb(format::kBlock);
   // Start at the oldest run the dump knew as not yet durable (the membufs then
   // in flight sit just before the head), or at the head.
@@ -132,9 +128,9 @@ Result<bool> Shard::WarmStart() {
     pos = (pos + step) % nstripes_;
   }
   std::sort(replay.begin(), replay.end(),
-            [](const Run& a, const Run& b) { return a.h.seq < b.h.seq; });
+            [](const RunRef& a, const RunRef& b) { return a.h.seq < b.h.seq; });
   std::set<uint64_t> replayed;
-  for (const Run& r : replay) replayed.insert(r.h.seq);
+  for (const RunRef& r : replay) replayed.insert(r.h.seq);
   // Positions the dump thought newer than replay_from but whose run never reached
   // the disk hold older content: nothing there is indexed any more.
   for (uint32_t j = 0; j < nstripes_; j++) {
@@ -143,16 +139,19 @@ Result<bool> Shard::WarmStart() {
       stripes_[j].seq = 0;
     }
   }
-  for (const Run& r : replay) {
-    const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
-    for (uint32_t j = r.stripe; j < r.stripe + span; j++) {
-      Reclaim(j);  // entries the dump had for older content here are gone
-      stripes_[j].seq = r.h.seq;
-    }
-    next_seq_ = std::max(next_seq_, r.h.seq + 1);
-    head_ = (r.stripe + span) % nstripes_;
-    ApplyRun(r.stripe, r.h, &max_version);
-  }
+  ApplyRuns(
+      replay,
+      [&](size_t i) {
+        const RunRef& r = replay[i];
+        const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+        for (uint32_t j = r.stripe; j < r.stripe + span; j++) {
+          Reclaim(j);  // entries the dump had for older content here are gone
+          stripes_[j].seq = r.h.seq;
+        }
+        next_seq_ = std::max(next_seq_, r.h.seq + 1);
+        head_ = (r.stripe + span) % nstripes_;
+      },
+      &max_version);
   // Reclaim above counted evictions for entries that were simply superseded.
   ctr_.evictions.store(0, std::memory_order_relaxed);
   std::set<uint64_t> present;

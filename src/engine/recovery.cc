@@ -53,9 +53,10 @@ class ReadBatch {
   int inflight_ = 0;
 };
 
-struct RunMeta {
-  uint32_t stripe;
-  format::StripeHeader h;
+// Where a run's directory lies: the aligned range [start, end) that holds it.
+struct DirRange {
+  uint64_t start = 0, end = 0;  // device offsets, kIoAlign-aligned
+  uint64_t dir_start = 0;       // first directory byte
 };
 
 }  // namespace
@@ -252,24 +253,72 @@ Status Shard::Format(const format::Uuid& uuid) {
   return dev_->Sync();
 }
 
-void Shard::ApplyRun(uint32_t stripe, const format::StripeHeader& h, uint64_t* max_version) {
-  const uint32_t span = h.kind == format::StripeKind::kData ? h.span : 1;
-  if (h.kind != format::StripeKind::kData || h.record_count == 0) return;
-  const uint64_t run_bytes = uint64_t{span} * stripe_size_;
-  const uint64_t dir_bytes = uint64_t{h.record_count} * sizeof(format::DirEntry);
-  const uint64_t dir_start = StripeOffset(stripe) + run_bytes - dir_bytes;
-  const uint64_t a = format::AlignDown(dir_start, kIoAlign);
-  AlignedBuffer db(StripeOffset(stripe) + run_bytes - a);
-  Counters::Add(ctr_.recovery_bytes_read, db.size());
-  if (Status s = ReadSync(*dev_, a, db.data(), db.size()); !s.ok()) {
-    Counters::Add(ctr_.io_errors);
-    Counters::Add(ctr_.stripes_dropped_at_open);
-    spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), stripe, s.ToString());
-    return;
+void Shard::ApplyRuns(const std::vector<RunRef>& runs, const std::function<void(size_t)>& before,
+                      uint64_t* max_version) {
+  // Window limits: reads in flight are bounded by ReadBatch; buffered bytes here.
+  constexpr size_t kMaxRuns = 256;
+  constexpr uint64_t kMaxBytes = 64ull << 20;
+  auto range = [&](const RunRef& r) {
+    DirRange d;
+    if (r.h.kind != format::StripeKind::kData || r.h.record_count == 0) return d;
+    const uint64_t end = StripeOffset(r.stripe) + uint64_t{r.h.span} * stripe_size_;
+    d.dir_start = end - uint64_t{r.h.record_count} * sizeof(format::DirEntry);
+    d.start = format::AlignDown(d.dir_start, kIoAlign);
+    d.end = end;
+    return d;
+  };
+  std::vector<AlignedBuffer> bufs;
+  std::vector<Status> st;
+  std::vector<DirRange> ranges;
+  for (size_t w = 0; w < runs.size();) {
+    // 1. The window: as many runs as fit, at least one.
+    size_t end = w;
+    uint64_t bytes = 0;
+    ranges.clear();
+    while (end < runs.size() && end - w < kMaxRuns) {
+      const DirRange d = range(runs[end]);
+      if (end > w && bytes + (d.end - d.start) > kMaxBytes) break;
+      bytes += d.end - d.start;
+      ranges.push_back(d);
+      end++;
+    }
+    // 2. Read its directories, many in flight.
+    bufs.clear();
+    st.assign(end - w, Status::Ok());
+    for (const DirRange& d : ranges) bufs.emplace_back(d.end - d.start);
+    {
+      ReadBatch batch(*dev_);
+      for (size_t i = 0; i < ranges.size(); i++) {
+        if (ranges[i].end == ranges[i].start) continue;
+        batch.Add(ranges[i].start, bufs[i].data(), bufs[i].size(), &st[i]);
+      }
+      batch.Wait();
+    }
+    Counters::Add(ctr_.recovery_bytes_read, bytes);
+    // 3. Apply them in order.
+    for (size_t i = 0; i < ranges.size(); i++) {
+      const RunRef& r = runs[w + i];
+      before(w + i);
+      if (ranges[i].end == ranges[i].start) continue;  // nothing indexed in it
+      if (!st[i].ok()) {
+        Counters::Add(ctr_.io_errors);
+        Counters::Add(ctr_.stripes_dropped_at_open);
+        spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), r.stripe,
+                      st[i].ToString());
+        continue;
+      }
+      ApplyDirectory(r.stripe, r.h, bufs[i].data() + (ranges[i].dir_start - ranges[i].start),
+                     max_version);
+    }
+    w = end;
   }
+}
+
+void Shard::ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
+                           uint64_t* max_version) {
+  const uint64_t dir_bytes = uint64_t{h.record_count} * sizeof(format::DirEntry);
   std::vector<format::DirEntry> entries;
-  auto dec =
-      format::DecodeDirectory(h, db.data() + (dir_start - a), dir_bytes, uuid_seed_, &entries);
+  auto dec = format::DecodeDirectory(h, dir, dir_bytes, uuid_seed_, &entries);
   if (!dec.ok()) {
     Counters::Add(ctr_.stripes_dropped_at_open);
     spdlog::warn("{}: stripe {} dropped: {}", dev_->path(), stripe, dec.status().message());
@@ -328,7 +377,7 @@ Status Shard::FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t 
 
 Status Shard::Rebuild() {
   // 1. Stripe headers, read in batches.
-  std::vector<RunMeta> runs;
+  std::vector<RunRef> runs;
   constexpr uint32_t kBatch = 256;
   AlignedBuffer hb(uint64_t{kBatch} * format::kBlock);
   std::vector<Status> st(kBatch);
@@ -363,10 +412,10 @@ Status Shard::Rebuild() {
 
   // 2. Newest run per position wins.
   std::sort(runs.begin(), runs.end(),
-            [](const RunMeta& a, const RunMeta& b) { return a.h.seq > b.h.seq; });
+            [](const RunRef& a, const RunRef& b) { return a.h.seq > b.h.seq; });
   std::vector<bool> claimed(nstripes_, false);
-  std::vector<RunMeta> kept;
-  for (const RunMeta& r : runs) {
+  std::vector<RunRef> kept;
+  for (const RunRef& r : runs) {
     const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
     bool overlap = false;
     for (uint32_t j = r.stripe; j < r.stripe + span; j++) overlap = overlap || claimed[j];
@@ -376,20 +425,23 @@ Status Shard::Rebuild() {
   }
   std::reverse(kept.begin(), kept.end());  // oldest first
   uint64_t records = 0;
-  for (const RunMeta& r : kept) records += r.h.record_count;
+  for (const RunRef& r : kept) records += r.h.record_count;
   index_.Reserve(records);  // upper bound on the entries the directories can add
 
   // 3. Directories, oldest run first.
   uint64_t max_version = 0;
   std::set<uint64_t> recovered_seqs;
-  for (const RunMeta& r : kept) recovered_seqs.insert(r.h.seq);
-  for (const RunMeta& r : kept) {
-    const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
-    for (uint32_t j = r.stripe; j < r.stripe + span; j++) stripes_[j].seq = r.h.seq;
-    next_seq_ = std::max(next_seq_, r.h.seq + 1);
-    head_ = (r.stripe + span) % nstripes_;
-    ApplyRun(r.stripe, r.h, &max_version);
-  }
+  for (const RunRef& r : kept) recovered_seqs.insert(r.h.seq);
+  ApplyRuns(
+      kept,
+      [&](size_t i) {
+        const RunRef& r = kept[i];
+        const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+        for (uint32_t j = r.stripe; j < r.stripe + span; j++) stripes_[j].seq = r.h.seq;
+        next_seq_ = std::max(next_seq_, r.h.seq + 1);
+        head_ = (r.stripe + span) % nstripes_;
+      },
+      &max_version);
 
   if (Status s = FinishRecovery(recovered_seqs, max_version); !s.ok()) return s;
   spdlog::info("{}: rebuilt {} objects from {} stripe runs ({} stripes dropped)", dev_->path(),

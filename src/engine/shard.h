@@ -22,6 +22,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -94,7 +95,7 @@ class Shard {
     uint64_t live_bytes = 0;  // their record bytes (by size class)
     uint32_t pins = 0;        // device reads in flight against this stripe
     Membuf* membuf = nullptr;
-    uint8_t max_hits = 0;  // highest hit counter read since written (evacuation hint)
+    uint8_t max_hits = 0;     // highest hit counter read since written (evacuation hint)
     bool evacuating = false;  // its evacuation read is in flight (not reclaimed meanwhile)
   };
 
@@ -161,7 +162,18 @@ class Shard {
   // --- recovery (recovery.cc) ---
   Status Format(const format::Uuid& uuid);
   Status Rebuild();
-  void ApplyRun(uint32_t stripe, const format::StripeHeader& h, uint64_t* max_version);
+  struct RunRef {
+    uint32_t stripe;
+    format::StripeHeader h;
+  };
+  // Applies the directories of `runs` in order (oldest first), calling
+  // before(i) just before run i is applied. Directories are read ahead in
+  // windows (many reads in flight, bounded bytes), so a full scan is not one
+  // synchronous read per stripe.
+  void ApplyRuns(const std::vector<RunRef>& runs, const std::function<void(size_t)>& before,
+                 uint64_t* max_version);
+  void ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
+                      uint64_t* max_version);
   Status FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version);
   // --- checkpoint (checkpoint.cc) ---
   // Loads the checkpoint and replays the runs written after it; false when there
