@@ -15,6 +15,7 @@ struct StatsSnapshot {
   uint64_t objects = 0;         // live index entries
   uint64_t bytes = 0;           // bytes of live records (approximate, by size class)
   uint64_t index_bytes = 0;     // RAM held by the index tables
+  uint64_t policy_bytes = 0;    // RAM held by policies (admission's ghost of refused keys)
   uint64_t index_capacity = 0;  // index slots allocated
   uint64_t gets = 0;
   uint64_t hits_memory = 0;  // served from a membuf
@@ -36,15 +37,16 @@ struct StatsSnapshot {
   uint64_t io_errors = 0;
   uint64_t stripes_dropped_at_open = 0;  // stripes whose metadata failed verification
   uint64_t objects_recovered = 0;        // index entries rebuilt at open
-  uint64_t reinsertions = 0;        // objects rewritten at stripe eviction (reinsert:B policy)
-  uint64_t reinserted_bytes = 0;    // their record bytes
-  uint64_t admission_rejected = 0;  // new-key puts dropped by admission (admit:ghost policy)
+  uint64_t reinsertions = 0;             // objects rewritten at stripe eviction (reinsert:B policy)
+  uint64_t reinserted_bytes = 0;         // their record bytes
+  uint64_t admission_rejected = 0;       // new-key puts dropped by admission (admit:ghost policy)
   uint64_t admission_rejected_bytes = 0;  // their key+value bytes
-  uint64_t recovery_bytes_read = 0;      // metadata read at open (headers, directories, journal)
-  uint64_t journal_tail_at_open = 0;     // journal entries past the durable watermark at open
-  uint64_t journal_dropped = 0;          // keys dropped at open: their newest write was lost
+  uint64_t recovery_bytes_read = 0;       // metadata read at open (headers, directories, journal)
+  uint64_t journal_tail_at_open = 0;      // journal entries past the durable watermark at open
+  uint64_t journal_dropped = 0;           // keys dropped at open: their newest write was lost
   uint64_t journal_syncs = 0;
-  uint64_t journal_bytes_written = 0;    // journal blocks (also counted in device_bytes_written)            // group commits (journal block writes + fdatasync)
+  uint64_t journal_bytes_written = 0;  // journal blocks (also counted in device_bytes_written) //
+                                       // group commits (journal block writes + fdatasync)
   uint64_t membufs_in_flight = 0;
   std::array<uint64_t, kRerefBuckets> reref{};  // evicted objects by reads while cached
 };

@@ -351,6 +351,7 @@ void Shard::AddStats(StatsSnapshot* s) {
   s->objects += live_objects_;
   s->bytes += live_bytes_;
   s->index_bytes += index_.MemoryBytes();
+  if (admission_) s->policy_bytes += admission_->MemoryBytes();
   s->index_capacity += index_.capacity();
   s->membufs_in_flight += in_flight_;
   if (journal_) {
