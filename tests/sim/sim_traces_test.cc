@@ -8,6 +8,7 @@
 
 #include "support/temp_dir.h"
 #include "tools/sim/generators.h"
+#include "tools/sim/report.h"
 #include "tools/sim/spec.h"
 #include "tools/sim/trace_readers.h"
 
@@ -165,3 +166,52 @@ TEST(SimSpec, BytesAndLists) {
 
 }  // namespace
 }  // namespace coss::sim
+
+// The CSV's header and rows must line up: every row has one field per column,
+// and named columns hold the matching RunResult fields.
+TEST(SimReport, CsvRowsMatchTheHeader) {
+  coss::testing::TempDir dir;
+  coss::sim::RunResult r;
+  r.workload = "w";
+  r.policy = "reinsert:15";
+  r.relocated_bytes = 11;
+  r.reinsertions = 22;
+  r.reinserted_bytes = 33;
+  r.admission_rejected = 44;
+  r.evictions = 55;
+  r.seconds = 1.5;
+  r.reref[0] = 66;
+  r.reref[coss::kRerefBuckets - 1] = 77;
+  const std::string path = dir.file("r.csv");
+  ASSERT_EQ(coss::sim::WriteCsv(path, {r}), "");
+  std::ifstream f(path);
+  std::string header, row;
+  ASSERT_TRUE(std::getline(f, header));
+  ASSERT_TRUE(std::getline(f, row));
+  auto split = [](const std::string& s) {
+    std::vector<std::string> out(1);
+    for (char c : s) {
+      if (c == ',') {
+        out.emplace_back();
+      } else {
+        out.back().push_back(c);
+      }
+    }
+    return out;
+  };
+  const auto h = split(header), v = split(row);
+  ASSERT_EQ(h.size(), v.size());
+  auto col = [&](const std::string& name) {
+    for (size_t i = 0; i < h.size(); i++)
+      if (h[i] == name) return v[i];
+    return std::string("<no column " + name + ">");
+  };
+  EXPECT_EQ(col("relocated_bytes"), "11");
+  EXPECT_EQ(col("reinsertions"), "22");
+  EXPECT_EQ(col("reinserted_bytes"), "33");
+  EXPECT_EQ(col("admission_rejected"), "44");
+  EXPECT_EQ(col("evictions"), "55");
+  EXPECT_EQ(col("seconds"), "1.5");
+  EXPECT_EQ(col("reref_0"), "66");
+  EXPECT_EQ(col("reref_16384"), "77");
+}

@@ -114,6 +114,7 @@ std::string WriteCsv(const std::string& path, const std::vector<RunResult>& rs) 
       << ',' << r.inserted_objects << ',' << r.inserted_bytes << ',' << r.device_bytes_written
       << ',' << r.write_amp() << ',' << r.journal_bytes_written << ',' << r.journal_amp() << ','
       << r.device_bytes_read << ',' << r.relocations << ',' << r.relocated_bytes << ','
+      << r.reinsertions << ',' << r.reinserted_bytes << ',' << r.admission_rejected << ','
       << r.evictions << ',' << r.memory_hits << ',' << r.refused << ',' << r.format_overhead << ',';
     if (!std::isnan(d)) f << d;
     f << ',' << r.seconds;
