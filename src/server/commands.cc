@@ -80,6 +80,7 @@ bool Connection::ReadBudget() const {
 }
 
 void Connection::Finish(Op& op) {
+  for (Slot& s : op.slots) s.held.Release();  // what it emitted is in op.out now
   op.state = Op::State::kDone;
   running_--;
   if (op.write) running_writes_--;
@@ -316,9 +317,11 @@ bool Connection::AdvanceRetrieval(Op& op) {
   }
   // Issue more keys. The head request only waits for the socket; later ones
   // also for the replies queued behind the head.
+  // Values read but not emitted yet count too: reads that complete inline (RAM
+  // tier, stripe buffers) would otherwise all land before any is emitted.
   const bool head = ops_.front().get() == &op;
   while (op.next_key < op.req.keys.size() && ReadBudget() &&
-         (head ? out_.bytes() : Buffered()) < cfg_.conn_output_limit) {
+         (head ? out_.bytes() + held_bytes_ : Buffered()) < cfg_.conn_output_limit) {
     op.slots.emplace_back();
     Slot& s = op.slots.back();
     s.key_index = op.next_key++;

@@ -50,6 +50,7 @@ Connection::Connection(Worker* worker, ServerContext* ctx, WorkerMetrics* metric
       est_value_(std::max<uint64_t>(4096, ctx->config->max_item_size / 4)) {}
 
 Connection::~Connection() {
+  SetGauges(Pause::kNone, 0, 0);
   ops_.clear();
   if (fd_ >= 0) ::close(fd_);
 }
@@ -137,6 +138,40 @@ size_t Connection::WriteSocket() {
     out_.Clear();
   }
   return total;
+}
+
+Connection::Pause Connection::PauseNow() const {
+  if (peer_closed_ || broken_ || close_after_flush_ || stop_parsing_) return Pause::kNone;
+  if (Buffered() >= cfg_.conn_output_limit) return Pause::kOutput;
+  if (ops_.size() >= cfg_.conn_pending || owned_bytes_ >= parser_.limits().BufferBound()) {
+    return Pause::kInput;
+  }
+  return Pause::kNone;
+}
+
+void Connection::SetGauges(Pause p, int64_t out_bytes, int64_t in_bytes) {
+  if (p != reported_pause_) {
+    if (reported_pause_ == Pause::kOutput) m_->Move(kConnsOutputPaused, -1);
+    if (reported_pause_ == Pause::kInput) m_->Move(kConnsInputPaused, -1);
+    if (p == Pause::kOutput) {
+      m_->Move(kConnsOutputPaused, 1);
+      m_->Add(kOutputPauses);
+    }
+    if (p == Pause::kInput) {
+      m_->Move(kConnsInputPaused, 1);
+      m_->Add(kInputPauses);
+    }
+    reported_pause_ = p;
+  }
+  m_->Move(kOutputBytes, out_bytes - reported_out_);
+  m_->Move(kInputBytes, in_bytes - reported_in_);
+  reported_out_ = out_bytes;
+  reported_in_ = in_bytes;
+}
+
+void Connection::ReportGauges() {
+  SetGauges(PauseNow(), static_cast<int64_t>(Buffered()),
+            static_cast<int64_t>(rcap_ + owned_bytes_));
 }
 
 bool Connection::ParseBlocked() const {
@@ -299,6 +334,7 @@ void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
   slot->in_flight = false;
   slot->ready = true;
   if (r.ok()) est_value_ = (est_value_ * 7 + r.value->size() + 64) / 8;
+  slot->held = HeldBytes(&held_bytes_, r.ok() && r.value ? r.value->size() : 0);
   slot->res = std::move(r);
   inflight_--;
 }

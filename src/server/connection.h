@@ -69,6 +69,10 @@ class Connection {
   bool ShouldClose() const;
   // EPOLLIN / EPOLLOUT wanted now.
   uint32_t WantedEvents() const;
+  // Brings this connection's share of the worker's back-pressure gauges
+  // (paused or not and why, bytes held) up to date; counts a new pause. Called
+  // by the worker after every Pump; the destructor takes the share back.
+  void ReportGauges();
   bool has_inflight_reads() const { return inflight_ != 0; }
 
  private:
@@ -83,7 +87,12 @@ class Connection {
   std::unique_ptr<Op> NewOp();
   void Recycle(std::unique_ptr<Op> op);
   bool MoveHeadOutput();  // true if a finished op left the queue
-  size_t Buffered() const { return out_.bytes() + op_out_bytes_; }
+  // Reply bytes this connection holds: queued for the socket, in ops' replies,
+  // and values read for ops but not yet emitted into a reply.
+  size_t Buffered() const { return out_.bytes() + op_out_bytes_ + held_bytes_; }
+  enum class Pause : uint8_t { kNone, kOutput, kInput };
+  Pause PauseNow() const;
+  void SetGauges(Pause p, int64_t out_bytes, int64_t in_bytes);
 
   // --- execution (commands.cc, meta_commands.cc) ---
   static bool IsWrite(const proto::Request& req);
@@ -136,6 +145,7 @@ class Connection {
 
   size_t op_out_bytes_ = 0;  // bytes in ops' queues (declared before ops_)
   size_t owned_bytes_ = 0;   // request bytes copied into ops_ (Own)
+  size_t held_bytes_ = 0;    // read values held in ops' slots (Slot::held)
   std::deque<std::unique_ptr<Op>> ops_;
   std::vector<std::unique_ptr<Op>> spare_;  // finished ops kept for reuse
   uint64_t next_seq_ = 1;
@@ -152,6 +162,10 @@ class Connection {
   bool stop_parsing_ = false;       // a quit was parsed: ignore what follows
   bool draining_ = false;
   bool read_idle_ = false;  // the last socket read found no data
+
+  // What ReportGauges last added to the worker's gauges.
+  Pause reported_pause_ = Pause::kNone;
+  int64_t reported_out_ = 0, reported_in_ = 0;
 };
 
 }  // namespace coss::server

@@ -55,6 +55,7 @@ MetricsTotals SumMetrics(const std::vector<WorkerMetrics*>& workers) {
   MetricsTotals t;
   for (const WorkerMetrics* w : workers) {
     for (int i = 0; i < kCounterCount; i++) t.c[i] += w->c[i].load(std::memory_order_relaxed);
+    for (int i = 0; i < kGaugeCount; i++) t.g[i] += w->g[i].load(std::memory_order_relaxed);
     for (size_t i = 0; i < t.ops_by_cmd.size(); i++)
       t.ops_by_cmd[i] += w->ops_by_cmd[i].load(std::memory_order_relaxed);
     for (int k = 0; k < kLatClassCount; k++) {

@@ -50,7 +50,19 @@ enum Counter : int {
   kClientErrors,   // CLIENT_ERROR / ERROR replies
   kServerErrors,   // SERVER_ERROR replies
   kLinesTooLong,   // connections closed for an over-long line
+  kOutputPauses,   // a connection stopped reading: its unsent replies reached conn_output_limit
+  kInputPauses,    // ... its queued requests reached conn_pending or their byte bound
   kCounterCount
+};
+
+// Gauges (current values; a connection adds and removes its own share, see
+// Connection::ReportGauges).
+enum Gauge : int {
+  kConnsOutputPaused,  // connections not reading because of conn_output_limit
+  kConnsInputPaused,   // connections not reading because of their queued requests
+  kOutputBytes,        // reply bytes held for clients
+  kInputBytes,         // read buffers plus request bytes queued in ops
+  kGaugeCount
 };
 
 // Latency classes.
@@ -71,8 +83,12 @@ struct WorkerMetrics {
   std::array<std::atomic<uint64_t>, 32> ops_by_cmd{};  // indexed by proto::Command
   std::array<std::array<std::atomic<uint64_t>, kLatBuckets + 1>, kLatClassCount> lat{};
   std::array<std::atomic<uint64_t>, kLatClassCount> lat_sum_us{};
+  std::array<std::atomic<int64_t>, kGaugeCount> g{};
 
   void Add(Counter k, uint64_t n = 1) { c[k].fetch_add(n, std::memory_order_relaxed); }
+  void Move(Gauge k, int64_t delta) {
+    if (delta != 0) g[k].fetch_add(delta, std::memory_order_relaxed);
+  }
   void CountCommand(proto::Command cmd) {
     ops_by_cmd[static_cast<int>(cmd)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -88,6 +104,7 @@ struct MetricsTotals {
   std::array<uint64_t, 32> ops_by_cmd{};
   std::array<std::array<uint64_t, kLatBuckets + 1>, kLatClassCount> lat{};
   std::array<uint64_t, kLatClassCount> lat_sum_us{};
+  std::array<int64_t, kGaugeCount> g{};
 };
 
 struct ConnectionGauges {

@@ -18,6 +18,36 @@
 
 namespace coss::server {
 
+// Bytes of a delivered store read that a slot still holds, charged to the
+// connection's output budget (Connection::Buffered) until the slot lets go of
+// them: the value was emitted into a reply, the op finished, or the slot died.
+class HeldBytes {
+ public:
+  HeldBytes() = default;
+  HeldBytes(size_t* counter, size_t n) : counter_(counter), n_(n) { *counter_ += n_; }
+  HeldBytes(HeldBytes&& o) noexcept : counter_(o.counter_), n_(o.n_) { o.n_ = 0; }
+  HeldBytes& operator=(HeldBytes&& o) noexcept {
+    if (this != &o) {
+      Release();
+      counter_ = o.counter_;
+      n_ = o.n_;
+      o.n_ = 0;
+    }
+    return *this;
+  }
+  HeldBytes(const HeldBytes&) = delete;
+  HeldBytes& operator=(const HeldBytes&) = delete;
+  ~HeldBytes() { Release(); }
+  void Release() {
+    if (n_ != 0) *counter_ -= n_;
+    n_ = 0;
+  }
+
+ private:
+  size_t* counter_ = nullptr;
+  size_t n_ = 0;
+};
+
 struct Slot {
   uint32_t key_index = 0;  // which key of the request (0 for single-key commands)
   bool in_flight = false;  // a store read was issued and has not been delivered
@@ -25,6 +55,7 @@ struct Slot {
   bool done = false;       // multi-key: this key's outcome is final
   uint16_t attempts = 0;   // compare-and-swap retries so far
   ReadResult res;
+  HeldBytes held;  // res.value's bytes while they count against the output budget
 };
 
 struct Op {

@@ -45,6 +45,8 @@ const char* const kCounterNames[kCounterCount] = {
     "coss_client_errors",
     "coss_server_errors",
     "coss_lines_too_long",
+    "coss_conn_output_pauses",
+    "coss_conn_input_pauses",
 };
 
 const char* const kRerefLabels[kRerefBuckets] = {
@@ -142,6 +144,11 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_ram_fills_too_large", rs.fills_too_large);
   out->Stat("coss_ram_evictions", rs.evictions);
   for (int i = kHitsRam; i < kCounterCount; i++) out->Stat(kCounterNames[i], t.c[i]);
+  // coss: connections held back by their own limits, and what they hold
+  out->StatI("coss_conns_output_paused", t.g[kConnsOutputPaused]);
+  out->StatI("coss_conns_input_paused", t.g[kConnsInputPaused]);
+  out->StatI("coss_conn_output_bytes", t.g[kOutputBytes]);
+  out->StatI("coss_conn_input_bytes", t.g[kInputBytes]);
   // coss: the cyclic store (engine counters)
   out->Stat("coss_store_capacity_bytes", StoreCapacity(ctx));
   out->Stat("coss_store_objects", es.objects);
@@ -383,7 +390,10 @@ std::string RenderPrometheus(const ServerContext& ctx) {
   p.One("cossd_ram_limit_bytes", "gauge", "RAM tier capacity (-m)", rs.capacity);
   p.One("cossd_ram_fills_stale_total", "counter",
         "RAM tier fills refused because the key was written during the read", rs.fills_stale);
-  p.One("cossd_store_busy_total", "counter", "Writes refused or delayed by back-pressure", es.busy);
+  p.One("cossd_store_busy_total", "counter",
+        "Writes refused because every stripe buffer waited for the disk (--on-full busy)", es.busy);
+  p.One("cossd_store_waits_total", "counter",
+        "Writes that waited for a stripe buffer to be written (--on-full wait)", es.waits);
   p.Head("cossd_store_rereference_objects_total", "counter",
          "Objects evicted from the store, by how often they were read while cached");
   for (int i = 0; i < kRerefBuckets; i++) {
@@ -395,6 +405,20 @@ std::string RenderPrometheus(const ServerContext& ctx) {
         ctx.conns.total.load());
   p.One("cossd_connections_rejected_total", "counter", "Connections refused at the -c limit",
         ctx.conns.rejected.load());
+  p.Head("cossd_connections_paused", "gauge",
+         "Connections not reading requests: unsent replies at --conn-output-limit (output) or "
+         "queued requests at their bound (input)");
+  p.Sample("cossd_connections_paused", "reason=\"output\"", t.g[kConnsOutputPaused]);
+  p.Sample("cossd_connections_paused", "reason=\"input\"", t.g[kConnsInputPaused]);
+  p.Head("cossd_connection_pauses_total", "counter",
+         "Times a connection stopped reading requests, by reason");
+  p.Sample("cossd_connection_pauses_total", "reason=\"output\"", t.c[kOutputPauses]);
+  p.Sample("cossd_connection_pauses_total", "reason=\"input\"", t.c[kInputPauses]);
+  p.Head("cossd_connection_buffer_bytes", "gauge",
+         "Bytes held for connections: unsent replies (output), read buffers and queued requests "
+         "(input)");
+  p.Sample("cossd_connection_buffer_bytes", "dir=\"output\"", t.g[kOutputBytes]);
+  p.Sample("cossd_connection_buffer_bytes", "dir=\"input\"", t.g[kInputBytes]);
   p.One("cossd_uptime_seconds", "gauge", "Seconds since start", NowSeconds() - ctx.started_at);
   return p.Take();
 }

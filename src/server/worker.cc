@@ -164,6 +164,7 @@ void Worker::Update(uint64_t id) {
     Close(id);
     return;
   }
+  c.ReportGauges();
   const uint32_t want = c.WantedEvents();
   if (want != it->second.events) {
     epoll_event ev{};

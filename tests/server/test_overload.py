@@ -17,24 +17,12 @@ import os
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import stats  # noqa: E402
-
-MIB = 1 << 20
-
-
-def proc_kib(pid, field):
-    """VmRSS / VmHWM of a process, KiB (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+import overload_load as ol  # noqa: E402
+from overload_load import MIB, proc_kib  # noqa: E402
 
 
 class RssSampler:
@@ -110,6 +98,187 @@ class QueuedRequests(harness.ServerTest):
         self.assertLess(grown_mib, bound_mib)
         c.expect(b"get q%d\r\n" % (nsets - 1), b"VALUE q%d 0 %d\r\n" % (nsets - 1, MIB))
         self.assertEqual(c.read_exact(MIB + 7), big + b"\r\nEND\r\n")
+
+
+class InlineReadsMixin:
+    """Reads that complete at once (RAM tier, stripe buffers) count against the
+    output budget before their values are emitted (a regression test: a get
+    line naming one buffered 100 KB object 3000 times made 3000 copies, 300 MB,
+    under a 256 KiB output limit; 1024 pipelined gets kept 1024)."""
+
+    def check_bounded(self, request, what, end_each):
+        pid = self.server.proc.pid
+        val = os.urandom(100_000)
+        c = self.conn()
+        c.expect(b"set k 0 0 %d\r\n%s\r\n" % (len(val), val), b"STORED\r\n")
+        time.sleep(0.2)
+        base = proc_kib(pid, "VmRSS")
+        g = self.server.connect()
+        self.addCleanup(g.close)
+        g.s.setblocking(False)
+        sent = 0
+        with RssSampler(pid) as rs:
+            deadline = time.time() + 2
+            while sent < len(request) and time.time() < deadline:
+                try:
+                    sent += g.s.send(request[sent:])
+                except BlockingIOError:
+                    time.sleep(0.01)
+            time.sleep(0.5)
+        grown_mib = (rs.peak - base) / 1024
+        print(f"\n{what}: RSS grew {grown_mib:.1f} MiB (bound 24 MiB)", file=sys.stderr)
+        self.assertLess(grown_mib, 24)
+        # the replies come in order, whole
+        g.s.setblocking(True)
+        g.s.settimeout(10)
+        for _ in range(20):
+            self.assertEqual(g.line(), b"VALUE k 0 %d\r\n" % len(val))
+            self.assertEqual(g.read_exact(len(val) + 2), val + b"\r\n")
+            if end_each:
+                self.assertEqual(g.line(), b"END\r\n")
+        c.expect(b"mn\r\n", b"MN\r\n")
+
+
+
+# One server each: memory freed by one case would hide the other's growth.
+class InlineReadsOneLine(InlineReadsMixin, harness.ServerTest):
+    SERVER_ARGS = ("--conn-output-limit", "256k")
+    MEMORY = "0"  # no RAM tier: every hit is a copy out of a stripe buffer
+
+    def test_one_get_line_of_buffered_hits(self):
+        self.check_bounded(b"get " + b" ".join([b"k"] * 3000) + b"\r\n", "get k x 3000", False)
+
+
+class InlineReadsPipelined(InlineReadsMixin, harness.ServerTest):
+    SERVER_ARGS = ("--conn-output-limit", "256k")
+    MEMORY = "0"
+
+    def test_pipelined_gets_of_buffered_hits(self):
+        self.check_bounded(b"get k\r\n" * 3000, "3000 x get k", True)
+
+
+class Overload(harness.ServerTest):
+    METRICS_PORT = harness.free_port()
+    CFG = dict(conn_limit=32, conn_output_limit=256 << 10, conn_inflight=4, max_item=256 << 10,
+               max_line=2048, max_get_line=64 << 10, ram=16 * MIB, membufs=2,
+               stripe=256 << 10, devices=1)
+    SERVER_ARGS = ("-c", "32", "--conn-output-limit", "256k", "--conn-inflight", "4",
+                   "-I", "256k", "--membufs", "2", "--stripe-size", "256k",
+                   "--metrics-port", str(METRICS_PORT))
+    STORE_SIZE = "256m"  # the writers' budget (105 MB) + the known set never wrap the ring
+    MEMORY = "16"
+    DURATION = 10.0
+
+    def test_overload(self):
+        port, pid = self.server.port, self.server.proc.pid
+        time.sleep(0.3)
+        base_kib = proc_kib(pid, "VmRSS")
+        known = ol.known_set(300, 200_000)
+        ol.store_all(port, known)
+        big = [k for k, v in known.items() if len(v) >= 40_000]
+        s0 = ol.stats(port)
+
+        stop = threading.Event()
+        writers = [ol.Writer(stop, port, i, budget=35 * MIB,
+                             sizes=[16 << 10, 64 << 10, 128 << 10, 200_000], nkeys=60, batch=8)
+                   for i in range(3)]
+        slow = [ol.SlowReader(stop, port, i, big[i % 4::4][:12], meta=i % 2 == 1)
+                for i in range(6)]
+        vanishers = [ol.Vanisher(stop, port, i, big) for i in range(2)]
+        flood = ol.Flood(stop, port, n=30, hold=2.0, period=3.5, start_delay=1.0)
+        checker = ol.Checker(stop, port, known, writers)
+        actors = writers + slow + vanishers + [flood, checker]
+
+        polls = []
+        poll_sock = ol.connect(port, timeout=60)
+        poll_reader = ol.Reader(poll_sock)
+        with RssSampler(pid) as rs:
+            for a in actors:
+                a.start()
+            t_end = time.monotonic() + self.DURATION
+            while time.monotonic() < t_end:
+                polls.append(ol.stats(sock=poll_sock, reader=poll_reader))
+                time.sleep(0.25)
+            during = ol.stats(sock=poll_sock, reader=poll_reader)
+            stop.set()
+            for a in actors:
+                a.join(60)
+            poll_sock.close()
+            # Every connection the load opened goes away: nothing hangs.
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                after = ol.stats(port)
+                if int(after["curr_connections"]) == 1:
+                    break
+                time.sleep(0.1)
+        hwm_kib = max(rs.peak, proc_kib(pid, "VmHWM"))
+
+        def total(name):
+            return sum(a.n.get(name, 0) for a in actors)
+
+        imax = lambda name: max(int(p[name]) for p in polls + [during])  # noqa: E731
+        index_bytes = max(int(p["coss_index_bytes"]) for p in polls + [during, after])
+        bound, comp = ol.memory_bound(self.CFG, base_kib, index_bytes)
+        waits = int(after["coss_store_waits"]) - int(s0["coss_store_waits"])
+        busy = int(after["coss_store_busy"]) - int(s0["coss_store_busy"])
+        lat = sorted(checker.lat) or [0.0]
+        report = [
+            f"overload {self.DURATION:.0f} s: peak RSS {hwm_kib / 1024:.1f} MiB, "
+            f"bound {bound / MIB:.1f} MiB",
+            *[f"  {k}: {v / MIB:.2f} MiB" for k, v in comp.items()],
+            f"  writers: {total('stored')} sets stored ({total('bytes') / MIB:.0f} MiB), "
+            f"{total('busy')} refused; store waits {waits}, busy {busy}",
+            f"  slow readers: max {imax('coss_conns_output_paused')} connections paused for "
+            f"output, max {imax('coss_conn_output_bytes') / MIB:.2f} MiB of replies held",
+            f"  connections: max {imax('curr_connections')} open (limit 32), flood "
+            f"{flood.n.get('accepted', 0)} accepted / {flood.n.get('refused', 0)} refused, "
+            f"rejected_connections {after['rejected_connections']}",
+            f"  vanished clients: {total('vanished')}",
+            f"  checker: {checker.n.get('rounds', 0)} rounds, latency median "
+            f"{lat[len(lat) // 2] * 1000:.1f} ms, max {lat[-1] * 1000:.0f} ms",
+        ]
+        print("\n" + "\n".join(report), file=sys.stderr)
+
+        self.assertEqual([(a.name, a.error) for a in actors if a.error], [])
+        # the server answered a well-behaved client all along
+        self.assertGreaterEqual(checker.n.get("rounds", 0), 20)
+        # the -c limit: never more open, the excess refused with a reason and counted
+        self.assertLessEqual(imax("curr_connections"), 32)
+        self.assertGreater(flood.n.get("refused", 0), 0)
+        self.assertEqual(flood.n.get("refused", 0), flood.n.get("refused_closed", 0))
+        self.assertGreaterEqual(int(after["rejected_connections"]) - int(s0["rejected_connections"]),
+                                flood.n.get("refused", 0))
+        # back-pressure is visible: readers paused, writers waited or were refused
+        self.assertGreaterEqual(imax("coss_conns_output_paused"), 1)
+        self.assertGreaterEqual(int(after["coss_conn_output_pauses"]), len(slow))
+        self.assertGreater(waits + busy, 0)
+        # afterwards: no connection left, nothing held for them
+        self.assertEqual(int(after["curr_connections"]), 1)
+        for g in ("coss_conns_output_paused", "coss_conns_input_paused",
+                  "coss_conn_output_bytes"):
+            self.assertEqual(int(after[g]), 0, g)
+        # memory stayed under the configured bound
+        self.assertLess(hwm_kib * 1024, bound)
+        # everything stored before (and acknowledged during) the overload is served
+        ok, bad = ol.verify_all(port, known)
+        self.assertEqual(bad, [])
+        expected = {}
+        for w in writers:
+            expected.update(w.expected())
+        ok_w, bad_w = ol.verify_all(port, expected)
+        self.assertEqual(bad_w, [])
+        begun = {k: b"" for v in vanishers for k in v.keys_begun}
+        _, absent = ol.verify_all(port, begun)
+        self.assertEqual(len(absent), len(begun), "a set that never got its value was stored")
+        self.assertTrue(all(why == "missing" for _, why in absent))
+        # the same figures on the Prometheus endpoint
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.METRICS_PORT}/metrics",
+                                    timeout=10) as r:
+            body = r.read().decode()
+        for m in ('cossd_connections_paused{reason="output"}',
+                  'cossd_connection_pauses_total{reason="output"}',
+                  'cossd_connection_buffer_bytes{dir="output"}', "cossd_store_waits_total"):
+            self.assertIn(m, body)
 
 
 if __name__ == "__main__":
