@@ -65,8 +65,43 @@ bool Connection::IsWrite(const proto::Request& r) {
   }
 }
 
+// True when Start issues a store read at once (single-key commands that look
+// at the stored object); multi-key gets pace their own reads
+// (AdvanceRetrieval), the others do not read.
+bool Connection::ReadsAtStart(const Op& op) {
+  using proto::Command;
+  const proto::Request& r = op.req;
+  if (proto::IsMeta(op.cmd) && r.meta.new_cas) return false;
+  switch (op.cmd) {
+    case Command::kGet:
+    case Command::kGets:
+    case Command::kGat:
+    case Command::kGats:
+    case Command::kSet:
+    case Command::kFlushAll:
+    case Command::kStats:
+    case Command::kVersion:
+    case Command::kVerbosity:
+    case Command::kQuit:
+    case Command::kMetaNoop:
+      return false;
+    case Command::kMetaSet:
+      return !((r.meta.mode == 0 || r.meta.mode == 'S') && !r.meta.compare_cas);
+    default:
+      return true;
+  }
+}
+
+// Ordering first (see connection.h). Then the output budget: an op that reads
+// at start waits until the read fits (ReadBudget) and the replies held are
+// under the limit; otherwise a pipeline of single-key reads (mg) would put all
+// of them in flight at once, whatever their size. The head op only waits for
+// the socket queue (nothing else can be held before it), as multi-key gets do.
 bool Connection::Eligible(const Op& op) const {
-  return op.write ? running_ == 0 : running_writes_ == 0;
+  if (!(op.write ? running_ == 0 : running_writes_ == 0)) return false;
+  if (!ReadsAtStart(op)) return true;
+  if (ops_.front().get() == &op) return out_.bytes() < cfg_.conn_output_limit;
+  return ReadBudget() && Buffered() < cfg_.conn_output_limit;
 }
 
 // Reads in flight are bounded in number (conn_inflight) and, using the sizes of
@@ -189,6 +224,12 @@ void Connection::Start(Op& op) {
     Finish(op);
     return;
   }
+  if (ReadsAtStart(op)) {
+    op.slots.emplace_back();
+    IssueRead(op, op.slots.back(), op.write);
+    Advance(op);
+    return;
+  }
   switch (op.cmd) {
     case Command::kGet:
     case Command::kGets:
@@ -196,27 +237,13 @@ void Connection::Start(Op& op) {
     case Command::kGats:
       AdvanceRetrieval(op);
       return;
-    case Command::kSet:
-    case Command::kFlushAll:
-    case Command::kStats:
-    case Command::kVersion:
-    case Command::kVerbosity:
-    case Command::kQuit:
-    case Command::kMetaNoop:
+    case Command::kMetaSet:  // mode set, no compare: no read (ReadsAtStart)
+      MetaSetPlain(op);
+      return;
+    default:
       StartSync(op);
       return;
-    case Command::kMetaSet:
-      if ((r.meta.mode == 0 || r.meta.mode == 'S') && !r.meta.compare_cas) {
-        MetaSetPlain(op);
-        return;
-      }
-      break;
-    default:
-      break;
   }
-  op.slots.emplace_back();
-  IssueRead(op, op.slots.back(), op.write);
-  Advance(op);
 }
 
 bool Connection::Advance(Op& op) {

@@ -96,6 +96,7 @@ class Connection {
 
   // --- execution (commands.cc, meta_commands.cc) ---
   static bool IsWrite(const proto::Request& req);
+  static bool ReadsAtStart(const Op& op);
   bool Eligible(const Op& op) const;
   void Start(Op& op);
   bool Advance(Op& op);  // true on progress

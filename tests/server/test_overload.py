@@ -157,6 +157,38 @@ class InlineReadsPipelined(InlineReadsMixin, harness.ServerTest):
         self.check_bounded(b"get k\r\n" * 3000, "3000 x get k", True)
 
 
+class MetaGetPipeline(harness.ServerTest):
+    """Single-key reads (mg) start only when their value fits the output budget
+    (a regression test: 1000 pipelined mg of 1 MB objects on the disk all went
+    in flight at once, 950 MiB, under a 256 KiB output limit)."""
+    SERVER_ARGS = ("--conn-output-limit", "256k")
+    STORE_SIZE = "512m"
+    MEMORY = "0"
+
+    def test_pipelined_meta_gets_are_bounded(self):
+        pid = self.server.proc.pid
+        val = os.urandom(1_000_000)
+        c = self.conn()
+        c.send(b"".join(b"set b%d 0 0 %d noreply\r\n%s\r\n" % (i, len(val), val)
+                        for i in range(64)))
+        c.expect(b"mn\r\n", b"MN\r\n")
+        time.sleep(0.3)
+        base = proc_kib(pid, "VmRSS")
+        g = self.server.connect()
+        self.addCleanup(g.close)
+        g.send(b"".join(b"mg b%d v\r\n" % (i % 60) for i in range(1000)))
+        with RssSampler(pid) as rs:
+            time.sleep(1.5)
+        grown_mib = (rs.peak - base) / 1024
+        print(f"\n1000 x mg of 1 MB: RSS grew {grown_mib:.1f} MiB (bound 24 MiB)",
+              file=sys.stderr)
+        self.assertLess(grown_mib, 24)
+        for i in range(10):
+            self.assertEqual(g.line(), b"VA %d\r\n" % len(val))
+            self.assertEqual(g.read_exact(len(val) + 2), val + b"\r\n")
+        c.expect(b"mn\r\n", b"MN\r\n")
+
+
 class Overload(harness.ServerTest):
     METRICS_PORT = harness.free_port()
     CFG = dict(conn_limit=32, conn_output_limit=256 << 10, conn_inflight=4, max_item=256 << 10,
@@ -165,7 +197,7 @@ class Overload(harness.ServerTest):
     SERVER_ARGS = ("-c", "32", "--conn-output-limit", "256k", "--conn-inflight", "4",
                    "-I", "256k", "--membufs", "2", "--stripe-size", "256k",
                    "--metrics-port", str(METRICS_PORT))
-    STORE_SIZE = "256m"  # the writers' budget (105 MB) + the known set never wrap the ring
+    STORE_SIZE = "256m"  # the writers' budget (90 MiB, < 180 in stripes) + the known set: no wrap
     MEMORY = "16"
     DURATION = 10.0
 
@@ -179,7 +211,7 @@ class Overload(harness.ServerTest):
         s0 = ol.stats(port)
 
         stop = threading.Event()
-        writers = [ol.Writer(stop, port, i, budget=35 * MIB,
+        writers = [ol.Writer(stop, port, i, budget=30 * MIB,
                              sizes=[16 << 10, 64 << 10, 128 << 10, 200_000], nkeys=60, batch=8)
                    for i in range(3)]
         slow = [ol.SlowReader(stop, port, i, big[i % 4::4][:12], meta=i % 2 == 1)
@@ -227,7 +259,8 @@ class Overload(harness.ServerTest):
             f"bound {bound / MIB:.1f} MiB",
             *[f"  {k}: {v / MIB:.2f} MiB" for k, v in comp.items()],
             f"  writers: {total('stored')} sets stored ({total('bytes') / MIB:.0f} MiB), "
-            f"{total('busy')} refused; store waits {waits}, busy {busy}",
+            f"{total('busy')} refused; store waits {waits}, busy {busy}; "
+            f"{after['coss_stripes_written']} stripes written, evictions {after['coss_evictions']}",
             f"  slow readers: max {imax('coss_conns_output_paused')} connections paused for "
             f"output, max {imax('coss_conn_output_bytes') / MIB:.2f} MiB of replies held",
             f"  connections: max {imax('curr_connections')} open (limit 32), flood "
@@ -279,6 +312,46 @@ class Overload(harness.ServerTest):
                   'cossd_connection_pauses_total{reason="output"}',
                   'cossd_connection_buffer_bytes{dir="output"}', "cossd_store_waits_total"):
             self.assertIn(m, body)
+
+
+class OverloadBusy(harness.ServerTest):
+    """--on-full busy: writes the disk cannot take are refused, not queued; the
+    refusals are counted and nothing acknowledged is lost."""
+    SERVER_ARGS = ("--on-full", "busy", "--membufs", "2", "--stripe-size", "64k", "-I", "256k")
+    STORE_SIZE = "256m"  # 60 MB of writes (up to twice that in stripes): the ring never wraps
+    DURATION = 3.0
+
+    def test_writes_refused_when_the_disk_lags(self):
+        port = self.server.port
+        known = ol.known_set(100, 60_000, seed=11)
+        ol.store_all(port, known)  # may be refused too: retried below
+        s0 = ol.stats(port)
+        stop = threading.Event()
+        writers = [ol.Writer(stop, port, i, budget=20 * MIB, sizes=[32 << 10, 100_000, 200_000],
+                             nkeys=40, batch=16) for i in range(3)]
+        checker = ol.Checker(stop, port, known, writers)
+        for a in writers + [checker]:
+            a.start()
+        time.sleep(self.DURATION)
+        stop.set()
+        for a in writers + [checker]:
+            a.join(60)
+        s1 = ol.stats(port)
+        refused = sum(w.n.get("busy", 0) for w in writers)
+        stored = sum(w.n.get("stored", 0) for w in writers)
+        print(f"\non-full busy: {stored} sets stored, {refused} refused; coss_store_busy "
+              f"{int(s1['coss_store_busy']) - int(s0['coss_store_busy'])}, store_no_memory "
+              f"{s1['store_no_memory']}", file=sys.stderr)
+        self.assertEqual([(a.name, a.error) for a in writers + [checker] if a.error], [])
+        self.assertGreater(refused, 0)
+        self.assertGreaterEqual(int(s1["coss_store_busy"]) - int(s0["coss_store_busy"]), refused)
+        self.assertGreaterEqual(int(s1["store_no_memory"]), refused)
+        self.assertGreater(checker.n.get("rounds", 0), 5)
+        expected = dict(known)
+        for w in writers:
+            expected.update(w.expected())
+        _, bad = ol.verify_all(port, expected)
+        self.assertEqual(bad, [])
 
 
 if __name__ == "__main__":
