@@ -202,6 +202,7 @@ class Writer(Actor):
         self.rnd = random.Random(seed * 1000 + idx)
         self.acked = {}  # key -> (version, size) of the last STORED
         self.bytes_acked = 0
+        self.budget_reached_at = None  # time.monotonic() when the budget ran out
 
     def body(self):
         s = connect(self.port, timeout=120)
@@ -238,6 +239,8 @@ class Writer(Actor):
                 if ahead > 0:
                     self.stop.wait(ahead)
         self.count("bytes", self.bytes_acked)
+        if self.bytes_acked >= self.budget:
+            self.budget_reached_at = time.monotonic()
         s.close()
 
     def expected(self):
