@@ -154,6 +154,7 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_store_objects", es.objects);
   out->Stat("coss_store_bytes", es.bytes);
   out->Stat("coss_index_bytes", es.index_bytes);
+  out->Stat("coss_policy_bytes", es.policy_bytes);
   out->Stat("coss_index_capacity", es.index_capacity);
   out->Stat("coss_store_gets", es.gets);
   out->Stat("coss_store_hits_memory", es.hits_memory);
@@ -385,6 +386,8 @@ std::string RenderPrometheus(const ServerContext& ctx) {
   p.One("cossd_store_objects", "gauge", "Objects in the store index", es.objects);
   p.One("cossd_store_bytes", "gauge", "Bytes of live records in the store", es.bytes);
   p.One("cossd_index_bytes", "gauge", "RAM held by the store index", es.index_bytes);
+  p.One("cossd_policy_bytes", "gauge", "RAM held by the store's policies (admission ghost)",
+        es.policy_bytes);
   p.One("cossd_ram_items", "gauge", "Objects in the RAM tier", rs.items);
   p.One("cossd_ram_bytes", "gauge", "Bytes charged to the RAM tier", rs.bytes);
   p.One("cossd_ram_limit_bytes", "gauge", "RAM tier capacity (-m)", rs.capacity);

@@ -59,6 +59,8 @@ class DefaultPolicy(harness.ServerTest):
         self.assertGreater(delta("coss_admission_rejected"), 0)
         self.assertGreater(delta("coss_admission_rejected_bytes"),
                            delta("coss_admission_rejected") * len(COLD_VALUE) - 1)
+        # The ghost of refused keys is RAM, reported apart from the index.
+        self.assertGreater(int(s1["coss_policy_bytes"]), 0)
         # Reinsertion: the read keys outlive several laps of the ring on the device.
         self.assertGreater(delta("coss_reinsertions"), 0)
         self.assertGreater(delta("coss_reinserted_bytes"), 0)
