@@ -192,7 +192,9 @@ class Actor(threading.Thread):
 class Writer(Actor):
     """Sets of `sizes` values over `nkeys` keys, `batch` per round trip, until
     `budget` value bytes were acknowledged or stop. `rate`: bytes/s cap (None:
-    as fast as the server takes them). `bursts`: (on_s, off_s) duty cycle."""
+    as fast as the server takes them). `bursts`: (on_s, off_s, max_bytes):
+    writes only in the first on_s of every on_s + off_s seconds, at most
+    max_bytes per window (None: no cap), as fast as the server takes them."""
 
     def __init__(self, stop, port, idx, budget, sizes, nkeys=100, batch=16, rate=None,
                  bursts=None, seed=0):
@@ -209,11 +211,16 @@ class Writer(Actor):
         r = Reader(s)
         ver = 0
         t0 = time.monotonic()
+        burst_window, burst_start = -1, 0
         while not self.stop.is_set() and self.bytes_acked < self.budget:
             if self.bursts:
-                on, off = self.bursts
-                if (time.monotonic() - t0) % (on + off) >= on:
-                    self.stop.wait(0.05)
+                on, off, cap = self.bursts
+                since = time.monotonic() - t0
+                window = int(since // (on + off))
+                if window != burst_window:
+                    burst_window, burst_start = window, self.bytes_acked
+                if since % (on + off) >= on or (cap and self.bytes_acked - burst_start >= cap):
+                    self.stop.wait(0.02)
                     continue
             sent = []
             req = []
