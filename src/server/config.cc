@@ -56,8 +56,9 @@ const std::vector<OptionDef>& Defs() {
        "SERVER_ERROR) (default wait)",
        "wait|busy"},
       {"write-ack", "--write-ack",
-       "when a write is acknowledged: durable (after the store's journal is on disk: a "
-       "crash never undoes it) or buffered (at once; faster, a crash may lose it) "
+       "when a write is acknowledged: durable (after the store's journal is on disk: after a "
+       "crash a read finds the acknowledged value or a miss, never an older or deleted one) or "
+       "buffered (at once; faster, a crash may bring older values back) "
        "(default durable)",
        "durable|buffered"},
       {"checkpoint", "--checkpoint",
