@@ -265,6 +265,14 @@ class SlowReader(Actor):
 
     def body(self):
         self.sock = s = connect(self.port)
+        s.sendall(b"mn\r\n")  # refused at the -c limit? then there is nothing to do
+        first = Reader(s).line()
+        if first == TOO_MANY:
+            self.count("refused")
+            s.close()
+            return
+        if first != b"MN\r\n":
+            raise AssertionError(f"slow reader: {first!r}")
         s.setblocking(False)
         if self.meta:
             one = b"".join(b"mg %s v k\r\n" % k for k in self.keys)
@@ -457,7 +465,7 @@ class Checker(Actor):
         s.close()
 
 
-def memory_bound(cfg, base_kib, index_bytes, slack_mib=16):
+def memory_bound(cfg, base_kib, index_bytes, policy_bytes=0, slack_mib=16):
     """Upper bound on the server's RSS (bytes) for configuration `cfg` (a dict:
     conn_limit, conn_output_limit, conn_inflight, max_item, max_line,
     max_get_line, ram, membufs, stripe, devices) with the process measured at
@@ -466,14 +474,15 @@ def memory_bound(cfg, base_kib, index_bytes, slack_mib=16):
       base                    code, libraries, threads, allocator at start (measured)
       ram                     -m, the RAM tier (its charge is close to its footprint)
       index                   coss_index_bytes (largest seen)
+      policy                  coss_policy_bytes (admission's ghost, largest seen)
       store buffers           membufs x (stripe + max item) per device (a run may span
                               stripes when a value does not fit one)
       per connection x -c     unsent replies up to conn-output-limit, plus the reads in
                               flight (at most conn-inflight values of max item each),
                               plus the read buffer and the requests queued behind a
                               running one (< 3 x (max-line + max item + 2))
-      slack                   allocator arenas and fragmentation, journal, admission
-                              table, reinsertion reads (stated, not derived)
+      slack                   allocator arenas and fragmentation, journal,
+                              reinsertion reads (stated, not derived)
     Returns (total, components) with components as {name: bytes}.
     """
     bound_in = max(cfg["max_line"] + cfg["max_item"] + 2, cfg["max_get_line"])
@@ -482,6 +491,7 @@ def memory_bound(cfg, base_kib, index_bytes, slack_mib=16):
         "base (measured at start)": base_kib * 1024,
         "RAM tier (-m)": cfg["ram"],
         "index (coss_index_bytes)": index_bytes,
+        "admission ghost (coss_policy_bytes)": policy_bytes,
         "store buffers (membufs x (stripe + max item))":
             cfg["devices"] * cfg["membufs"] * (cfg["stripe"] + cfg["max_item"]),
         f"connections ({cfg['conn_limit']} x {per_conn} B)": cfg["conn_limit"] * per_conn,

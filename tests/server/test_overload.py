@@ -250,7 +250,8 @@ class Overload(harness.ServerTest):
 
         imax = lambda name: max(int(p[name]) for p in polls + [during])  # noqa: E731
         index_bytes = max(int(p["coss_index_bytes"]) for p in polls + [during, after])
-        bound, comp = ol.memory_bound(self.CFG, base_kib, index_bytes)
+        policy_bytes = max(int(p.get("coss_policy_bytes", 0)) for p in polls + [during, after])
+        bound, comp = ol.memory_bound(self.CFG, base_kib, index_bytes, policy_bytes)
         waits = int(after["coss_store_waits"]) - int(s0["coss_store_waits"])
         busy = int(after["coss_store_busy"]) - int(s0["coss_store_busy"])
         lat = sorted(checker.lat) or [0.0]
