@@ -30,7 +30,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
 
 #include "engine/policy.h"
 
@@ -48,12 +49,20 @@ class GhostAdmission {
   // ghost applies to this key (always true without admit:duel).
   bool UseGhost(uint64_t hash);
 
-  uint64_t MemoryBytes() const { return (cur_.slots.size() + prev_.slots.size()) * 4; }
+  uint64_t MemoryBytes() const { return (cur_.n + prev_.n) * sizeof(uint32_t); }
 
  private:
+  struct FreeDeleter {
+    void operator()(uint32_t* p) const { std::free(p); }
+  };
   struct Table {
-    std::vector<uint32_t> slots;  // 0 = empty
+    // calloc'd: a large table arrives as untouched zero pages, so starting a
+    // generation under the shard's mutex costs no memset of the whole table
+    // (its pages are touched by the inserts that follow).
+    std::unique_ptr<uint32_t[], FreeDeleter> slots;  // 0 = empty
+    size_t n = 0;                                    // 0: no table (allocation failed)
     uint64_t count = 0;
+    void Reset(size_t size);
     bool Contains(uint32_t fp) const;
     void Insert(uint32_t fp);
   };
