@@ -25,6 +25,21 @@ import overload_load as ol  # noqa: E402
 from overload_load import MIB, proc_kib  # noqa: E402
 
 
+# Under AddressSanitizer the allocator keeps freed memory in a quarantine (256 MiB
+# by default) and pads every allocation, so RSS says nothing about the server's
+# own bounds: the sanitizer pass runs every scenario and checks everything else,
+# and the RSS bounds are asserted by the plain build's pass.
+SANITIZED = os.environ.get("COSS_SANITIZE", "") != ""
+
+
+def assert_rss_below(test, value, bound):
+    if SANITIZED:
+        print(f"  (RSS bound not asserted under the {os.environ['COSS_SANITIZE']} sanitizer)",
+              file=sys.stderr)
+        return
+    test.assertLess(value, bound)
+
+
 class RssSampler:
     """Samples VmRSS every `period` seconds in a thread; peak in KiB."""
 
@@ -95,7 +110,7 @@ class QueuedRequests(harness.ServerTest):
               f"grew {grown_mib:.1f} MiB (bound {bound_mib} MiB)", file=sys.stderr)
         self.assertTrue(got.endswith(b"END\r\nMN\r\n"), got[-200:])
         self.assertEqual(got.count(b"VALUE d"), nkeys)
-        self.assertLess(grown_mib, bound_mib)
+        assert_rss_below(self, grown_mib, bound_mib)
         c.expect(b"get q%d\r\n" % (nsets - 1), b"VALUE q%d 0 %d\r\n" % (nsets - 1, MIB))
         self.assertEqual(c.read_exact(MIB + 7), big + b"\r\nEND\r\n")
 
@@ -127,7 +142,7 @@ class InlineReadsMixin:
             time.sleep(0.5)
         grown_mib = (rs.peak - base) / 1024
         print(f"\n{what}: RSS grew {grown_mib:.1f} MiB (bound 24 MiB)", file=sys.stderr)
-        self.assertLess(grown_mib, 24)
+        assert_rss_below(self, grown_mib, 24)
         # the replies come in order, whole
         g.s.setblocking(True)
         g.s.settimeout(10)
@@ -182,7 +197,7 @@ class MetaGetPipeline(harness.ServerTest):
         grown_mib = (rs.peak - base) / 1024
         print(f"\n1000 x mg of 1 MB: RSS grew {grown_mib:.1f} MiB (bound 24 MiB)",
               file=sys.stderr)
-        self.assertLess(grown_mib, 24)
+        assert_rss_below(self, grown_mib, 24)
         for i in range(10):
             self.assertEqual(g.line(), b"VA %d\r\n" % len(val))
             self.assertEqual(g.read_exact(len(val) + 2), val + b"\r\n")
@@ -292,7 +307,7 @@ class Overload(harness.ServerTest):
                   "coss_conn_output_bytes"):
             self.assertEqual(int(after[g]), 0, g)
         # memory stayed under the configured bound
-        self.assertLess(hwm_kib * 1024, bound)
+        assert_rss_below(self, hwm_kib * 1024, bound)
         # everything stored before (and acknowledged during) the overload is served
         ok, bad = ol.verify_all(port, known)
         self.assertEqual(bad, [])
