@@ -59,9 +59,10 @@ Result<bool> Shard::WarmStart() {
   const auto t0 = std::chrono::steady_clock::now();
   auto ck = ReadCheckpointFile(checkpoint_path_);
   if (!ck.ok()) {
-    if (ck.status().code() != Code::kNotFound)
+    if (ck.status().code() != Code::kNotFound) {
       spdlog::warn("{}: checkpoint unusable ({}); rebuilding from stripe metadata",
                    checkpoint_path_, ck.status().message());
+    }
     return false;
   }
   const CheckpointHeader& h = ck->header;

@@ -336,9 +336,10 @@ void Shard::Close() {
   if (journal_) journal_->Stop();
   // Everything is on disk and no request is served any more: the index dump lets
   // the next start skip the metadata scan.
-  if (Status s = WriteCheckpoint(/*clean=*/true); !s.ok())
+  if (Status s = WriteCheckpoint(/*clean=*/true); !s.ok()) {
     spdlog::warn("{}: no checkpoint written ({}); the next start rebuilds from stripe metadata",
                  dev_->path(), s.ToString());
+  }
   lk.lock();
   closed_ = true;
   space_cv_.notify_all();

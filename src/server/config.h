@@ -36,7 +36,7 @@ struct ServerConfig {
   uint16_t metrics_port = 0;                // 0 = no HTTP endpoint
   std::string metrics_listen;               // empty = same as listen
   uint64_t max_line = 2048;                 // command line limit
-  uint64_t max_get_line = 64 * 1024;        // get/gets/gat/gats line limit
+  uint64_t max_get_line = 64ull * 1024;     // get/gets/gat/gats line limit
   uint64_t conn_output_limit = 4ull << 20;  // buffered reply bytes before a connection pauses
   uint32_t conn_inflight = 64;              // store reads in flight per connection
   uint32_t conn_pending = 1024;             // parsed requests waiting per connection

@@ -16,8 +16,8 @@
 namespace coss::server {
 
 namespace {
-constexpr size_t kInitialBuffer = 16 * 1024;
-constexpr size_t kShrinkAbove = 64 * 1024;
+constexpr size_t kInitialBuffer = size_t{16} * 1024;
+constexpr size_t kShrinkAbove = size_t{64} * 1024;
 
 proto::ParserLimits LimitsFrom(const ServerConfig& c) {
   proto::ParserLimits l;

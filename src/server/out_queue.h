@@ -35,8 +35,8 @@ class OutQueue {
   void Consume(size_t n);
 
  private:
-  static constexpr size_t kPack = 16 * 1024;  // pack text into chunks up to this size
-  static constexpr size_t kRefMin = 2048;     // values at least this large are referenced
+  static constexpr size_t kPack = size_t{16} * 1024;  // pack text into chunks up to this size
+  static constexpr size_t kRefMin = 2048;             // values at least this large are referenced
   struct Chunk {
     std::string text;
     SharedValue ref;

@@ -54,7 +54,7 @@ void PrintTraceSummary(FILE* out, const Trace& t) {
   std::fprintf(out, "  objects by requests:");
   for (int b = 0; b < kTraceRerefBuckets; b++) {
     if (t.requests_per_object[b] == 0) continue;
-    const auto lo = static_cast<unsigned long long>(uint64_t{1} << b);
+    const unsigned long long lo = 1ull << b;
     char label[48];
     if (b == 0) {
       std::snprintf(label, sizeof label, "1");

@@ -12,7 +12,7 @@ namespace coss::sim {
 
 inline int RerefBucket(uint64_t reads) {
   if (reads == 0) return 0;
-  const int b = std::bit_width(reads);  // 1 -> 1, 2..3 -> 2, 4..7 -> 3, ...
+  const int b = static_cast<int>(std::bit_width(reads));  // 1 -> 1, 2..3 -> 2, 4..7 -> 3, ...
   return b < kRerefBuckets ? b : kRerefBuckets - 1;
 }
 
