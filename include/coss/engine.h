@@ -60,6 +60,10 @@ struct PutRequest {
   int64_t expiry = 0;        // absolute unix seconds; 0 = never; <= now: expired at once
   bool conditional = false;  // when true, store only if the slot still equals expect
   Locator expect;
+  // Nonzero: the stored value keeps this version (CAS) instead of a new one, as
+  // memcached's touch does. Meant for re-puts of the value just read (with
+  // conditional = true, so the version cannot belong to another value).
+  uint64_t keep_version = 0;
 };
 
 // Identifies an accepted write in its device's journal (see WhenDurable).

@@ -53,7 +53,8 @@ PutResult Shard::Put(uint64_t hash, const PutRequest& req) {
   if (req.conditional && current() != req.expect.raw) {
     res.status = Error(Code::kExists, "changed");
   } else {
-    res.version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
+    res.version = req.keep_version != 0 ? req.keep_version
+                                        : cfg_.versions->fetch_add(1, std::memory_order_relaxed);
     const uint64_t packed = Append(m, format::RecordType::kValue, hash, req.key, req.value,
                                    req.flags, res.version, req.expiry);
     DropEntry(index_.Assign(hash, packed));

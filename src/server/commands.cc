@@ -382,6 +382,7 @@ void Connection::RetrievalKeyDone(Op& op, Slot& s) {
     p.expiry = proto::AbsoluteExpiry(op.req.exptime, NowSeconds());
     p.conditional = true;
     p.expect = r.seen;
+    p.keep_version = r.version;  // touch keeps the CAS value, as memcached does
     const PutResult pr = ctx_->store->Write(p);
     if (pr.status.code() == Code::kExists) {
       if (++s.attempts < kMaxAttempts) {
@@ -543,6 +544,7 @@ void Connection::ContinueText(Op& op, Slot& s) {
       p.value = *r.value;
       p.flags = r.flags;
       p.expiry = proto::AbsoluteExpiry(q.exptime, now);
+      p.keep_version = r.version;  // touch keeps the CAS value
       if (!PutOrRetry(op, s, p, &pr)) return;
       m_->Add(kTouchHits);
       Reply(op, kTouched);

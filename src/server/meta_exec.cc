@@ -132,6 +132,7 @@ void Connection::ContinueMetaGet(Op& op, Slot& s) {
       p.expiry = proto::AbsoluteExpiry(*f.ttl, now);
       p.conditional = true;
       p.expect = r.seen;
+      p.keep_version = r.version;  // touch keeps the CAS value
       PutResult pr;
       if (!PutOrRetry(op, s, p, &pr)) return;
       m_->Add(kTouchHits);

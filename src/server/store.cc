@@ -64,7 +64,13 @@ void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
 PutResult Store::Write(const PutRequest& req) {
   PutResult r = engine_->Put(req);
   if (ram_ != nullptr && r.status.ok()) {
-    ram_->OnWrite(req.key, RamKeyHash(req.key), r.version, req.value, req.flags, req.expiry);
+    if (req.keep_version != 0) {
+      // A touch: same version, new expiry. The RAM tier orders updates by version,
+      // so it could not tell two touches apart; the copy goes, the next read refills.
+      ram_->Invalidate(req.key, RamKeyHash(req.key));
+    } else {
+      ram_->OnWrite(req.key, RamKeyHash(req.key), r.version, req.value, req.flags, req.expiry);
+    }
   }
   return r;
 }

@@ -104,6 +104,35 @@ TEST_P(EngineTest, ConditionalPutIsCompareAndSwap) {
   EXPECT_EQ(e->GetSync("c").item.value, "2");
 }
 
+// A re-put with keep_version (touch) keeps the version (CAS), also across a
+// restart; a plain put after it gets a new, larger one.
+TEST_P(EngineTest, KeepVersionKeepsTheCasValue) {
+  auto o = SmallStore(dir_, GetParam());
+  uint64_t v1 = 0;
+  {
+    auto e = MustOpen(o);
+    v1 = PutStr(*e, "t", "value").version;
+    auto g = e->GetSync("t");
+    ASSERT_EQ(g.item.version, v1);
+    PutRequest touch{.key = "t",
+                     .value = g.item.value,
+                     .expiry = NowSeconds() + 1000,
+                     .conditional = true,
+                     .expect = g.seen,
+                     .keep_version = v1};
+    const PutResult r = e->Put(touch);
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_EQ(r.version, v1);
+    auto g2 = e->GetSync("t");
+    EXPECT_EQ(g2.item.version, v1);
+    EXPECT_EQ(g2.item.expiry, touch.expiry);
+    ASSERT_TRUE(e->Close().ok());
+  }
+  auto e = MustOpen(o);
+  EXPECT_EQ(e->GetSync("t").item.version, v1);
+  EXPECT_GT(PutStr(*e, "t", "new").version, v1);
+}
+
 TEST_P(EngineTest, RejectsBadKeysAndTooLargeValues) {
   auto e = MustOpen(SmallStore(dir_, GetParam()));
   EXPECT_EQ(PutStr(*e, "", "v").status.code(), Code::kInvalidArgument);

@@ -82,6 +82,37 @@ class StorageCommands(harness.ServerTest):
         c.expect(b"delete d 5\r\n",
                  b"CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
 
+    def test_touch_keeps_the_cas_value(self):
+        # memcached keeps CAS on touch/gat/gats/mg T; so does cossd (the engine keeps
+        # the version on a re-put of the value just read).
+        import re as _re
+        c = self.conn()
+        c.expect(b"set tc 5 0 2\r\nab\r\n", b"STORED\r\n")
+
+        def cas_of():
+            c.send(b"gets tc\r\n")
+            m = _re.match(rb"^VALUE tc 5 2 (\d+)\r\n$", c.line())
+            self.assertIsNotNone(m)
+            c.read_until(b"END\r\n")
+            return int(m.group(1))
+
+        before = cas_of()
+        c.expect(b"touch tc 100\r\n", b"TOUCHED\r\n")
+        self.assertEqual(cas_of(), before)
+        c.expect(b"gat 200 tc\r\n", b"VALUE tc 5 2\r\nab\r\nEND\r\n")
+        self.assertEqual(cas_of(), before)
+        c.expect(b"gats 300 tc\r\n", b"VALUE tc 5 2 %d\r\nab\r\nEND\r\n" % before)
+        c.send(b"mg tc T400 c t\r\n")
+        self.assertRegex(c.line(), rb"^HD c%d t(399|400)\r\n$" % before)
+        self.assertEqual(cas_of(), before)
+        # the TTL did change, also as seen through the RAM tier after a refill
+        c.expect(b"get tc\r\n", b"VALUE tc 5 2\r\nab\r\nEND\r\n")
+        c.send(b"mg tc t\r\n")
+        self.assertRegex(c.line(), rb"^HD t(399|400)\r\n$")
+        # a client holding the old CAS value can still swap
+        c.expect(b"cas tc 5 0 2 %d\r\ncd\r\n" % before, b"STORED\r\n")
+        self.assertNotEqual(cas_of(), before)
+
     def test_touch_and_gat(self):
         c = self.conn()
         c.expect(b"touch t 10\r\n", b"NOT_FOUND\r\n")
