@@ -115,7 +115,14 @@ bool Connection::ReadBudget() const {
 }
 
 void Connection::Finish(Op& op) {
-  for (Slot& s : op.slots) s.held.Release();  // what it emitted is in op.out now
+  // What it emitted is in op.out now (shared or copied); a value read but not
+  // sent back (touch, mg without v, md I, append, cas ...) is dropped here, or it
+  // would stay in memory, uncounted, until the op leaves the queue (behind a
+  // durable write, that can be many ops of up to -I bytes each).
+  for (Slot& s : op.slots) {
+    s.held.Release();
+    s.res.value.reset();
+  }
   op.state = Op::State::kDone;
   running_--;
   if (op.write) running_writes_--;
