@@ -14,6 +14,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+
+def default_policy():
+    """The engine's default policy (include/coss/options.h), as built for this run."""
+    import re
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "include",
+                        "coss", "options.h")
+    try:
+        m = re.search(r'std::string relocation = "([^"]*)"', open(path).read())
+        return m.group(1) if m else "unknown"
+    except OSError:
+        return "unknown"
+
 SERVERS = ["coss", "mc-ram", "mc-big", "mc-ext"]
 PEERS = ["mc-ram", "mc-big", "mc-ext"]
 WHAT = {
@@ -481,7 +493,7 @@ def main():
         w(f"| {s} | {WHAT[s]} | `{first.get(s, 'n/a')}` |")
     w("")
     w(f"- coss uses its defaults otherwise: 1 MiB stripes, 4 membufs, io_uring with O_DIRECT, "
-      f"relocation `tail:25`, on-full `wait`. memcached 1.6.18 defaults otherwise (extstore: "
+      f"store policy `{default_policy()}`, on-full `wait`. memcached 1.6.18 defaults otherwise (extstore: "
       f"64 MiB pages, 4 MiB write buffers, items > 512 B go to flash). Both servers: 2 worker "
       f"threads (the machine has 2 cores, shared with the client), loopback TCP.")
     w(f"- Client: `coss bench -T 2` (2 threads, epoll), depth 1 (no pipelining) unless noted, "
