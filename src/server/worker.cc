@@ -120,7 +120,10 @@ void Worker::AcceptAll() {
       }
       return;
     }
-    if (ctx_->conns.curr.load() >= ctx_->config->max_connections) {
+    // Take the slot first: with several workers accepting at once, a check and a
+    // later increment would let each of them pass the limit at the same time.
+    if (ctx_->conns.curr.fetch_add(1) >= ctx_->config->max_connections) {
+      ctx_->conns.curr.fetch_sub(1);
       static constexpr char kMsg[] = "ERROR Too many open connections\r\n";
       (void)!::send(fd, kMsg, sizeof kMsg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
       ::close(fd);
@@ -135,13 +138,13 @@ void Worker::AcceptAll() {
     ev.data.u64 = id;
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       ::close(fd);
+      ctx_->conns.curr.fetch_sub(1);
       continue;
     }
     Entry e;
     e.conn = std::make_unique<Connection>(this, ctx_, &metrics_, id, fd);
     e.events = EPOLLIN;
     conns_.emplace(id, std::move(e));
-    ctx_->conns.curr.fetch_add(1);
     ctx_->conns.total.fetch_add(1);
     spdlog::trace("worker {}: connection {} opened", index_, id);
   }
