@@ -16,6 +16,7 @@
 #include "engine/policy.h"
 #include "engine/relocation.h"
 #include "proto/numbers.h"
+#include "util/store_list.h"
 
 namespace coss::server {
 
@@ -85,11 +86,6 @@ const std::vector<OptionDef>& Defs() {
   return defs;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string OneLine(std::string s) {
   std::replace(s.begin(), s.end(), '\n', ' ');
   while (!s.empty() && s.back() == ' ') s.pop_back();
@@ -122,7 +118,7 @@ class Builder {
       if (proto::ParseDecimal(v, &n)) {
         if (n > (1ull << 24)) return bad("expected a size up to 16 TiB");
         n <<= 20;  // memcached: -m is in megabytes
-      } else if (!ParseSize(v, &n)) {
+      } else if (!ParseByteSize(v, &n)) {
         return bad("expected MiB or a size like 64m/1g");
       }
       c_.ram_bytes = n;
@@ -131,15 +127,15 @@ class Builder {
         return bad("expected 1..1000000 connections");
       c_.max_connections = static_cast<uint32_t>(n);
     } else if (name == "max-item-size") {
-      if (!ParseSize(v, &n) || n < 1 || n > (1ull << 30)) return bad("expected a size 1..1g");
+      if (!ParseByteSize(v, &n) || n < 1 || n > (1ull << 30)) return bad("expected a size 1..1g");
       c_.max_item_size = n;
     } else if (name == "store") {
       std::string e;
       std::vector<DeviceSpec> st;
-      if (!ParseStores(v, &st, &e)) return bad(e);
+      if (!ParseStoreList(v, &st, &e)) return bad(e);
       c_.stores = std::move(st);
     } else if (name == "stripe-size") {
-      if (!ParseSize(v, &n) || n < (64u << 10) || n > (16u << 20) || (n & (n - 1)) != 0)
+      if (!ParseByteSize(v, &n) || n < (64u << 10) || n > (16u << 20) || (n & (n - 1)) != 0)
         return bad("expected a power of two from 64k to 16m");
       c_.stripe_size = static_cast<uint32_t>(n);
     } else if (name == "membufs") {
@@ -182,13 +178,15 @@ class Builder {
         return bad("expected wait or busy");
       }
     } else if (name == "max-line") {
-      if (!ParseSize(v, &n) || n < 512 || n > (1u << 20)) return bad("expected a size 512..1m");
+      if (!ParseByteSize(v, &n) || n < 512 || n > (1u << 20)) return bad("expected a size 512..1m");
       c_.max_line = n;
     } else if (name == "max-get-line") {
-      if (!ParseSize(v, &n) || n < 512 || n > (16u << 20)) return bad("expected a size 512..16m");
+      if (!ParseByteSize(v, &n) || n < 512 || n > (16u << 20))
+        return bad("expected a size 512..16m");
       c_.max_get_line = n;
     } else if (name == "conn-output-limit") {
-      if (!ParseSize(v, &n) || n < 4096 || n > (1ull << 32)) return bad("expected a size 4k..4g");
+      if (!ParseByteSize(v, &n) || n < 4096 || n > (1ull << 32))
+        return bad("expected a size 4k..4g");
       c_.conn_output_limit = n;
     } else if (name == "conn-inflight") {
       if (!proto::ParseDecimal(v, &n) || n < 1 || n > 65536) return bad("expected 1..65536");
@@ -267,73 +265,6 @@ bool LoadToml(const std::string& path, std::map<std::string, std::string>* out, 
 }
 
 }  // namespace
-
-bool ParseSize(std::string_view s, uint64_t* out) {
-  size_t i = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') i++;
-  uint64_t n = 0;
-  if (i == 0 || !proto::ParseDecimal(s.substr(0, i), &n)) return false;
-  std::string suffix = Lower(std::string(s.substr(i)));
-  int shift = 0;
-  if (suffix.empty() || suffix == "b") {
-    shift = 0;
-  } else {
-    const char u = suffix[0];
-    const std::string rest = suffix.substr(1);
-    if (!(rest.empty() || rest == "b" || rest == "ib")) return false;
-    switch (u) {
-      case 'k':
-        shift = 10;
-        break;
-      case 'm':
-        shift = 20;
-        break;
-      case 'g':
-        shift = 30;
-        break;
-      case 't':
-        shift = 40;
-        break;
-      default:
-        return false;
-    }
-  }
-  if (shift != 0 && n > (UINT64_MAX >> shift)) return false;
-  *out = n << shift;
-  return true;
-}
-
-bool ParseStores(std::string_view s, std::vector<DeviceSpec>* out, std::string* err) {
-  out->clear();
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string_view::npos) comma = s.size();
-    const std::string_view item = s.substr(start, comma - start);
-    DeviceSpec d;
-    const size_t colon = item.rfind(':');
-    if (colon == std::string_view::npos) {
-      d.path = std::string(item);
-    } else {
-      d.path = std::string(item.substr(0, colon));
-      if (!ParseSize(item.substr(colon + 1), &d.size) || d.size == 0) {
-        *err = "expected PATH:SIZE with SIZE like 64m or 1g";
-        return false;
-      }
-    }
-    if (d.path.empty()) {
-      *err = "expected PATH:SIZE with a non-empty PATH";
-      return false;
-    }
-    out->push_back(std::move(d));
-    start = comma + 1;
-  }
-  if (out->empty()) {
-    *err = "expected at least one PATH:SIZE";
-    return false;
-  }
-  return true;
-}
 
 EngineOptions ServerConfig::ToEngineOptions() const {
   EngineOptions o;

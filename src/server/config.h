@@ -56,10 +56,7 @@ struct ConfigResult {
 
 ConfigResult ParseConfig(int argc, const char* const* argv);
 
-// "1g", "512m", "64k", "1048576" (also "1gb", "1GiB"). False on junk or overflow.
-bool ParseSize(std::string_view s, uint64_t* out);
-// --store "PATH:SIZE[,PATH:SIZE...]"; SIZE optional (0 = existing size).
-bool ParseStores(std::string_view s, std::vector<DeviceSpec>* out, std::string* err);
+// Sizes and --store lists: ParseByteSize and ParseStoreList (util/store_list.h).
 
 inline constexpr const char* kDefaultStorePath = "./coss-data/store.coss";
 inline constexpr uint64_t kDefaultStoreSize = 1ull << 30;

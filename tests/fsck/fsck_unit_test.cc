@@ -7,13 +7,13 @@
 #include <unordered_map>
 
 #include "tools/fsck/live_index.h"
-#include "tools/fsck/store_spec.h"
+#include "util/store_list.h"
 
 namespace coss::tools::fsck {
 namespace {
 
 TEST(FsckStoreSpec, ParsesCossdSyntaxWithOptionalSizes) {
-  std::vector<StoreSpec> v;
+  std::vector<DeviceSpec> v;
   std::string err;
   ASSERT_TRUE(ParseStoreList("/a.coss:1g,/b:512m,/c,/d:64KiB", &v, &err)) << err;
   ASSERT_EQ(v.size(), 4u);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "util/store_list.h"
+
 namespace coss::tools::bench {
 
 namespace {
@@ -15,24 +17,6 @@ bool ParseDouble(std::string_view s, double* out) {
   char* end = nullptr;
   *out = std::strtod(tmp.c_str(), &end);
   return end == tmp.c_str() + tmp.size() && std::isfinite(*out);
-}
-
-// "4096", "4k", "512K", "1m": bytes, suffixes are binary multiples.
-bool ParseSize(std::string_view s, uint64_t* out) {
-  uint64_t mult = 1;
-  if (!s.empty()) {
-    const char c = s.back();
-    if (c == 'k' || c == 'K') mult = 1ull << 10;
-    if (c == 'm' || c == 'M') mult = 1ull << 20;
-    if (c == 'g' || c == 'G') mult = 1ull << 30;
-    if (mult != 1) s.remove_suffix(1);
-  }
-  uint64_t v = 0;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return false;
-  if (v > UINT64_MAX / mult) return false;
-  *out = v * mult;
-  return true;
 }
 
 constexpr uint64_t kMaxValue = 1ull << 30;
@@ -90,12 +74,12 @@ std::optional<ValueSizes> ParseValueSizes(std::string_view s, std::string* err) 
   }
   uint64_t lo = 0, hi = 0;
   if (v.kind == ValueSizes::Kind::kFixed) {
-    if (!ParseSize(body, &lo)) return bad("not a size");
+    if (!ParseByteSize(body, &lo)) return bad("not a size");
     hi = lo;
   } else {
     const size_t dash = body.find('-');
     if (dash == std::string_view::npos) return bad("a range needs A-B");
-    if (!ParseSize(body.substr(0, dash), &lo) || !ParseSize(body.substr(dash + 1), &hi)) {
+    if (!ParseByteSize(body.substr(0, dash), &lo) || !ParseByteSize(body.substr(dash + 1), &hi)) {
       return bad("not a size");
     }
     if (lo > hi) return bad("A must not exceed B");

@@ -21,7 +21,7 @@
 #include "tools/fsck/report.h"
 #include "tools/fsck/scan.h"
 #include "tools/fsck/store_file.h"
-#include "tools/fsck/store_spec.h"
+#include "util/store_list.h"
 
 namespace coss::tools {
 
@@ -69,7 +69,7 @@ int FsckMain(int argc, char** argv) {
                  stripe_arg.c_str());
     return 2;
   }
-  std::vector<StoreSpec> specs;
+  std::vector<DeviceSpec> specs;
   std::string err;
   if (!ParseStoreList(store, &specs, &err)) {
     std::fprintf(stderr, "coss fsck: --store: %s\n", err.c_str());
@@ -78,7 +78,7 @@ int FsckMain(int argc, char** argv) {
 
   // Open (and lock) every device before reading any: all or nothing.
   std::vector<std::unique_ptr<StoreFile>> files;
-  for (const StoreSpec& s : specs) {
+  for (const DeviceSpec& s : specs) {
     auto f = StoreFile::Open(s.path, s.size, repair);
     if (!f.ok()) {
       std::fprintf(stderr, "coss fsck: %s\n", f.status().message().c_str());

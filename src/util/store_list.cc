@@ -1,8 +1,8 @@
-#include "tools/fsck/store_spec.h"
+#include "util/store_list.h"
 
 #include <cctype>
 
-namespace coss::tools::fsck {
+namespace coss {
 
 bool ParseByteSize(std::string_view s, uint64_t* out) {
   size_t i = 0;
@@ -43,27 +43,27 @@ bool ParseByteSize(std::string_view s, uint64_t* out) {
   return true;
 }
 
-bool ParseStoreList(std::string_view s, std::vector<StoreSpec>* out, std::string* err) {
+bool ParseStoreList(std::string_view s, std::vector<DeviceSpec>* out, std::string* err) {
   out->clear();
   size_t start = 0;
   while (start <= s.size()) {
     size_t comma = s.find(',', start);
     if (comma == std::string_view::npos) comma = s.size();
     const std::string_view item = s.substr(start, comma - start);
-    StoreSpec d;
+    DeviceSpec d;
     const size_t colon = item.rfind(':');
     if (colon == std::string_view::npos) {
       d.path = std::string(item);
     } else {
       d.path = std::string(item.substr(0, colon));
       if (!ParseByteSize(item.substr(colon + 1), &d.size) || d.size == 0) {
-        *err = "bad --store item '" + std::string(item) +
+        *err = "bad store item '" + std::string(item) +
                "': expected PATH or PATH:SIZE with SIZE like 64m or 1g";
         return false;
       }
     }
     if (d.path.empty()) {
-      *err = "bad --store item '" + std::string(item) + "': empty PATH";
+      *err = "bad store item '" + std::string(item) + "': empty PATH";
       return false;
     }
     out->push_back(std::move(d));
@@ -72,4 +72,4 @@ bool ParseStoreList(std::string_view s, std::vector<StoreSpec>* out, std::string
   return true;
 }
 
-}  // namespace coss::tools::fsck
+}  // namespace coss
