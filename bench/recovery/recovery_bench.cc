@@ -74,16 +74,19 @@
 #include <string>
 #include <vector>
 
+#include "bench/recovery/common.h"
+#include "bench/recovery/index_load.h"
 #include "coss/engine.h"
 #include "engine/format.h"
-#include "engine/index.h"
 
 namespace {
 
 using coss::Engine;
 using coss::EngineOptions;
 using coss::StatsSnapshot;
-using Clock = std::chrono::steady_clock;
+using coss::recovery_bench::Clock;
+using coss::recovery_bench::Die;
+using coss::recovery_bench::Since;
 
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kGiB = 1ull << 30;
@@ -91,15 +94,6 @@ constexpr size_t kKeyLen = 16;
 constexpr size_t kValueLen = 4096;
 constexpr uint32_t kStripe = 1u << 20;
 constexpr uint64_t kTailProbe = 2000;
-
-double Since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "recovery_bench: %s\n", what.c_str());
-  std::exit(1);
-}
 
 std::string Key(uint64_t id) {
   char b[32];  // ids stay below 10^15: always 16 characters
@@ -124,7 +118,7 @@ bool ValueOk(uint64_t id, const std::string& v) {
 
 // CPU seconds (user + system, all threads) this process has used so far.
 double CpuSeconds() {
-  rusage u {};
+  rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
@@ -255,10 +249,10 @@ double WaitLockFree(const std::string& path) {
 // What a crashed child reports before it dies.
 struct ChildReport {
   uint64_t ok = 0;
-  uint64_t first_key = 0;    // first key id it wrote
-  uint64_t next_key = 0;     // one past the last key id it wrote
-  uint64_t ckpt_key = 0;     // key ids below this were written before Checkpoint()
-  uint64_t objects = 0;      // Stats().objects just before the kill
+  uint64_t first_key = 0;  // first key id it wrote
+  uint64_t next_key = 0;   // one past the last key id it wrote
+  uint64_t ckpt_key = 0;   // key ids below this were written before Checkpoint()
+  uint64_t objects = 0;    // Stats().objects just before the kill
   uint64_t stripes_written = 0;
   uint64_t membufs_in_flight = 0;
   uint64_t journal_syncs = 0;
@@ -292,7 +286,7 @@ struct Rep {
   ChildReport child;
   uint64_t tail_hit = 0, tail_miss = 0, tail_wrong = 0;
   uint64_t checksum_failures_after_probe = 0;
-  int64_t newest_hit_key = -1;   // highest key id among the probed tail that hits
+  int64_t newest_hit_key = -1;    // highest key id among the probed tail that hits
   uint64_t expected_objects = 0;  // objects before the stop / kill
 };
 
@@ -379,8 +373,8 @@ class Bench {
     DropCaches();
     const double s = SeqRead(path_, FileSize(path_));
     floor_full_.push_back(s);
-    std::printf("[%" PRIu64 " GiB] floor: %" PRIu64 " B sequential O_DIRECT 1 MiB in %.3f s\n", gib_,
-                FileSize(path_), s);
+    std::printf("[%" PRIu64 " GiB] floor: %" PRIu64 " B sequential O_DIRECT 1 MiB in %.3f s\n",
+                gib_, FileSize(path_), s);
     std::fflush(stdout);
   }
 
@@ -452,22 +446,21 @@ class Bench {
     }
     std::printf("[%" PRIu64 " GiB] %-12s rep %d: lock %.3f s, open %.3f s (cpu %.3f s), %" PRIu64
                 " gets %.3f s (%" PRIu64 " hit, %" PRIu64 " miss, %" PRIu64
-                " wrong), recovered %" PRIu64 " of %" PRIu64 ", read %" PRIu64
-                " B + ckpt %" PRIu64 " B, journal tail %" PRIu64 ", dropped %" PRIu64
-                ", floor(rbr) %.4f s\n",
-                gib_, r->kase.c_str(), r->rep, r->lock_wait_s, r->open_s, r->open_cpu_s, r->gets, r->gets_s,
-                r->gets_hit, r->gets_miss, r->gets_wrong, r->st.objects_recovered,
+                " wrong), recovered %" PRIu64 " of %" PRIu64 ", read %" PRIu64 " B + ckpt %" PRIu64
+                " B, journal tail %" PRIu64 ", dropped %" PRIu64 ", floor(rbr) %.4f s\n",
+                gib_, r->kase.c_str(), r->rep, r->lock_wait_s, r->open_s, r->open_cpu_s, r->gets,
+                r->gets_s, r->gets_hit, r->gets_miss, r->gets_wrong, r->st.objects_recovered,
                 r->expected_objects, r->st.recovery_bytes_read, r->ckpt_file_bytes,
                 r->st.journal_tail_at_open, r->st.journal_dropped, r->floor_rbr_s);
     if (r->crash)
-      std::printf("    child: open %.2f s (%s), %" PRIu64 " puts in %.2f s, checkpoint %.2f s (%" PRIu64
-                  " B); tail probe: %" PRIu64 " hit, %" PRIu64 " miss, %" PRIu64
-                  " wrong, newest hit key %" PRId64 " of %" PRIu64 ", checksum failures %" PRIu64 "\n",
+      std::printf("    child: open %.2f s (%s), %" PRIu64
+                  " puts in %.2f s, checkpoint %.2f s (%" PRIu64 " B); tail probe: %" PRIu64
+                  " hit, %" PRIu64 " miss, %" PRIu64 " wrong, newest hit key %" PRId64
+                  " of %" PRIu64 ", checksum failures %" PRIu64 "\n",
                   r->child.open_s, r->child.warm ? "warm" : "rebuild",
-                  r->child.next_key - r->child.first_key, r->child.write_s,
-                  r->child.checkpoint_s, r->child.ckpt_file_bytes, r->tail_hit, r->tail_miss,
-                  r->tail_wrong, r->newest_hit_key, r->child.next_key - 1,
-                  r->checksum_failures_after_probe);
+                  r->child.next_key - r->child.first_key, r->child.write_s, r->child.checkpoint_s,
+                  r->child.ckpt_file_bytes, r->tail_hit, r->tail_miss, r->tail_wrong,
+                  r->newest_hit_key, r->child.next_key - 1, r->checksum_failures_after_probe);
     std::fflush(stdout);
     reps_out_.push_back(*r);
   }
@@ -589,7 +582,8 @@ class Bench {
 void Bench::WriteJson(const std::string& out) const {
   FILE* f = std::fopen(out.c_str(), "w");
   if (f == nullptr) Die("cannot write " + out);
-  std::fprintf(f, "{\n  \"gib\": %" PRIu64 ",\n  \"store_bytes\": %" PRIu64
+  std::fprintf(f,
+               "{\n  \"gib\": %" PRIu64 ",\n  \"store_bytes\": %" PRIu64
                ",\n  \"stripe_size\": %u,\n  \"stripes\": %" PRIu64 ",\n  \"data_start\": %" PRIu64
                ",\n",
                gib_, FileSize(path_), kStripe, nstripes_, data_start_);
@@ -598,9 +592,9 @@ void Bench::WriteJson(const std::string& out) const {
   std::fprintf(f, "  \"drop_caches_ok\": %s,\n", g_drop_ok ? "true" : "false");
   std::fprintf(f, "  \"crash_frac\": %.4f,\n", crash_frac_);
   std::fprintf(f,
-               "  \"fill\": {\"puts\": %" PRIu64 ", \"seconds\": %.4f, \"stripes_written\": %" PRIu64
-               ", \"evictions\": %" PRIu64 ", \"live_objects\": %" PRIu64
-               ", \"close_seconds\": %.4f},\n",
+               "  \"fill\": {\"puts\": %" PRIu64
+               ", \"seconds\": %.4f, \"stripes_written\": %" PRIu64 ", \"evictions\": %" PRIu64
+               ", \"live_objects\": %" PRIu64 ", \"close_seconds\": %.4f},\n",
                fill_puts_, fill_s_, fill_stripes_, fill_evictions_, cap_, fill_close_s_);
   std::fprintf(f, "  \"floor_full_seconds\": [");
   for (size_t i = 0; i < floor_full_.size(); i++)
@@ -610,25 +604,27 @@ void Bench::WriteJson(const std::string& out) const {
   std::fprintf(f, "  \"reps\": [\n");
   for (size_t i = 0; i < reps_out_.size(); i++) {
     const Rep& r = reps_out_[i];
-    std::fprintf(
-        f,
-        "    {\"case\": \"%s\", \"rep\": %d, \"lock_wait_s\": %.6f, \"open_s\": %.6f, "
-        "\"open_cpu_s\": %.6f, "
-        "\"gets\": %" PRIu64 ", \"gets_s\": %.6f, \"gets_hit\": %" PRIu64 ", \"gets_miss\": %" PRIu64
-        ", \"gets_wrong\": %" PRIu64 ", \"gets_disk\": %" PRIu64
-        ", \"close_s\": %.6f, \"ckpt_file_bytes\": %" PRIu64 ", \"ckpt_consumed\": %s, "
-        "\"expected_objects\": %" PRIu64 ", \"objects\": %" PRIu64 ", \"objects_recovered\": %" PRIu64
-        ", \"recovery_bytes_read\": %" PRIu64 ", \"device_bytes_read\": %" PRIu64
-        ", \"journal_tail_at_open\": %" PRIu64 ", \"journal_dropped\": %" PRIu64
-        ", \"stripes_dropped_at_open\": %" PRIu64 ", \"index_bytes\": %" PRIu64
-        ", \"floor_rbr_s\": %.6f, \"floor_rbr_ck_s\": %.6f"
-        ", \"checksum_failures\": %" PRIu64 ", \"next_key\": %" PRIu64,
-        r.kase.c_str(), r.rep, r.lock_wait_s, r.open_s, r.open_cpu_s, r.gets, r.gets_s, r.gets_hit, r.gets_miss,
-        r.gets_wrong, r.gets_disk, r.close_s, r.ckpt_file_bytes, r.ckpt_consumed ? "true" : "false",
-        r.expected_objects, r.st.objects, r.st.objects_recovered, r.st.recovery_bytes_read,
-        r.st.device_bytes_read, r.st.journal_tail_at_open, r.st.journal_dropped,
-        r.st.stripes_dropped_at_open, r.st.index_bytes, r.floor_rbr_s, r.floor_rbr_ck_s,
-        r.crash ? r.checksum_failures_after_probe : r.st.checksum_failures, r.next_key);
+    std::fprintf(f,
+                 "    {\"case\": \"%s\", \"rep\": %d, \"lock_wait_s\": %.6f, \"open_s\": %.6f, "
+                 "\"open_cpu_s\": %.6f, "
+                 "\"gets\": %" PRIu64 ", \"gets_s\": %.6f, \"gets_hit\": %" PRIu64
+                 ", \"gets_miss\": %" PRIu64 ", \"gets_wrong\": %" PRIu64
+                 ", \"gets_disk\": %" PRIu64 ", \"close_s\": %.6f, \"ckpt_file_bytes\": %" PRIu64
+                 ", \"ckpt_consumed\": %s, "
+                 "\"expected_objects\": %" PRIu64 ", \"objects\": %" PRIu64
+                 ", \"objects_recovered\": %" PRIu64 ", \"recovery_bytes_read\": %" PRIu64
+                 ", \"device_bytes_read\": %" PRIu64 ", \"journal_tail_at_open\": %" PRIu64
+                 ", \"journal_dropped\": %" PRIu64 ", \"stripes_dropped_at_open\": %" PRIu64
+                 ", \"index_bytes\": %" PRIu64
+                 ", \"floor_rbr_s\": %.6f, \"floor_rbr_ck_s\": %.6f"
+                 ", \"checksum_failures\": %" PRIu64 ", \"next_key\": %" PRIu64,
+                 r.kase.c_str(), r.rep, r.lock_wait_s, r.open_s, r.open_cpu_s, r.gets, r.gets_s,
+                 r.gets_hit, r.gets_miss, r.gets_wrong, r.gets_disk, r.close_s, r.ckpt_file_bytes,
+                 r.ckpt_consumed ? "true" : "false", r.expected_objects, r.st.objects,
+                 r.st.objects_recovered, r.st.recovery_bytes_read, r.st.device_bytes_read,
+                 r.st.journal_tail_at_open, r.st.journal_dropped, r.st.stripes_dropped_at_open,
+                 r.st.index_bytes, r.floor_rbr_s, r.floor_rbr_ck_s,
+                 r.crash ? r.checksum_failures_after_probe : r.st.checksum_failures, r.next_key);
     std::fprintf(f, ", \"missed_keys\": [");
     for (size_t j = 0; j < r.missed.size(); j++)
       std::fprintf(f, "%s%" PRIu64, j ? ", " : "", r.missed[j]);
@@ -649,100 +645,12 @@ void Bench::WriteJson(const std::string& out) const {
                    c.first_key, c.ckpt_key, c.next_key, c.objects, c.stripes_written,
                    c.membufs_in_flight, c.journal_syncs, c.open_s, c.warm ? "true" : "false",
                    c.child_objects_recovered, c.write_s, c.write_pre_s, c.write_post_s,
-                   c.checkpoint_s,
-                   c.ckpt_file_bytes, r.tail_hit + r.tail_miss + r.tail_wrong, r.tail_hit,
-                   r.tail_miss, r.tail_wrong, r.newest_hit_key);
+                   c.checkpoint_s, c.ckpt_file_bytes, r.tail_hit + r.tail_miss + r.tail_wrong,
+                   r.tail_hit, r.tail_miss, r.tail_wrong, r.newest_hit_key);
     }
     std::fprintf(f, "}%s\n", i + 1 < reps_out_.size() ? "," : "");
   }
   std::fprintf(f, "  ]\n}\n");
-  std::fclose(f);
-}
-
-// --- coss::Index alone: insertion order and presizing ----------------------
-
-uint64_t SplitMix(uint64_t* x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-struct IndexRun {
-  std::string name;
-  double insert_s = 0;
-  double absent_ns = 0;
-  double present_ns = 0;
-  uint64_t size = 0, capacity = 0;
-};
-
-void IndexTest(uint64_t n, const std::string& json) {
-  std::vector<uint64_t> hashes(n);
-  uint64_t x = 12345;
-  for (auto& h : hashes) h = SplitMix(&x);
-  std::vector<uint64_t> absent(1'000'000);
-  for (auto& h : absent) h = SplitMix(&x);
-  std::vector<uint64_t> present(1'000'000);
-  uint64_t y = 777;
-  for (auto& h : present) h = hashes[SplitMix(&y) % n];
-
-  // The order a checkpoint stores them in: Index::Visit, partition by partition.
-  std::vector<std::pair<uint64_t, uint64_t>> ck;
-  {
-    coss::Index ref(0);
-    for (uint64_t i = 0; i < n; i++) ref.Assign(hashes[i], i + 1);
-    ck.reserve(ref.size());
-    for (uint32_t p = 0; p < coss::Index::kPartitions; p++)
-      ref.Visit(p, [&](uint64_t h, uint64_t packed) { ck.emplace_back(h, packed); });
-  }
-  std::vector<IndexRun> out;
-  auto measure = [&](const std::string& name, uint64_t presize, bool ck_order) {
-    IndexRun r;
-    r.name = name;
-    coss::Index idx(presize);
-    const auto t0 = Clock::now();
-    if (ck_order) {
-      for (const auto& [h, packed] : ck) idx.Assign(h, packed);
-    } else {
-      for (uint64_t i = 0; i < n; i++) idx.Assign(hashes[i], i + 1);
-    }
-    r.insert_s = Since(t0);
-    uint64_t sink = 0;
-    auto t1 = Clock::now();
-    for (uint64_t h : absent) sink += idx.Find(h);
-    r.absent_ns = Since(t1) * 1e9 / static_cast<double>(absent.size());
-    t1 = Clock::now();
-    for (uint64_t h : present) sink += idx.Find(h);
-    r.present_ns = Since(t1) * 1e9 / static_cast<double>(present.size());
-    if (sink == 42) std::printf(" ");
-    r.size = idx.size();
-    r.capacity = idx.capacity();
-    std::printf("index %" PRIu64 ": %-34s insert %.3f s (%.0f ns each), Find absent %.0f ns, "
-                "present %.0f ns, load %.3f\n",
-                n, name.c_str(), r.insert_s, r.insert_s * 1e9 / static_cast<double>(n),
-                r.absent_ns, r.present_ns,
-                static_cast<double>(r.size) / static_cast<double>(r.capacity));
-    std::fflush(stdout);
-    out.push_back(r);
-  };
-  measure("random order, grown on demand", 0, false);
-  measure("checkpoint order, grown on demand", 0, true);
-  measure("checkpoint order, presized", n, true);
-  measure("random order, presized", n, false);
-  if (json.empty()) return;
-  FILE* f = std::fopen(json.c_str(), "w");
-  if (f == nullptr) Die("cannot write " + json);
-  std::fprintf(f, "{\"n\": %" PRIu64 ", \"runs\": [\n", n);
-  for (size_t i = 0; i < out.size(); i++) {
-    const IndexRun& r = out[i];
-    std::fprintf(f,
-                 "  {\"name\": \"%s\", \"insert_s\": %.6f, \"insert_ns\": %.1f, \"find_absent_ns\": "
-                 "%.1f, \"find_present_ns\": %.1f, \"size\": %" PRIu64 ", \"capacity\": %" PRIu64
-                 "}%s\n",
-                 r.name.c_str(), r.insert_s, r.insert_s * 1e9 / static_cast<double>(n), r.absent_ns,
-                 r.present_ns, r.size, r.capacity, i + 1 < out.size() ? "," : "");
-  }
-  std::fprintf(f, "]}\n");
   std::fclose(f);
 }
 
@@ -780,11 +688,12 @@ int main(int argc, char** argv) {
       keep = true;
     } else {
       Die("unknown argument " + a +
-          " (use --dir D --gib N --reps R --gets G --crash-frac F --seed S --json F --keep | --index-test N --json F)");
+          " (use --dir D --gib N --reps R --gets G --crash-frac F --seed S --json F --keep | "
+          "--index-test N --json F)");
     }
   }
   if (index_test > 0) {
-    IndexTest(index_test, json);
+    coss::recovery_bench::IndexLoadTest(index_test, json);
     return 0;
   }
   if (gib == 0 || reps < 1 || crash_frac <= 0 || crash_frac > 0.45) Die("bad arguments");
