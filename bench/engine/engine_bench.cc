@@ -46,9 +46,14 @@
 #include "engine/index.h"
 #include "io/device.h"
 #include "util/hash.h"
+#include "bench/engine/bench_util.h"
+#include "bench/engine/index_bench.h"
 
 namespace {
 
+using coss::engine_bench::RegisterIndexBenchmarks;
+using coss::engine_bench::ReleaseIndexBenchmarks;
+using coss::engine_bench::SplitMix;
 using coss::Engine;
 using coss::EngineOptions;
 using coss::IoKind;
@@ -60,7 +65,6 @@ constexpr size_t kKeyLen = 16;
 constexpr uint64_t kKeySpace = 1'000'000;
 constexpr uint64_t kPutStoreBytes = 512 * kMiB;
 constexpr uint64_t kGetStoreBytes = 1 * kGiB;
-constexpr uint64_t kIndexObjects = 10'000'000;
 constexpr uint32_t kFlushValue = 64 * 1024;
 
 std::string BenchDir() {
@@ -92,13 +96,6 @@ const std::vector<std::array<char, kKeyLen>>& Keys() {
 std::string_view Key(uint64_t i) {
   const auto& k = Keys()[i % kKeySpace];
   return {k.data(), k.size()};
-}
-
-uint64_t SplitMix(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
 }
 
 // True when some fd of this process opened `path` with O_DIRECT.
@@ -472,158 +469,13 @@ void BM_RefDeviceRead(benchmark::State& state, IoKind io) {
 }
 
 // --------------------------------------------------------------------------
-// Index: bytes per object and lookup cost at 10 M objects.
-
-const std::vector<uint64_t>& IndexHashes() {
-  static const auto h = [] {
-    std::vector<uint64_t> v(kIndexObjects);
-    uint64_t s = 42;
-    for (auto& x : v) x = SplitMix(s);
-    return v;
-  }();
-  return h;
-}
-
-// A plausible packed location (never 0, top bit clear).
-uint64_t PackedFor(uint64_t i) { return ((i & 0xFFFFF) << 24) | (i % 4096) | (uint64_t{1} << 44); }
-
-void BM_IndexInsert(benchmark::State& state, bool presize) {
-  g_fixture.reset();  // no engine store is needed from here on
-  const auto& h = IndexHashes();
-  double bpo = 0, size = 0, cap = 0, mem = 0, ns = 0;
-  for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
-    coss::Index idx(presize ? kIndexObjects : 0);
-    for (uint64_t i = 0; i < h.size(); i++) idx.Assign(h[i], PackedFor(i));
-    benchmark::DoNotOptimize(idx.size());
-    ns += std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-    size = static_cast<double>(idx.size());
-    cap = static_cast<double>(idx.capacity());
-    mem = static_cast<double>(idx.MemoryBytes());
-    bpo = mem / size;
-    state.PauseTiming();  // freeing the tables is not part of inserting
-    { coss::Index gone(std::move(idx)); }
-    state.ResumeTiming();
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * h.size()));
-  state.counters["bytes_per_object"] = bpo;
-  state.counters["objects"] = size;
-  state.counters["load_factor"] = size / cap;
-  state.counters["index_MiB"] = mem / kMiB;
-  state.counters["ns_per_insert"] = ns / static_cast<double>(state.iterations() * h.size());
-}
-
-// Bytes per object as the index fills from 1 M to 10 M objects: the growth
-// schedule (x1.25 per partition at load 0.85) makes it oscillate.
-void BM_IndexSweep(benchmark::State& state) {
-  const auto& h = IndexHashes();
-  double lo = 1e9, hi = 0, at_hi = 0;
-  for (auto _ : state) {
-    coss::Index idx(0);
-    for (uint64_t i = 0; i < h.size(); i++) {
-      idx.Assign(h[i], PackedFor(i));
-      if (i + 1 >= 1'000'000 && (i + 1) % 10'000 == 0) {
-        const double bpo = static_cast<double>(idx.MemoryBytes()) / static_cast<double>(idx.size());
-        lo = std::min(lo, bpo);
-        if (bpo > hi) hi = bpo, at_hi = static_cast<double>(i + 1);
-      }
-    }
-  }
-  state.counters["bytes_per_object_min"] = lo;
-  state.counters["bytes_per_object_max"] = hi;
-  state.counters["objects_at_max"] = at_hi;
-}
-
-// Reference: the XXH3 checksum of one 4 KiB-value record (header+key+value),
-// which every Get verifies, also on memory hits.
-void BM_ChecksumRecord(benchmark::State& state) {
-  const std::string rec(static_cast<size_t>(state.range(0)), 'c');
-  for (auto _ : state) benchmark::DoNotOptimize(coss::Checksum(rec.data(), rec.size(), 7));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rec.size()));
-}
-
-// Reference: one round trip between two threads that sleep on a condition
-// variable (two wake-ups). A synchronous Get that goes to the device crosses
-// threads twice too (caller -> I/O backend -> caller's callback).
-void BM_WakeRoundTrip(benchmark::State& state) {
-  std::mutex mu;
-  std::condition_variable cv;
-  uint64_t ping = 0, pong = 0;
-  bool stop = false;
-  std::thread partner([&] {
-    std::unique_lock lk(mu);
-    for (;;) {
-      cv.wait(lk, [&] { return stop || ping != pong; });
-      if (stop) return;
-      pong = ping;
-      cv.notify_all();
-    }
-  });
-  for (auto _ : state) {
-    std::unique_lock lk(mu);
-    ping++;
-    cv.notify_all();
-    cv.wait(lk, [&] { return pong == ping; });
-  }
-  {
-    std::lock_guard lk(mu);
-    stop = true;
-  }
-  cv.notify_all();
-  partner.join();
-}
-
-std::unique_ptr<coss::Index> g_index;
-
-const coss::Index& BuiltIndex() {
-  if (!g_index) {
-    const auto& h = IndexHashes();
-    g_index = std::make_unique<coss::Index>(0);
-    for (uint64_t i = 0; i < h.size(); i++) g_index->Assign(h[i], PackedFor(i));
-  }
-  return *g_index;
-}
-
-enum class LookupKind { kHit, kHitDependent, kMiss };
-
-void BM_IndexLookup(benchmark::State& state, LookupKind kind) {
-  const coss::Index& idx = BuiltIndex();
-  const auto& h = IndexHashes();
-  const uint64_t n = h.size();
-  uint64_t j = 0, found = 0, miss_seed = 777;
-  for (auto _ : state) {
-    uint64_t v;
-    switch (kind) {
-      case LookupKind::kHit:  // independent lookups: throughput (misses overlap)
-        v = idx.Find(h[j]);
-        j = j + 1 == n ? 0 : j + 1;
-        break;
-      case LookupKind::kHitDependent:  // next key depends on this result: latency
-        v = idx.Find(h[j]);
-        j += 1 + (v >> 63);  // v >> 63 is 0, but the CPU cannot know before Find returns
-        if (j >= n) j -= n;
-        break;
-      case LookupKind::kMiss:
-      default:
-        v = idx.Find(SplitMix(miss_seed));
-        break;
-    }
-    found += v != 0;
-    benchmark::DoNotOptimize(v);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-  state.counters["found_ratio"] = static_cast<double>(found) / static_cast<double>(state.iterations());
-  state.counters["bytes_per_object"] = static_cast<double>(idx.MemoryBytes()) / static_cast<double>(idx.size());
-}
-
-// --------------------------------------------------------------------------
 // Sequential write bandwidth of stripe flushes.
 
 bool g_flush_file_full = false;  // the flush store holds one complete lap
 
 void BM_StripeFlush(benchmark::State& state, IoKind io, bool overwrite) {
   g_fixture.reset();
-  g_index.reset();
+  ReleaseIndexBenchmarks();
   const uint64_t bytes = FlushStoreBytes();
   const uint64_t per_stripe = PerStripe(kFlushValue);
   const uint64_t stripes = (bytes - coss::format::kSuperblockSize) / (1u << 20);
@@ -723,18 +575,9 @@ void RegisterAll() {
     benchmark::RegisterBenchmark(name("ref/DeviceRead4k", io, "qd1").c_str(), BM_RefDeviceRead, io)
         ->UseRealTime();
   }
-  benchmark::RegisterBenchmark("index/Insert10M/grow", BM_IndexInsert, false)
-      ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("index/Insert10M/presized", BM_IndexInsert, true)
-      ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("index/BytesPerObject1Mto10M", BM_IndexSweep)
-      ->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("ref/XXH3Checksum", BM_ChecksumRecord)->Arg(156)->Arg(4152);
-  benchmark::RegisterBenchmark("ref/WakeRoundTrip", BM_WakeRoundTrip)->UseRealTime();
-  benchmark::RegisterBenchmark("index/Lookup10M/hit", BM_IndexLookup, LookupKind::kHit)->UseRealTime();
-  benchmark::RegisterBenchmark("index/Lookup10M/hit_dependent", BM_IndexLookup, LookupKind::kHitDependent)
-      ->UseRealTime();
-  benchmark::RegisterBenchmark("index/Lookup10M/miss", BM_IndexLookup, LookupKind::kMiss)->UseRealTime();
+  // Index and CPU reference micro-benchmarks (index_bench.cc); the engine stores
+  // are freed before them: the 10 M-object tables need the RAM.
+  RegisterIndexBenchmarks([] { g_fixture.reset(); });
   for (IoKind io : ios) {
     for (bool ow : {false, true}) {
       benchmark::RegisterBenchmark(name("flush/StripeFlush", io, ow ? "overwrite" : "fresh").c_str(),
@@ -756,7 +599,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   g_fixture.reset();
-  g_index.reset();
+  ReleaseIndexBenchmarks();
   ::unlink((BenchDir() + "/coss-bench-flush.store").c_str());
   ::unlink((BenchDir() + "/coss-bench-get.store").c_str());
   ::unlink((BenchDir() + "/coss-bench-put.store").c_str());
