@@ -140,19 +140,8 @@ Result<bool> Shard::WarmStart() {
       stripes_[j].seq = 0;
     }
   }
-  ApplyRuns(
-      replay,
-      [&](size_t i) {
-        const RunRef& r = replay[i];
-        const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
-        for (uint32_t j = r.stripe; j < r.stripe + span; j++) {
-          Reclaim(j);  // entries the dump had for older content here are gone
-          stripes_[j].seq = r.h.seq;
-        }
-        next_seq_ = std::max(next_seq_, r.h.seq + 1);
-        head_ = (r.stripe + span) % nstripes_;
-      },
-      &max_version);
+  // Entries the dump had for older content at a replayed run's positions are gone.
+  ApplyRuns(replay, /*reclaim=*/true, &max_version);
   // Reclaim above counted evictions for entries that were simply superseded.
   ctr_.evictions.store(0, std::memory_order_relaxed);
   std::set<uint64_t> present;

@@ -253,8 +253,7 @@ Status Shard::Format(const format::Uuid& uuid) {
   return dev_->Sync();
 }
 
-void Shard::ApplyRuns(const std::vector<RunRef>& runs, const std::function<void(size_t)>& before,
-                      uint64_t* max_version) {
+void Shard::ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* max_version) {
   // Window limits: reads in flight are bounded by ReadBatch; buffered bytes here.
   constexpr size_t kMaxRuns = 256;
   constexpr uint64_t kMaxBytes = 64ull << 20;
@@ -298,7 +297,14 @@ void Shard::ApplyRuns(const std::vector<RunRef>& runs, const std::function<void(
     // 3. Apply them in order.
     for (size_t i = 0; i < ranges.size(); i++) {
       const RunRef& r = runs[w + i];
-      before(w + i);
+      // The run takes its positions; the write head follows the newest run.
+      const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+      for (uint32_t j = r.stripe; j < r.stripe + span; j++) {
+        if (reclaim) Reclaim(j);
+        stripes_[j].seq = r.h.seq;
+      }
+      next_seq_ = std::max(next_seq_, r.h.seq + 1);
+      head_ = (r.stripe + span) % nstripes_;
       if (ranges[i].end == ranges[i].start) continue;  // nothing indexed in it
       if (!st[i].ok()) {
         Counters::Add(ctr_.io_errors);
@@ -432,16 +438,7 @@ Status Shard::Rebuild() {
   uint64_t max_version = 0;
   std::set<uint64_t> recovered_seqs;
   for (const RunRef& r : kept) recovered_seqs.insert(r.h.seq);
-  ApplyRuns(
-      kept,
-      [&](size_t i) {
-        const RunRef& r = kept[i];
-        const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
-        for (uint32_t j = r.stripe; j < r.stripe + span; j++) stripes_[j].seq = r.h.seq;
-        next_seq_ = std::max(next_seq_, r.h.seq + 1);
-        head_ = (r.stripe + span) % nstripes_;
-      },
-      &max_version);
+  ApplyRuns(kept, /*reclaim=*/false, &max_version);
 
   if (Status s = FinishRecovery(recovered_seqs, max_version); !s.ok()) return s;
   spdlog::info("{}: rebuilt {} objects from {} stripe runs ({} stripes dropped)", dev_->path(),

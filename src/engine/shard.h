@@ -166,12 +166,12 @@ class Shard {
     uint32_t stripe;
     format::StripeHeader h;
   };
-  // Applies the directories of `runs` in order (oldest first), calling
-  // before(i) just before run i is applied. Directories are read ahead in
+  // Places `runs` (oldest first) at their positions (seq, next seq, write head;
+  // with reclaim, what the positions indexed before is dropped first) and
+  // applies their directories in that order. Directories are read ahead in
   // windows (many reads in flight, bounded bytes), so a full scan is not one
   // synchronous read per stripe.
-  void ApplyRuns(const std::vector<RunRef>& runs, const std::function<void(size_t)>& before,
-                 uint64_t* max_version);
+  void ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* max_version);
   void ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
                       uint64_t* max_version);
   Status FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version);
