@@ -70,6 +70,7 @@ class Worker {
 
   void Run();
   void AcceptAll();
+  bool TakeConnectionSlot();
   void HandleWake();
   void Update(uint64_t id);
   void Close(uint64_t id);

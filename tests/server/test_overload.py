@@ -299,7 +299,11 @@ class Overload(harness.ServerTest):
                                 flood.n.get("refused", 0))
         # back-pressure is visible: readers paused, writers waited or were refused
         self.assertGreaterEqual(imax("coss_conns_output_paused"), 1)
-        self.assertGreaterEqual(int(after["coss_conn_output_pauses"]), len(slow))
+        # (a slow reader refused at the -c limit, when the machine is slow enough for
+        # the flood to start first, has nothing to pause)
+        slow_in = [a for a in slow if not a.n.get("refused")]
+        self.assertGreaterEqual(len(slow_in), 1)
+        self.assertGreaterEqual(int(after["coss_conn_output_pauses"]), len(slow_in))
         self.assertGreater(waits + busy, 0)
         # afterwards: no connection left, nothing held for them
         self.assertEqual(int(after["curr_connections"]), 1)
