@@ -82,6 +82,11 @@ const std::vector<OptionDef>& Defs() {
        "requests queued per connection before it stops reading (default 1024)"},
       {"shutdown-timeout", "--shutdown-timeout",
        "seconds to finish in-flight requests on SIGTERM/SIGINT (default 10)", "SECONDS"},
+      {"idle-timeout", "--idle-timeout",
+       "close a connection that sent and received nothing for this many seconds while no "
+       "request of its own was running: silent clients and readers that stopped reading "
+       "(default 0: never)",
+       "SECONDS"},
   };
   return defs;
 }
@@ -197,6 +202,9 @@ class Builder {
     } else if (name == "shutdown-timeout") {
       if (!proto::ParseDecimal(v, &n) || n > 3600) return bad("expected 0..3600 seconds");
       c_.shutdown_timeout_s = static_cast<uint32_t>(n);
+    } else if (name == "idle-timeout") {
+      if (!proto::ParseDecimal(v, &n) || n > 86400 * 30) return bad("expected 0..2592000 seconds");
+      c_.idle_timeout_s = static_cast<uint32_t>(n);
     } else if (name == "verbose") {
       if (!proto::ParseDecimal(v, &n) || n > 10) return bad("expected 0..10");
       c_.verbosity = static_cast<int>(n);

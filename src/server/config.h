@@ -41,6 +41,7 @@ struct ServerConfig {
   uint32_t conn_inflight = 64;              // store reads in flight per connection
   uint32_t conn_pending = 1024;             // parsed requests waiting per connection
   uint32_t shutdown_timeout_s = 10;         // drain time on SIGTERM before connections are cut
+  uint32_t idle_timeout_s = 0;              // close connections idle this long (0: never)
   std::string config_file;
 
   EngineOptions ToEngineOptions() const;

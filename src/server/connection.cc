@@ -104,6 +104,7 @@ void Connection::ReadSocket() {
       rend_ += static_cast<size_t>(n);
       m_->Add(kBytesRead, static_cast<uint64_t>(n));
       read_idle_ = false;
+      last_io_ = std::chrono::steady_clock::now();
       return;
     }
     if (n == 0) {
@@ -130,6 +131,7 @@ size_t Connection::WriteSocket() {
       out_.Consume(static_cast<size_t>(n));
       m_->Add(kBytesWritten, static_cast<uint64_t>(n));
       total += static_cast<size_t>(n);
+      last_io_ = std::chrono::steady_clock::now();
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -337,6 +339,12 @@ void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
   slot->held = HeldBytes(&held_bytes_, r.ok() && r.value ? r.value->size() : 0);
   slot->res = std::move(r);
   inflight_--;
+}
+
+bool Connection::IdleSince(std::chrono::steady_clock::time_point since) const {
+  if (last_io_ >= since || inflight_ != 0) return false;
+  return std::none_of(ops_.begin(), ops_.end(),
+                      [](const std::unique_ptr<Op>& op) { return op->durable_pending > 0; });
 }
 
 void Connection::OnDurable(uint64_t seq) {

@@ -25,6 +25,7 @@
 // complete elsewhere come back through Worker::DeliverRead -> OnRead.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -74,6 +75,11 @@ class Connection {
   // by the worker after every Pump; the destructor takes the share back.
   void ReportGauges();
   bool has_inflight_reads() const { return inflight_ != 0; }
+  // --idle-timeout: no byte read or written since `since`, and nothing the
+  // connection waits for on the server's side (a store read or a journal
+  // sync). Requests held only by the output budget wait for the client: a
+  // client that stopped reading its replies counts as idle.
+  bool IdleSince(std::chrono::steady_clock::time_point since) const;
 
  private:
   // --- I/O and parsing (connection.cc) ---
@@ -163,6 +169,7 @@ class Connection {
   bool stop_parsing_ = false;       // a quit was parsed: ignore what follows
   bool draining_ = false;
   bool read_idle_ = false;  // the last socket read found no data
+  std::chrono::steady_clock::time_point last_io_ = std::chrono::steady_clock::now();
 
   // What ReportGauges last added to the worker's gauges.
   Pause reported_pause_ = Pause::kNone;

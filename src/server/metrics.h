@@ -109,6 +109,7 @@ struct MetricsTotals {
 
 struct ConnectionGauges {
   std::atomic<uint64_t> curr{0}, total{0}, rejected{0};
+  std::atomic<uint64_t> idle_kicks{0};  // closed by --idle-timeout
 };
 
 MetricsTotals SumMetrics(const std::vector<WorkerMetrics*>& workers);

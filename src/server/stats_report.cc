@@ -121,6 +121,7 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("total_connections", ctx.conns.total.load());
   out->Stat("rejected_connections", ctx.conns.rejected.load());
   out->Stat("connection_structures", ctx.conns.curr.load());
+  out->Stat("idle_kicks", ctx.conns.idle_kicks.load());
   for (int i = kCmdGet; i <= kStoreNoMemory; i++) out->Stat(kCounterNames[i], t.c[i]);
   out->Stat("bytes_read", t.c[kBytesRead]);
   out->Stat("bytes_written", t.c[kBytesWritten]);
@@ -206,6 +207,7 @@ void SettingsStats(const ServerContext& ctx, Lines* out) {
   out->Stat("item_size_max", c.max_item_size);
   out->Stat("maxconns_fast", "yes");
   out->Stat("tcp_backlog", uint64_t{1024});
+  out->Stat("idle_timeout", c.idle_timeout_s);
   out->Stat("coss_ram_bytes", c.ram_bytes);
   std::string stores;
   for (const auto& d : c.stores) {
@@ -408,6 +410,8 @@ std::string RenderPrometheus(const ServerContext& ctx) {
         ctx.conns.total.load());
   p.One("cossd_connections_rejected_total", "counter", "Connections refused at the -c limit",
         ctx.conns.rejected.load());
+  p.One("cossd_connections_idle_closed_total", "counter", "Connections closed by --idle-timeout",
+        ctx.conns.idle_kicks.load());
   p.Head("cossd_connections_paused", "gauge",
          "Connections not reading requests: unsent replies at --conn-output-limit (output) or "
          "queued requests at their bound (input)");

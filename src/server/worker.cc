@@ -225,14 +225,34 @@ void Worker::HandleWake() {
   if (drain_requested_.load() && !draining_) StartDrain();
 }
 
+// --idle-timeout: at most once a second, closes the connections that moved no
+// byte for `timeout` seconds while none of their requests ran (memcached's
+// idle_timeout, which also catches readers that stopped reading replies).
+void Worker::CloseIdle(uint32_t timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_idle_sweep_) return;
+  next_idle_sweep_ = now + std::chrono::seconds(1);
+  const auto since = now - std::chrono::seconds(timeout);
+  std::vector<uint64_t> idle;
+  for (auto& [id, e] : conns_) {
+    if (e.conn->IdleSince(since)) idle.push_back(id);
+  }
+  for (uint64_t id : idle) {
+    spdlog::debug("worker {}: connection {} idle for {} s; closing it", index_, id, timeout);
+    Close(id);
+    ctx_->conns.idle_kicks.fetch_add(1);
+  }
+}
+
 void Worker::Run() {
   t_worker = this;
+  const uint32_t idle_timeout = ctx_->config->idle_timeout_s;
   epoll_event events[256];
   std::chrono::steady_clock::time_point deadline{};
   bool deadline_set = false;
   for (;;) {
     // Connections touched from inside another's processing are pumped at once.
-    const int timeout = !touched_.empty() ? 0 : draining_ ? 100 : -1;
+    const int timeout = !touched_.empty() ? 0 : draining_ ? 100 : idle_timeout ? 1000 : -1;
     const int n = ::epoll_wait(epfd_, events, 256, timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::error("worker {}: epoll_wait: {}", index_, std::strerror(errno));
@@ -272,6 +292,7 @@ void Worker::Run() {
       current_ = 0;
       Update(id);
     }
+    if (idle_timeout && !draining_) CloseIdle(idle_timeout);
     if (stop_requested_.load()) break;
     if (draining_) {
       if (!deadline_set) {

@@ -11,12 +11,15 @@
 //  * new connections are taken from the shared listening socket (EPOLLEXCLUSIVE
 //    wakes one worker); above the -c limit a client gets memcached's
 //    "ERROR Too many open connections" and is closed;
+//  * --idle-timeout N: a connection that moved no byte for N seconds while none
+//    of its requests ran is closed (counted in idle_kicks);
 //  * RequestDrain: stop accepting, let each connection finish the requests it
 //    already received, flush replies, close; the loop ends when no connection
 //    is left or after shutdown_timeout_s (then the rest are closed).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -71,6 +74,7 @@ class Worker {
   void Run();
   void AcceptAll();
   bool TakeConnectionSlot();
+  void CloseIdle(uint32_t timeout);
   void HandleWake();
   void Update(uint64_t id);
   void Close(uint64_t id);
@@ -78,6 +82,7 @@ class Worker {
 
   int index_;
   ServerContext* ctx_;
+  std::chrono::steady_clock::time_point next_idle_sweep_{};
   WorkerMetrics metrics_;
   int epfd_ = -1;
   int evfd_ = -1;

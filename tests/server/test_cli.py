@@ -19,7 +19,7 @@ from harness import stats  # noqa: E402
 OPTIONS = ["--port", "--listen", "--threads", "--memory-limit", "--conn-limit", "--max-item-size",
            "--verbose", "--store", "--stripe-size", "--membufs", "--io", "--relocation",
            "--metrics-port", "--config", "--on-full", "--max-line", "--max-get-line",
-           "--conn-output-limit", "--conn-inflight", "--conn-pending", "--shutdown-timeout",
+           "--conn-output-limit", "--conn-inflight", "--conn-pending", "--shutdown-timeout", "--idle-timeout",
            "--write-ack", "--metrics-listen", "--checkpoint", "--checkpoint-interval"]
 
 
@@ -54,6 +54,8 @@ class CommandLine(unittest.TestCase):
             (["-m", "lots"], "--memory-limit"),
             (["-c", "-5"], "-c"),
             (["--on-full", "maybe"], "--on-full"),
+            (["--idle-timeout", "soon"], "--idle-timeout"),
+            (["--idle-timeout", "-1"], "--idle-timeout"),
         ]
         tmp = tempfile.mkdtemp(dir=harness.TMP_BASE)
         self.addCleanup(shutil.rmtree, tmp, True)
