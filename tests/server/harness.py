@@ -175,6 +175,19 @@ class Conn:
         finally:
             self.s.settimeout(5)
 
+    def send_without_reading(self, data, seconds):
+        """Sends as much of data as the server takes within `seconds`, reading
+        nothing (a client that does not drain its replies); returns the bytes
+        sent. The socket is left non-blocking."""
+        self.s.setblocking(False)
+        sent, deadline = 0, time.monotonic() + seconds
+        while sent < len(data) and time.monotonic() < deadline:
+            try:
+                sent += self.s.send(data[sent:])
+            except BlockingIOError:
+                time.sleep(0.01)
+        return sent
+
     def close(self):
         self.s.close()
 

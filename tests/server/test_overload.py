@@ -130,15 +130,8 @@ class InlineReadsMixin:
         base = proc_kib(pid, "VmRSS")
         g = self.server.connect()
         self.addCleanup(g.close)
-        g.s.setblocking(False)
-        sent = 0
         with RssSampler(pid) as rs:
-            deadline = time.time() + 2
-            while sent < len(request) and time.time() < deadline:
-                try:
-                    sent += g.s.send(request[sent:])
-                except BlockingIOError:
-                    time.sleep(0.01)
+            g.send_without_reading(request, 2)
             time.sleep(0.5)
         grown_mib = (rs.peak - base) / 1024
         print(f"\n{what}: RSS grew {grown_mib:.1f} MiB (bound 24 MiB)", file=sys.stderr)
