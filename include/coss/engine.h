@@ -84,6 +84,11 @@ class Engine {
   virtual ~Engine() = default;
 
   virtual void Get(std::string_view key, GetCallback cb) = 0;
+  // Upper bound on the bytes a Get of key would bring back now (the record's
+  // size class from the index: at most 12.5 % above key + value + header), 0
+  // when the index holds no live entry. Memory only, no I/O; meant for pacing
+  // reads (a later write may change the answer).
+  virtual uint64_t SizeHint(std::string_view key) = 0;
   virtual PutResult Put(const PutRequest& req) = 0;
   // Removes key; writes a tombstone. kNotFound when no index entry existed.
   // With expect set, removes only if the slot still equals expect.

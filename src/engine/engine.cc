@@ -70,6 +70,12 @@ class EngineImpl final : public Engine {
     ShardFor(h).Get(h, key, std::move(cb));
   }
 
+  uint64_t SizeHint(std::string_view key) override {
+    if (key.empty() || key.size() > format::kMaxKey) return 0;
+    const uint64_t h = KeyHash(key);
+    return ShardFor(h).SizeHint(h);
+  }
+
   PutResult Put(const PutRequest& req) override {
     if (req.key.empty() || req.key.size() > format::kMaxKey)
       return {Error(Code::kInvalidArgument, "key length must be 1..250"), 0};

@@ -37,6 +37,12 @@ double Shard::Age(uint32_t stripe) const {
   return 1.0 - static_cast<double>(d + 1) / nstripes_;
 }
 
+uint64_t Shard::SizeHint(uint64_t hash) {
+  Lock lk(mu_);
+  const uint64_t cur = index_.Find(hash);
+  return Live(cur) ? SizeClass::Decode(Location::Unpack(cur).size_class) : 0;
+}
+
 void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
   Counters::Add(ctr_.gets);
   Lock lk(mu_);

@@ -64,6 +64,7 @@ class Shard {
   Status Open(format::Uuid* uuid, bool* have_uuid);
 
   void Get(uint64_t hash, std::string_view key, GetCallback cb);
+  uint64_t SizeHint(uint64_t hash);  // see Engine::SizeHint
   PutResult Put(uint64_t hash, const PutRequest& req);
   Status Remove(uint64_t hash, std::string_view key, const Locator* expect, uint64_t* lsn);
   Status Clear(uint64_t* lsn);

@@ -101,17 +101,26 @@ bool Connection::Eligible(const Op& op) const {
   if (!(op.write ? running_ == 0 : running_writes_ == 0)) return false;
   if (!ReadsAtStart(op)) return true;
   if (ops_.front().get() == &op) return out_.bytes() < cfg_.conn_output_limit;
-  return ReadBudget() && Buffered() < cfg_.conn_output_limit;
+  return ReadBudget(op.req.key()) && Buffered() < cfg_.conn_output_limit;
 }
 
-// Reads in flight are bounded in number (conn_inflight) and, using the sizes of
-// recent values as an estimate, in bytes: what is queued plus what the reads
-// in flight will bring back stays near conn_output_limit. One read is always
-// allowed when none is in flight, so progress never stops.
-bool Connection::ReadBudget() const {
+// Reads in flight are bounded in number (conn_inflight) and in bytes: the
+// bytes held plus what the reads in flight will bring back plus this read stay
+// under conn_output_limit. What a read will bring back is the store's size
+// hint for its key (Engine::SizeHint: from the index, exact to 12.5 %), so a
+// client that switches from small values to large ones cannot get
+// conn_inflight large reads going at once. One read is always allowed when
+// none is in flight, so progress never stops; it is not looked up (a RAM-tier
+// hit does not pay for the index lookup), so the held bytes can pass the limit
+// by at most one value.
+uint64_t Connection::PaceBytes(std::string_view key) const {
+  return inflight_ == 0 ? 0 : ctx_->store->SizeHint(key);
+}
+
+bool Connection::ReadBudget(std::string_view key) const {
   if (inflight_ == 0) return true;
   return inflight_ < cfg_.conn_inflight &&
-         Buffered() + (inflight_ + 1) * est_value_ < cfg_.conn_output_limit;
+         Buffered() + inflight_bytes_ + PaceBytes(key) < cfg_.conn_output_limit;
 }
 
 void Connection::Finish(Op& op) {
@@ -164,15 +173,17 @@ void Connection::ServerError(Op& op, const Status& s) {
 }
 
 void Connection::IssueRead(Op& op, Slot& slot, bool for_update) {
+  const uint32_t ki = slot.key_index;
+  const std::string_view key = proto::IsRetrieval(op.cmd) ? op.req.keys[ki] : op.req.key();
   slot.in_flight = true;
   slot.ready = false;
+  slot.expect = PaceBytes(key);
+  inflight_bytes_ += slot.expect;
   inflight_++;
   Worker* w = worker_;
   const uint64_t id = id_;
   const uint64_t seq = op.seq;
-  const uint32_t ki = slot.key_index;
   auto cb = [w, id, seq, ki](ReadResult r) { w->DeliverRead(id, seq, ki, std::move(r)); };
-  const std::string_view key = proto::IsRetrieval(op.cmd) ? op.req.keys[ki] : op.req.key();
   if (for_update) {
     ctx_->store->ReadForUpdate(key, std::move(cb));
   } else {
@@ -354,7 +365,7 @@ bool Connection::AdvanceRetrieval(Op& op) {
   // Values read but not emitted yet count too: reads that complete inline (RAM
   // tier, stripe buffers) would otherwise all land before any is emitted.
   const bool head = ops_.front().get() == &op;
-  while (op.next_key < op.req.keys.size() && ReadBudget() &&
+  while (op.next_key < op.req.keys.size() && ReadBudget(op.req.keys[op.next_key]) &&
          (head ? out_.bytes() + held_bytes_ : Buffered()) < cfg_.conn_output_limit) {
     op.slots.emplace_back();
     Slot& s = op.slots.back();

@@ -44,10 +44,7 @@ Connection::Connection(Worker* worker, ServerContext* ctx, WorkerMetrics* metric
       fd_(fd),
       rbuf_(new char[kInitialBuffer]),
       rcap_(kInitialBuffer),
-      parser_(LimitsFrom(*ctx->config)),
-      // Pessimistic until values have been seen: a burst of reads issued before
-      // the first one completes cannot overshoot the output budget by much.
-      est_value_(std::max<uint64_t>(4096, ctx->config->max_item_size / 4)) {}
+      parser_(LimitsFrom(*ctx->config)) {}
 
 Connection::~Connection() {
   SetGauges(Pause::kNone, 0, 0);
@@ -335,10 +332,11 @@ void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
   if (slot == nullptr || !slot->in_flight) return;
   slot->in_flight = false;
   slot->ready = true;
-  if (r.ok()) est_value_ = (est_value_ * 7 + r.value->size() + 64) / 8;
   slot->held = HeldBytes(&held_bytes_, r.ok() && r.value ? r.value->size() : 0);
   slot->res = std::move(r);
   inflight_--;
+  inflight_bytes_ -= slot->expect;
+  slot->expect = 0;
 }
 
 bool Connection::IdleSince(std::chrono::steady_clock::time_point since) const {

@@ -112,7 +112,8 @@ class Connection {
   // --write-ack durable: hold op's reply (and every later one) until the
   // write identified by `t` is on stable storage.
   void AwaitDurable(Op& op, const WriteTicket& t);
-  bool ReadBudget() const;
+  bool ReadBudget(std::string_view key) const;
+  uint64_t PaceBytes(std::string_view key) const;
 
   bool AdvanceRetrieval(Op& op);
   void RetrievalKeyDone(Op& op, Slot& slot);  // gat: touch step; emits VALUE
@@ -160,7 +161,7 @@ class Connection {
   uint32_t running_ = 0;  // started, not done
   uint32_t running_writes_ = 0;
   uint32_t inflight_ = 0;  // store reads in flight
-  uint64_t est_value_;     // moving average of the value sizes read (bytes)
+  uint64_t inflight_bytes_ = 0;  // sum of Slot::expect over the reads in flight
   OutQueue out_;
 
   bool peer_closed_ = false;        // EOF from the client

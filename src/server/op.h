@@ -54,6 +54,7 @@ struct Slot {
   bool ready = false;      // `res` holds a delivered read
   bool done = false;       // multi-key: this key's outcome is final
   uint16_t attempts = 0;   // compare-and-swap retries so far
+  uint64_t expect = 0;     // in flight: the bytes it was paced for (Connection::ReadBudget)
   ReadResult res;
   HeldBytes held;  // res.value's bytes while they count against the output budget
 };

@@ -4,6 +4,7 @@
 // Contract:
 //  * Read: RAM tier first, then the engine; a hit read from the disk is offered
 //    to the RAM tier (S3-FIFO decides) under the fill-ticket rule of ram_tier.h.
+//  * SizeHint: what a read would bring back, from the engine's index, no I/O.
 //  * ReadForUpdate: always the engine, so the result carries `seen` for a
 //    compare-and-swap Put; a miss also drops any RAM copy, so that no command
 //    can see an object the store no longer has after a read-modify-write said
@@ -49,6 +50,9 @@ class Store {
   Store(Engine* engine, RamTier* ram) : engine_(engine), ram_(ram) {}
 
   void Read(std::string_view key, ReadCallback cb);
+  // Upper bound on the value bytes a Read of key brings back (0: absent); for
+  // pacing reads (Engine::SizeHint). The store holds every key the tier does.
+  uint64_t SizeHint(std::string_view key) { return engine_->SizeHint(key); }
   void ReadForUpdate(std::string_view key, ReadCallback cb);
   PutResult Write(const PutRequest& req);
   Status Remove(std::string_view key, const Locator* expect, WriteTicket* ticket = nullptr);

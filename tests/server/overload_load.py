@@ -467,7 +467,7 @@ class Checker(Actor):
 
 def memory_bound(cfg, base_kib, index_bytes, policy_bytes=0, slack_mib=16):
     """Upper bound on the server's RSS (bytes) for configuration `cfg` (a dict:
-    conn_limit, conn_output_limit, conn_inflight, max_item, max_line,
+    conn_limit, conn_output_limit, max_item, max_line,
     max_get_line, ram, membufs, stripe, devices) with the process measured at
     `base_kib` right after start and the index at `index_bytes`:
 
@@ -477,16 +477,17 @@ def memory_bound(cfg, base_kib, index_bytes, policy_bytes=0, slack_mib=16):
       policy                  coss_policy_bytes (admission's ghost, largest seen)
       store buffers           membufs x (stripe + max item) per device (a run may span
                               stripes when a value does not fit one)
-      per connection x -c     unsent replies up to conn-output-limit, plus the reads in
-                              flight (at most conn-inflight values of max item each),
-                              plus the read buffer and the requests queued behind a
-                              running one (< 3 x (max-line + max item + 2))
+      per connection x -c     unsent replies and reads in flight up to conn-output-limit
+                              (reads are paced by their sizes from the store's index),
+                              plus one read let through unpaced (max item), plus the
+                              read buffer and the requests queued behind a running one
+                              (< 3 x (max-line + max item + 2))
       slack                   allocator arenas and fragmentation, journal,
                               reinsertion reads (stated, not derived)
     Returns (total, components) with components as {name: bytes}.
     """
     bound_in = max(cfg["max_line"] + cfg["max_item"] + 2, cfg["max_get_line"])
-    per_conn = cfg["conn_output_limit"] + cfg["conn_inflight"] * cfg["max_item"] + 3 * bound_in
+    per_conn = cfg["conn_output_limit"] + cfg["max_item"] + 3 * bound_in
     comp = {
         "base (measured at start)": base_kib * 1024,
         "RAM tier (-m)": cfg["ram"],

@@ -151,6 +151,10 @@ class ManualEngine final : public Engine {
     }
     pending_.push_back([cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
   }
+  uint64_t SizeHint(std::string_view key) override {
+    auto it = data_.find(std::string(key));
+    return it == data_.end() ? 0 : it->second.value.size();
+  }
   PutResult Put(const PutRequest& req) override {
     Item& it = data_[std::string(req.key)];
     it.value.assign(req.value);

@@ -197,6 +197,41 @@ class MetaGetPipeline(harness.ServerTest):
         c.expect(b"mn\r\n", b"MN\r\n")
 
 
+class SmallThenLargeValues(harness.ServerTest):
+    """Reads are paced by each object's own size (the store's index knows it
+    before the read), not by the sizes seen so far (a regression test: after a
+    run of small values, 60 pipelined mg of 1 MB objects all went in flight at
+    once, 60 MB, under a 256 KiB output limit)."""
+    SERVER_ARGS = ("--conn-output-limit", "256k")
+    STORE_SIZE = "512m"
+    MEMORY = "0"
+
+    def test_large_reads_after_small_ones_are_bounded(self):
+        pid = self.server.proc.pid
+        val = os.urandom(1_000_000)
+        c = self.conn()
+        c.send(b"".join(b"set b%d 0 0 %d noreply\r\n%s\r\n" % (i, len(val), val)
+                        for i in range(64)))
+        c.expect(b"set s 0 0 100\r\n" + b"s" * 100 + b"\r\n", b"STORED\r\n")
+        g = self.server.connect()
+        self.addCleanup(g.close)
+        small = b"VA 100\r\n" + b"s" * 100 + b"\r\n"
+        g.expect(b"mg s v\r\n" * 500, small * 500)  # what the client read so far: small
+        time.sleep(0.3)
+        base = proc_kib(pid, "VmRSS")
+        g.send(b"".join(b"mg b%d v\r\n" % i for i in range(60)))
+        with RssSampler(pid) as rs:
+            time.sleep(1.5)
+        grown_mib = (rs.peak - base) / 1024
+        print(f"\n500 x mg of 100 B, then 60 x mg of 1 MB: RSS grew {grown_mib:.1f} MiB "
+              f"(bound 24 MiB)", file=sys.stderr)
+        assert_rss_below(self, grown_mib, 24)
+        for i in range(60):
+            self.assertEqual(g.line(), b"VA %d\r\n" % len(val))
+            self.assertEqual(g.read_exact(len(val) + 2), val + b"\r\n")
+        c.expect(b"mn\r\n", b"MN\r\n")
+
+
 class Overload(harness.ServerTest):
     METRICS_PORT = harness.free_port()
     CFG = dict(conn_limit=32, conn_output_limit=256 << 10, conn_inflight=4, max_item=256 << 10,
