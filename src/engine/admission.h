@@ -9,14 +9,17 @@
 // never reach the device: fewer device writes, and room kept for objects that
 // are read again (CacheLib's reject-first admission; S3-FIFO's ghost queue).
 //
-// Representation: two generations of 32-bit fingerprints (the hash's high
-// bits, never 0) in flat linear-probing tables at <= 50 % load, 8 bytes per
-// remembered key per generation. A key is remembered until two generation
-// swaps have passed; a generation swaps when it holds `capacity` keys:
-// ghost_percent of the number of objects the ring holds (ring bytes / mean
-// record footprint of the puts offered so far), at least 1024. So a key is
-// admitted if it misses again within about one ring's worth of new keys.
-// False positives: two keys sharing 32 fingerprint bits.
+// Representation: two generations of blocked Bloom filters (one 64-byte
+// block per key, chosen by the key hash; 6 bits set in it), sized at 12 bits
+// per key they may hold: 1.5 bytes per remembered key per generation, false
+// positives (a first-timer admitted) about 0.6 % when full. A key is
+// remembered until two generation swaps have passed; a generation swaps when
+// it holds `capacity` keys: ghost_percent of the number of objects the ring
+// holds (ring bytes / mean record footprint of the puts offered so far), at
+// least 1024. So a key is admitted if it misses again within about one ring's
+// worth of new keys. (Until session 3 the generations were tables of 32-bit
+// fingerprints at half load, 8 bytes per key: 5.3 times the RAM, for false
+// positives that were nearly nil.)
 //
 // Set dueling (admit:duel): whether refusing first-timers pays depends on the
 // workload — it wins when many new keys never come back, and costs one extra
@@ -49,28 +52,32 @@ class GhostAdmission {
   // ghost applies to this key (always true without admit:duel).
   bool UseGhost(uint64_t hash);
 
-  uint64_t MemoryBytes() const { return (cur_.n + prev_.n) * sizeof(uint32_t); }
+  uint64_t MemoryBytes() const { return (cur_.blocks + prev_.blocks) * sizeof(Block); }
 
  private:
   struct FreeDeleter {
-    void operator()(uint32_t* p) const { std::free(p); }
+    void operator()(void* p) const { std::free(p); }
   };
-  struct Table {
-    // calloc'd: a large table arrives as untouched zero pages, so starting a
-    // generation under the shard's mutex costs no memset of the whole table
+  struct Block {
+    uint64_t w[8];  // 512 bits: one cache line
+  };
+  struct Filter {
+    static constexpr uint64_t kBitsPerKey = 12;
+    // calloc'd: a large filter arrives as untouched zero pages, so starting a
+    // generation under the shard's mutex costs no memset of the whole filter
     // (its pages are touched by the inserts that follow).
-    std::unique_ptr<uint32_t[], FreeDeleter> slots;  // 0 = empty
-    size_t n = 0;                                    // 0: no table (allocation failed)
-    uint64_t count = 0;
-    void Reset(size_t size);
-    bool Contains(uint32_t fp) const;
-    void Insert(uint32_t fp);
+    std::unique_ptr<Block[], FreeDeleter> bits;
+    uint64_t blocks = 0;  // 0: no filter (allocation failed)
+    uint64_t count = 0;   // keys inserted (that were not already in it)
+    void Reset(uint64_t keys);
+    bool Contains(uint64_t hash) const;
+    void Insert(uint64_t hash);
   };
 
   AdmissionConfig cfg_;
   uint64_t ring_;
   uint64_t offered_ = 0, offered_bytes_ = 0;
-  Table cur_, prev_;
+  Filter cur_, prev_;
   uint64_t capacity_ = 0;
   int32_t psel_ = 0;  // > 0: the admit-all leader misses more, followers use the ghost
 };

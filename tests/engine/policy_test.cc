@@ -70,7 +70,35 @@ TEST(GhostAdmission, SecondMissIsAdmittedAndMemoryIsBounded) {
   // Two generations of other keys later, the key is forgotten.
   for (uint64_t i = 1; i <= 5000; i++) g.Admit(i << 32, 1024);
   EXPECT_FALSE(g.Admit(0x1234'5678'9abc'def0ull, 1024));
-  EXPECT_LE(g.MemoryBytes(), 2u * (2 * 1024 + 1) * 4);
+  // Two Bloom generations of 1024 keys at 12 bits each (rounded up to 64-byte blocks).
+  EXPECT_LE(g.MemoryBytes(), 2u * (1024 * 12 / 8 + 64));
+  EXPECT_GT(g.MemoryBytes(), 0u);
+}
+
+TEST(GhostAdmission, NoFalseNegativesAndFewFalsePositives) {
+  AdmissionConfig c;
+  c.ghost = true;
+  c.ghost_percent = 50;
+  GhostAdmission g(c, uint64_t{1024} * 1'000'000);  // 1 M objects: 500 000 keys a generation
+  auto hash = [](uint64_t i) {                      // SplitMix64: stand-in key hashes
+    uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  uint64_t first_admitted = 0;
+  for (uint64_t i = 0; i < 300'000; i++) first_admitted += g.Admit(hash(i), 1024);
+  uint64_t second_refused = 0;
+  for (uint64_t i = 0; i < 300'000; i += 7) second_refused += !g.Admit(hash(i), 1024);
+  uint64_t strangers_admitted = 0;
+  for (uint64_t i = 0; i < 100'000; i++) strangers_admitted += g.Admit(hash(10'000'000 + i), 1024);
+  EXPECT_EQ(second_refused, 0u) << "a remembered key was forgotten";
+  // 12 bits a key in 512-bit blocks: about 0.6 % false positives when full, less before.
+  EXPECT_LT(first_admitted, 300'000u / 100);
+  EXPECT_LT(strangers_admitted, 100'000u / 100);
+  EXPECT_GT(strangers_admitted + first_admitted, 0u) << "a Bloom filter this full has some";
+  // One generation so far: 500 000 keys x 12 bits.
+  EXPECT_LE(g.MemoryBytes(), 500'000u * 12 / 8 + 64);
 }
 
 TEST(GhostAdmission, DuelFollowsTheLeaderThatMissesLess) {
