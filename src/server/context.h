@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/meta_state.h"
 #include "server/metrics.h"
+#include "server/pending_flush.h"
 #include "server/ram_tier.h"
 #include "server/store.h"
 
@@ -32,6 +33,7 @@ struct ServerContext {
   int64_t started_at = 0;  // unix seconds
   std::atomic<int> verbosity{0};
   std::atomic<int64_t> pending_flush_at{0};  // delayed flush_all: unix seconds, 0 = none
+  const PendingFlush* pending_flush = nullptr;  // where that time is kept across restarts
   std::atomic<bool> accepting{true};
 };
 

@@ -49,6 +49,25 @@ bool Server::Open(std::string* err) {
       ms, st.objects, st.objects_recovered, st.stripes_dropped_at_open,
       st.recovery_bytes_read >> 10);
 
+  // A delayed flush_all that an earlier run accepted (pending_flush.h).
+  pending_flush_ = std::make_unique<PendingFlush>(PendingFlush::PathFor(cfg_));
+  if (const int64_t at = pending_flush_->Load(); at != 0) {
+    if (at <= NowSeconds()) {
+      if (Status s = engine_->Clear(); !s.ok()) {
+        *err = "cannot apply the delayed flush_all saved in " + pending_flush_->path() + ": " +
+               s.message();
+        engine_->Close();
+        return false;
+      }
+      (void)pending_flush_->Remove();
+      spdlog::info("a delayed flush_all came due while the server was down: every object dropped");
+    } else {
+      ctx_.pending_flush_at.store(at);
+      spdlog::info("a delayed flush_all is pending: every object will be dropped in {} s",
+                   at - NowSeconds());
+    }
+  }
+
   if (cfg_.ram_bytes > 0) ram_ = std::make_unique<RamTier>(cfg_.ram_bytes);
   store_ = std::make_unique<Store>(engine_.get(), ram_.get());
   ctx_.config = &cfg_;
@@ -56,6 +75,7 @@ bool Server::Open(std::string* err) {
   ctx_.ram = ram_.get();
   ctx_.store = store_.get();
   ctx_.meta = &meta_;
+  ctx_.pending_flush = pending_flush_.get();
   ctx_.started_at = NowSeconds();
   ctx_.verbosity.store(cfg_.verbosity);
 
@@ -114,6 +134,8 @@ void Server::Run() {
         const Status s = store_->Clear();
         if (s.ok()) {
           spdlog::info("delayed flush_all: every object dropped");
+          if (Status rm = pending_flush_->Remove(); !rm.ok())
+            spdlog::warn("delayed flush_all: {}", rm.ToString());
         } else {
           spdlog::error("delayed flush_all failed: {}", s.ToString());
         }

@@ -1,9 +1,10 @@
 // Server: owns everything cossd runs: the engine, the RAM tier, the listening
 // socket, the workers and the metrics endpoint, and runs the signal loop.
 //
-// Lifecycle: Open() (store, socket, threads; any failure is returned as a
-// one-line message and nothing keeps running) -> Run() (blocks until SIGTERM
-// or SIGINT; applies delayed flush_all) -> Shutdown(): stop accepting, drain
+// Lifecycle: Open() (store, a delayed flush_all saved by an earlier run,
+// socket, threads; any failure is returned as a one-line message and nothing
+// keeps running) -> Run() (blocks until SIGTERM or SIGINT; applies delayed
+// flush_all) -> Shutdown(): stop accepting, drain
 // connections (shutdown_timeout_s; a second signal cuts it short), stop the
 // metrics endpoint, Engine::Close() (flushes buffers, fsyncs), then returns
 // the exit code (0 when the store closed cleanly).
@@ -18,6 +19,7 @@
 #include "server/context.h"
 #include "server/http_metrics.h"
 #include "server/meta_state.h"
+#include "server/pending_flush.h"
 #include "server/ram_tier.h"
 #include "server/store.h"
 #include "server/worker.h"
@@ -41,6 +43,7 @@ class Server {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<RamTier> ram_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<PendingFlush> pending_flush_;
   MetaStates meta_;
   ServerContext ctx_;
   std::vector<std::unique_ptr<Worker>> workers_;

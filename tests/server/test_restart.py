@@ -94,6 +94,51 @@ class Restart(unittest.TestCase):
         self.server.start()
         self.server.connect().expect(b"get cp\r\n", b"VALUE cp 0 2\r\nok\r\nEND\r\n")
 
+    def test_delayed_flush_all_survives_restarts(self):
+        """A delayed flush_all is kept across a restart (clean or killed): armed
+        again while its time is ahead, applied at open once it has passed."""
+        flush_file = self.server.store + ".flush"
+        self.server.start()
+        c = self.server.connect()
+        c.expect(b"set old 0 0 3\r\nold\r\n", b"STORED\r\n")
+        c.expect(b"flush_all 4\r\n", b"OK\r\n")
+        self.assertTrue(os.path.exists(flush_file))
+        c.close()
+        t_flush = time.time() + 4
+        self.restart()  # before the flush time: armed again, nothing dropped yet
+        c = self.server.connect()
+        c.expect(b"get old\r\n", b"VALUE old 0 3\r\nold\r\nEND\r\n")
+        self.assertIn("delayed flush_all is pending", self.server.read_log())
+        time.sleep(max(0.0, t_flush - time.time()) + 1.5)  # the signal loop checks every second
+        c.expect(b"get old\r\n", b"END\r\n")
+        self.assertFalse(os.path.exists(flush_file), "a flush that ran left its file")
+        c.expect(b"set new 0 0 3\r\nnew\r\n", b"STORED\r\n")
+        c.close()
+        self.restart()  # the flush that ran is not applied again
+        self.server.connect().expect(b"get new\r\n", b"VALUE new 0 3\r\nnew\r\nEND\r\n")
+        # Killed, and down while the time passes: applied as the store opens.
+        c = self.server.connect()
+        c.expect(b"flush_all 1\r\n", b"OK\r\n")
+        c.close()
+        self.server.stop(signal.SIGKILL)
+        time.sleep(1.5)
+        self.server.start()
+        self.server.connect().expect(b"get new\r\n", b"END\r\n")
+        self.assertIn("came due while the server was down", self.server.read_log())
+        self.assertFalse(os.path.exists(flush_file))
+
+    def test_flush_all_now_cancels_a_delayed_one(self):
+        self.server.start()
+        c = self.server.connect()
+        c.expect(b"flush_all 2\r\n", b"OK\r\n")
+        c.expect(b"flush_all\r\n", b"OK\r\n")
+        c.expect(b"set after 0 0 1\r\na\r\n", b"STORED\r\n")
+        c.close()
+        self.restart()
+        time.sleep(3)
+        self.server.connect().expect(b"get after\r\n", b"VALUE after 0 1\r\na\r\nEND\r\n")
+        self.assertFalse(os.path.exists(self.server.store + ".flush"))
+
     def test_sigint_is_clean_too(self):
         self.server.start()
         c = self.server.connect()

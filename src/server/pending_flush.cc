@@ -1,0 +1,68 @@
+#include "server/pending_flush.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string_view>
+
+#include "proto/numbers.h"
+
+namespace coss::server {
+
+std::string PendingFlush::PathFor(const ServerConfig& cfg) {
+  if (cfg.stores.empty() || cfg.checkpoint == "none") return "";
+  const std::string& store = cfg.stores.front().path;
+  if (cfg.checkpoint.empty()) return store + ".flush";
+  return cfg.checkpoint + "/" + std::filesystem::path(store).filename().string() + ".flush";
+}
+
+Status PendingFlush::Save(int64_t at) const {
+  if (path_.empty()) return Status::Ok();
+  const std::string tmp = path_ + ".tmp";
+  const std::string text = std::to_string(at) + "\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error(Code::kIoError, tmp + ": " + std::strerror(errno));
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
+    const std::string why = std::strerror(ok ? errno : err);
+    ::unlink(tmp.c_str());
+    return Error(Code::kIoError, path_ + ": " + why);
+  }
+  const std::string dir = std::filesystem::path(path_).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+Status PendingFlush::Remove() const {
+  if (path_.empty() || ::unlink(path_.c_str()) == 0 || errno == ENOENT) return Status::Ok();
+  return Error(Code::kIoError, path_ + ": " + std::strerror(errno));
+}
+
+int64_t PendingFlush::Load() const {
+  if (path_.empty()) return 0;
+  std::ifstream in(path_);
+  if (!in) return 0;
+  std::string line;
+  std::getline(in, line);
+  uint64_t at = 0;
+  if (!proto::ParseDecimal(line, &at) || at == 0 || at > (uint64_t{1} << 40)) {
+    spdlog::warn("{}: not a delayed flush_all time ('{}'); ignored", path_, line.substr(0, 40));
+    return 0;
+  }
+  return static_cast<int64_t>(at);
+}
+
+}  // namespace coss::server
