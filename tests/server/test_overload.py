@@ -165,6 +165,25 @@ class InlineReadsPipelined(InlineReadsMixin, harness.ServerTest):
         self.check_bounded(b"get k\r\n" * 3000, "3000 x get k", True)
 
 
+def store_megabyte_objects(c, n=64):
+    """Sets b0..b<n-1> to one random 1 MB value (pipelined); returns it."""
+    val = os.urandom(1_000_000)
+    c.send(b"".join(b"set b%d 0 0 %d noreply\r\n%s\r\n" % (i, len(val), val)
+                    for i in range(n)))
+    c.expect(b"mn\r\n", b"MN\r\n")
+    return val
+
+
+def rss_growth_mib(pid, start, seconds=1.5):
+    """Peak RSS growth of pid (MiB) over `seconds` after calling start()."""
+    time.sleep(0.3)
+    base = proc_kib(pid, "VmRSS")
+    start()
+    with RssSampler(pid) as rs:
+        time.sleep(seconds)
+    return (rs.peak - base) / 1024
+
+
 class MetaGetPipeline(harness.ServerTest):
     """Single-key reads (mg) start only when their value fits the output budget
     (a regression test: 1000 pipelined mg of 1 MB objects on the disk all went
@@ -174,20 +193,12 @@ class MetaGetPipeline(harness.ServerTest):
     MEMORY = "0"
 
     def test_pipelined_meta_gets_are_bounded(self):
-        pid = self.server.proc.pid
-        val = os.urandom(1_000_000)
         c = self.conn()
-        c.send(b"".join(b"set b%d 0 0 %d noreply\r\n%s\r\n" % (i, len(val), val)
-                        for i in range(64)))
-        c.expect(b"mn\r\n", b"MN\r\n")
-        time.sleep(0.3)
-        base = proc_kib(pid, "VmRSS")
+        val = store_megabyte_objects(c)
         g = self.server.connect()
         self.addCleanup(g.close)
-        g.send(b"".join(b"mg b%d v\r\n" % (i % 60) for i in range(1000)))
-        with RssSampler(pid) as rs:
-            time.sleep(1.5)
-        grown_mib = (rs.peak - base) / 1024
+        grown_mib = rss_growth_mib(self.server.proc.pid, lambda: g.send(
+            b"".join(b"mg b%d v\r\n" % (i % 60) for i in range(1000))))
         print(f"\n1000 x mg of 1 MB: RSS grew {grown_mib:.1f} MiB (bound 24 MiB)",
               file=sys.stderr)
         assert_rss_below(self, grown_mib, 24)
@@ -207,22 +218,15 @@ class SmallThenLargeValues(harness.ServerTest):
     MEMORY = "0"
 
     def test_large_reads_after_small_ones_are_bounded(self):
-        pid = self.server.proc.pid
-        val = os.urandom(1_000_000)
         c = self.conn()
-        c.send(b"".join(b"set b%d 0 0 %d noreply\r\n%s\r\n" % (i, len(val), val)
-                        for i in range(64)))
+        val = store_megabyte_objects(c)
         c.expect(b"set s 0 0 100\r\n" + b"s" * 100 + b"\r\n", b"STORED\r\n")
         g = self.server.connect()
         self.addCleanup(g.close)
         small = b"VA 100\r\n" + b"s" * 100 + b"\r\n"
         g.expect(b"mg s v\r\n" * 500, small * 500)  # what the client read so far: small
-        time.sleep(0.3)
-        base = proc_kib(pid, "VmRSS")
-        g.send(b"".join(b"mg b%d v\r\n" % i for i in range(60)))
-        with RssSampler(pid) as rs:
-            time.sleep(1.5)
-        grown_mib = (rs.peak - base) / 1024
+        grown_mib = rss_growth_mib(self.server.proc.pid, lambda: g.send(
+            b"".join(b"mg b%d v\r\n" % i for i in range(60))))
         print(f"\n500 x mg of 100 B, then 60 x mg of 1 MB: RSS grew {grown_mib:.1f} MiB "
               f"(bound 24 MiB)", file=sys.stderr)
         assert_rss_below(self, grown_mib, 24)
