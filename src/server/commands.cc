@@ -304,23 +304,21 @@ void Connection::StartSync(Op& op) {
     case Command::kFlushAll: {
       m_->Add(kCmdFlush);
       if (r.exptime <= 0) {
-        ctx_->pending_flush_at.store(0);
+        if (ctx_->pending_flush != nullptr) {  // a delayed one is void now
+          if (Status rm = ctx_->pending_flush->Disarm(); !rm.ok())
+            spdlog::warn("flush_all: {}", rm.ToString());
+        }
         const Status s = ctx_->store->Clear();
         if (!s.ok()) {
           ServerError(op, s);
           break;
         }
-        if (ctx_->pending_flush != nullptr) {  // a delayed one is void now
-          if (Status rm = ctx_->pending_flush->Remove(); !rm.ok())
-            spdlog::warn("flush_all: {}", rm.ToString());
-        }
         spdlog::info("flush_all: every object dropped");
       } else {
         const int64_t at = proto::AbsoluteExpiry(r.exptime, now);
-        ctx_->pending_flush_at.store(at);
         // Kept across a restart (pending_flush.h); blocks this worker for one fsync.
         if (ctx_->pending_flush != nullptr) {
-          if (Status sv = ctx_->pending_flush->Save(at); !sv.ok())
+          if (Status sv = ctx_->pending_flush->Arm(at); !sv.ok())
             spdlog::warn("delayed flush_all not saved, a restart would forget it: {}",
                          sv.ToString());
         }

@@ -3,6 +3,7 @@
 // Command semantics live in commands.cc and meta_exec.cc.
 #include "server/connection.h"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -341,8 +342,16 @@ void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
 
 bool Connection::IdleSince(std::chrono::steady_clock::time_point since) const {
   if (last_io_ >= since || inflight_ != 0) return false;
-  return std::none_of(ops_.begin(), ops_.end(),
-                      [](const std::unique_ptr<Op>& op) { return op->durable_pending > 0; });
+  if (std::any_of(ops_.begin(), ops_.end(),
+                  [](const std::unique_ptr<Op>& op) { return op->durable_pending > 0; })) {
+    return false;
+  }
+  // last_io_ is when this worker last moved bytes, not when the client did: a
+  // busy or stalled worker may not have read what the client sent, or written
+  // into room the client made. Bytes waiting, or room for our pending output,
+  // mean the client is not idle (an EOF shows as readable too: handled next).
+  pollfd p{fd_, static_cast<int16_t>(POLLIN | (out_.empty() ? 0 : POLLOUT)), 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 void Connection::OnDurable(uint64_t seq) {

@@ -32,8 +32,7 @@ struct ServerContext {
   std::vector<WorkerMetrics*> worker_metrics;
   int64_t started_at = 0;  // unix seconds
   std::atomic<int> verbosity{0};
-  std::atomic<int64_t> pending_flush_at{0};  // delayed flush_all: unix seconds, 0 = none
-  const PendingFlush* pending_flush = nullptr;  // where that time is kept across restarts
+  PendingFlush* pending_flush = nullptr;  // a delayed flush_all, kept across restarts
   std::atomic<bool> accepting{true};
 };
 

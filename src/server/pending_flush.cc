@@ -51,6 +51,30 @@ Status PendingFlush::Remove() const {
   return Error(Code::kIoError, path_ + ": " + std::strerror(errno));
 }
 
+Status PendingFlush::Arm(int64_t at) {
+  std::lock_guard lk(mu_);
+  at_.store(at);
+  return Save(at);
+}
+
+Status PendingFlush::Disarm() {
+  std::lock_guard lk(mu_);
+  at_.store(0);
+  return Remove();
+}
+
+bool PendingFlush::RunIfDue(int64_t now, const std::function<Status()>& clear, Status* result) {
+  std::lock_guard lk(mu_);
+  const int64_t at = at_.load();
+  if (at == 0 || now < at) return false;
+  *result = clear();
+  if (result->ok()) {
+    at_.store(0);
+    if (Status rm = Remove(); !rm.ok()) *result = rm;
+  }
+  return true;
+}
+
 int64_t PendingFlush::Load() const {
   if (path_.empty()) return 0;
   std::ifstream in(path_);

@@ -11,13 +11,19 @@
 // with --checkpoint DIR); with --checkpoint none nothing is saved and a
 // restart forgets the flush, as memcached does.
 //
+// This object is the one owner of the pending time, in memory and on disk:
+// Arm/Disarm and RunIfDue change both under one mutex, so a flush that runs
+// while a client arms a new one can never delete the new one's file, nor
+// leave a file behind for a flush that already ran; saves never overlap.
 // Saving writes a temporary file, fsyncs it and renames it over the old one,
-// so a crash leaves either the old time or the new one. Errors are logged
-// and reported, never thrown; a flush that could not be saved still runs if
-// the server stays up.
+// so a crash leaves either the old time or the new one. Errors are returned
+// as values, never thrown.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 
 #include "coss/status.h"
@@ -30,13 +36,28 @@ class PendingFlush {
   explicit PendingFlush(std::string path) : path_(std::move(path)) {}
   static std::string PathFor(const ServerConfig& cfg);
 
-  Status Save(int64_t at) const;  // unix seconds
-  Status Remove() const;          // no file is not an error
-  int64_t Load() const;           // 0: none (a damaged file is logged and ignored)
+  // Reads the time an earlier run saved (0: none; a damaged file is logged
+  // and ignored). Call once, before anything else.
+  int64_t Load() const;
+  // flush_all N: drop every object at unix time `at`; saved before returning.
+  // The time is armed even when saving fails (the error says so).
+  Status Arm(int64_t at);
+  // Plain flush_all: any delayed one is void.
+  Status Disarm();
+  // When the armed time has come at `now`: runs clear() and, if it succeeds,
+  // disarms. Returns false when nothing was due.
+  bool RunIfDue(int64_t now, const std::function<Status()>& clear, Status* result);
+
+  int64_t armed_at() const { return at_.load(); }  // 0: none
   const std::string& path() const { return path_; }
 
  private:
-  std::string path_;  // "" = not kept
+  Status Save(int64_t at) const;
+  Status Remove() const;  // no file is not an error
+
+  const std::string path_;  // "" = not kept
+  std::mutex mu_;           // serializes every change of at_ and of the file
+  std::atomic<int64_t> at_{0};
 };
 
 }  // namespace coss::server

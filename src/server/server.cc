@@ -59,10 +59,13 @@ bool Server::Open(std::string* err) {
         engine_->Close();
         return false;
       }
-      (void)pending_flush_->Remove();
+      if (Status rm = pending_flush_->Disarm(); !rm.ok()) {
+        spdlog::error("{} (every start will drop every object again until it is removed)",
+                      rm.ToString());
+      }
       spdlog::info("a delayed flush_all came due while the server was down: every object dropped");
     } else {
-      ctx_.pending_flush_at.store(at);
+      (void)pending_flush_->Arm(at);  // the file holds it already
       spdlog::info("a delayed flush_all is pending: every object will be dropped in {} s",
                    at - NowSeconds());
     }
@@ -127,18 +130,13 @@ void Server::Run() {
       return;
     }
     if (sig == SIGHUP) spdlog::info("SIGHUP ignored (configuration is read at start only)");
-    const int64_t at = ctx_.pending_flush_at.load();
-    if (at != 0 && NowSeconds() >= at) {
-      int64_t expected = at;
-      if (ctx_.pending_flush_at.compare_exchange_strong(expected, 0)) {
-        const Status s = store_->Clear();
-        if (s.ok()) {
-          spdlog::info("delayed flush_all: every object dropped");
-          if (Status rm = pending_flush_->Remove(); !rm.ok())
-            spdlog::warn("delayed flush_all: {}", rm.ToString());
-        } else {
-          spdlog::error("delayed flush_all failed: {}", s.ToString());
-        }
+    Status s;
+    if (pending_flush_->RunIfDue(
+            NowSeconds(), [this] { return store_->Clear(); }, &s)) {
+      if (s.ok()) {
+        spdlog::info("delayed flush_all: every object dropped");
+      } else {
+        spdlog::error("delayed flush_all failed: {}", s.ToString());
       }
     }
   }

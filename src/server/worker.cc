@@ -247,13 +247,14 @@ void Worker::CloseIdle(uint32_t timeout) {
 void Worker::Run() {
   t_worker = this;
   const uint32_t idle_timeout = ctx_->config->idle_timeout_s;
-  epoll_event events[256];
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
   std::chrono::steady_clock::time_point deadline{};
   bool deadline_set = false;
   for (;;) {
     // Connections touched from inside another's processing are pumped at once.
     const int timeout = !touched_.empty() ? 0 : draining_ ? 100 : idle_timeout ? 1000 : -1;
-    const int n = ::epoll_wait(epfd_, events, 256, timeout);
+    const int n = ::epoll_wait(epfd_, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::error("worker {}: epoll_wait: {}", index_, std::strerror(errno));
       break;
@@ -292,7 +293,9 @@ void Worker::Run() {
       current_ = 0;
       Update(id);
     }
-    if (idle_timeout && !draining_) CloseIdle(idle_timeout);
+    // (Not after a full batch of events: connections whose events are still
+    // queued in the kernel would look idle.)
+    if (idle_timeout && !draining_ && n < kMaxEvents) CloseIdle(idle_timeout);
     if (stop_requested_.load()) break;
     if (draining_) {
       if (!deadline_set) {

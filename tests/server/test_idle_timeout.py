@@ -20,7 +20,7 @@ def keep_talking(c, seconds):
 
 
 class IdleTimeout(harness.ServerTest):
-    SERVER_ARGS = ("--idle-timeout", "1", "--conn-output-limit", "64k")
+    SERVER_ARGS = ("--idle-timeout", "2", "--conn-output-limit", "64k")
     MEMORY = "0"
 
     def test_silent_client_is_closed_and_a_talking_one_is_not(self):
@@ -30,13 +30,13 @@ class IdleTimeout(harness.ServerTest):
         idle.expect(b"mn\r\n", b"MN\r\n")
         half = self.conn()  # a command line begun and never ended
         half.send(b"get some")
-        keep_talking(busy, 3.0)  # 1 s of silence, plus up to 1 s until the next sweep
+        keep_talking(busy, 4.5)  # 2 s of silence, plus up to 1 s until the next sweep
         self.assertTrue(idle.is_closed(1.0), "a silent client was kept")
         self.assertTrue(half.is_closed(1.0), "a client stalled mid-line was kept")
         busy.expect(b"mn\r\n", b"MN\r\n")  # the talking client is still served
         st = stats(busy)
         self.assertEqual(int(st["idle_kicks"]) - kicks0, 2)
-        self.assertEqual(stats(busy, b"settings")["idle_timeout"], "1")
+        self.assertEqual(stats(busy, b"settings")["idle_timeout"], "2")
 
     def test_reader_that_stopped_reading_is_closed(self):
         c = self.conn()
@@ -47,7 +47,7 @@ class IdleTimeout(harness.ServerTest):
         self.addCleanup(g.close)
         n = 400  # 40 MB of replies: far more than 64k + what both kernels buffer
         g.send_without_reading(b"get big\r\n" * n, 1.0)
-        keep_talking(c, 3.0)
+        keep_talking(c, 4.5)
         # What the server had queued arrives, whole replies first, then the close.
         g.s.setblocking(True)
         g.s.settimeout(5)
@@ -61,7 +61,8 @@ class IdleTimeout(harness.ServerTest):
         except (EOFError, ConnectionResetError):
             got = values
         self.assertLess(got, n, "the stalled reader was served everything, not closed")
-        self.assertEqual(int(stats(self.conn())["idle_kicks"]) - kicks0, 1)
+        # g at least (c too, if reading g's backlog kept it silent for 2 s)
+        self.assertGreaterEqual(int(stats(self.conn())["idle_kicks"]) - kicks0, 1)
 
 
 class NoIdleTimeout(harness.ServerTest):

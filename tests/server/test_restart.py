@@ -101,10 +101,10 @@ class Restart(unittest.TestCase):
         self.server.start()
         c = self.server.connect()
         c.expect(b"set old 0 0 3\r\nold\r\n", b"STORED\r\n")
-        c.expect(b"flush_all 4\r\n", b"OK\r\n")
+        c.expect(b"flush_all 10\r\n", b"OK\r\n")  # room for a slow stop and start
         self.assertTrue(os.path.exists(flush_file))
         c.close()
-        t_flush = time.time() + 4
+        t_flush = time.time() + 10
         self.restart()  # before the flush time: armed again, nothing dropped yet
         c = self.server.connect()
         c.expect(b"get old\r\n", b"VALUE old 0 3\r\nold\r\nEND\r\n")
@@ -130,12 +130,12 @@ class Restart(unittest.TestCase):
     def test_flush_all_now_cancels_a_delayed_one(self):
         self.server.start()
         c = self.server.connect()
-        c.expect(b"flush_all 2\r\n", b"OK\r\n")
+        c.expect(b"flush_all 3\r\n", b"OK\r\n")
         c.expect(b"flush_all\r\n", b"OK\r\n")
         c.expect(b"set after 0 0 1\r\na\r\n", b"STORED\r\n")
         c.close()
         self.restart()
-        time.sleep(3)
+        time.sleep(3.5)
         self.server.connect().expect(b"get after\r\n", b"VALUE after 0 1\r\na\r\nEND\r\n")
         self.assertFalse(os.path.exists(self.server.store + ".flush"))
 
