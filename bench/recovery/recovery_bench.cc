@@ -75,6 +75,7 @@
 #include <vector>
 
 #include "bench/recovery/common.h"
+#include "bench/recovery/floors.h"
 #include "bench/recovery/index_load.h"
 #include "coss/engine.h"
 #include "engine/format.h"
@@ -86,6 +87,10 @@ using coss::EngineOptions;
 using coss::StatsSnapshot;
 using coss::recovery_bench::Clock;
 using coss::recovery_bench::Die;
+using coss::recovery_bench::DropCaches;
+using coss::recovery_bench::DropCachesPermitted;
+using coss::recovery_bench::PatternRead;
+using coss::recovery_bench::SeqRead;
 using coss::recovery_bench::Since;
 
 constexpr uint64_t kMiB = 1ull << 20;
@@ -124,23 +129,6 @@ double CpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
 }
 
-bool g_drop_ok = false;
-bool g_drop_tried = false;
-
-// sync + drop the page cache; remembers whether the kernel allowed it.
-void DropCaches() {
-  ::sync();
-  const int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-  bool ok = false;
-  if (fd >= 0) {
-    ok = ::write(fd, "3\n", 2) == 2;
-    ::close(fd);
-  }
-  if (!g_drop_tried) g_drop_ok = ok;
-  g_drop_ok = g_drop_ok && ok;
-  g_drop_tried = true;
-}
-
 EngineOptions Opts(const std::string& path, uint64_t size, const std::string& ckpt,
                    uint64_t expected_objects = 0) {
   EngineOptions o;
@@ -166,69 +154,6 @@ uint64_t FileSize(const std::string& p) {
 bool Exists(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0;
-}
-
-struct AlignedBuf {
-  explicit AlignedBuf(size_t n) : size(n) {
-    if (posix_memalign(&p, 4096, n) != 0) Die("posix_memalign");
-    std::memset(p, 0, n);
-  }
-  ~AlignedBuf() { std::free(p); }
-  char* data() { return static_cast<char*>(p); }
-  void* p = nullptr;
-  size_t size;
-};
-
-// Sequential O_DIRECT read of `bytes` (rounded up to 4 KiB) from offset 0, in
-// reads of at most 1 MiB, one at a time. Returns seconds.
-double SeqRead(const std::string& path, uint64_t bytes) {
-  bytes = coss::format::AlignUp(bytes, 4096);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  if (fd < 0) Die("open O_DIRECT " + path + ": " + std::strerror(errno));
-  AlignedBuf buf(kMiB);
-  const auto t0 = Clock::now();
-  uint64_t off = 0;
-  while (off < bytes) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kMiB, bytes - off));
-    const ssize_t r = ::pread(fd, buf.data(), n, static_cast<off_t>(off));
-    if (r <= 0) Die("pread " + path + ": " + (r == 0 ? "EOF" : std::strerror(errno)));
-    off += static_cast<uint64_t>(r);
-  }
-  const double s = Since(t0);
-  ::close(fd);
-  return s;
-}
-
-// Reads, one pread at a time, exactly the blocks a full rebuild reads: each
-// stripe's first 4 KiB, and for a data stripe the 4 KiB-aligned tail holding its
-// directory. Returns seconds; *bytes_out = bytes read.
-double PatternRead(const std::string& path, uint64_t nstripes, uint64_t data_start,
-                   uint64_t* bytes_out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  if (fd < 0) Die("open O_DIRECT " + path + ": " + std::strerror(errno));
-  AlignedBuf hb(4096), db(kStripe);
-  uint64_t bytes = 0;
-  const auto t0 = Clock::now();
-  for (uint64_t s = 0; s < nstripes; s++) {
-    const uint64_t off = data_start + s * kStripe;
-    if (::pread(fd, hb.data(), 4096, static_cast<off_t>(off)) != 4096) Die("pread header");
-    bytes += 4096;
-    coss::format::StripeHeader h;
-    std::memcpy(&h, hb.data(), sizeof h);
-    if (h.magic != coss::format::kStripeMagic || h.kind != coss::format::StripeKind::kData ||
-        h.record_count == 0 || h.span != 1)
-      continue;
-    const uint64_t dir = uint64_t{h.record_count} * sizeof(coss::format::DirEntry);
-    const uint64_t end = off + kStripe;
-    const uint64_t a = coss::format::AlignDown(end - std::min<uint64_t>(dir, kStripe), 4096);
-    if (::pread(fd, db.data(), end - a, static_cast<off_t>(a)) != static_cast<ssize_t>(end - a))
-      Die("pread directory");
-    bytes += end - a;
-  }
-  const double sec = Since(t0);
-  ::close(fd);
-  *bytes_out = bytes;
-  return sec;
 }
 
 // Waits until nobody holds the store's flock (a SIGKILLed engine's file is
@@ -318,7 +243,7 @@ class Bench {
     for (int r = 1; r <= reps_; r++) Crash(r, /*with_ckpt=*/true);
     for (int r = 1; r <= reps_; r++) Crash(r, /*with_ckpt=*/false);
     FloorFull();
-    pattern_s_ = PatternRead(path_, nstripes_, data_start_, &pattern_bytes_);
+    pattern_s_ = PatternRead(path_, kStripe, nstripes_, data_start_, &pattern_bytes_);
   }
 
   void Cleanup() {
@@ -589,7 +514,7 @@ void Bench::WriteJson(const std::string& out) const {
                gib_, FileSize(path_), kStripe, nstripes_, data_start_);
   std::fprintf(f, "  \"key_bytes\": %zu,\n  \"value_bytes\": %zu,\n  \"io\": \"uring\",\n", kKeyLen,
                kValueLen);
-  std::fprintf(f, "  \"drop_caches_ok\": %s,\n", g_drop_ok ? "true" : "false");
+  std::fprintf(f, "  \"drop_caches_ok\": %s,\n", DropCachesPermitted() ? "true" : "false");
   std::fprintf(f, "  \"crash_frac\": %.4f,\n", crash_frac_);
   std::fprintf(f,
                "  \"fill\": {\"puts\": %" PRIu64
@@ -701,6 +626,6 @@ int main(int argc, char** argv) {
   b.Run();
   if (!json.empty()) b.WriteJson(json);
   if (!keep) b.Cleanup();
-  std::printf("drop_caches: %s\n", g_drop_ok ? "permitted" : "NOT permitted");
+  std::printf("drop_caches: %s\n", DropCachesPermitted() ? "permitted" : "NOT permitted");
   return 0;
 }
