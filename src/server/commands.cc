@@ -101,7 +101,8 @@ bool Connection::Eligible(const Op& op) const {
   if (!(op.write ? running_ == 0 : running_writes_ == 0)) return false;
   if (!ReadsAtStart(op)) return true;
   if (ops_.front().get() == &op) return out_.bytes() < cfg_.conn_output_limit;
-  return ReadBudget(op.req.key()) && Buffered() < cfg_.conn_output_limit;
+  uint64_t pace;
+  return ReadBudget(op.req.key(), &pace) && Buffered() < cfg_.conn_output_limit;
 }
 
 // Reads in flight are bounded in number (conn_inflight) and in bytes: the
@@ -117,10 +118,12 @@ uint64_t Connection::PaceBytes(std::string_view key) const {
   return inflight_ == 0 ? 0 : ctx_->store->SizeHint(key);
 }
 
-bool Connection::ReadBudget(std::string_view key) const {
+bool Connection::ReadBudget(std::string_view key, uint64_t* pace) const {
+  *pace = 0;
   if (inflight_ == 0) return true;
-  return inflight_ < cfg_.conn_inflight &&
-         Buffered() + inflight_bytes_ + PaceBytes(key) < cfg_.conn_output_limit;
+  if (inflight_ >= cfg_.conn_inflight) return false;
+  *pace = PaceBytes(key);
+  return Buffered() + inflight_bytes_ + *pace < cfg_.conn_output_limit;
 }
 
 void Connection::Finish(Op& op) {
@@ -172,12 +175,12 @@ void Connection::ServerError(Op& op, const Status& s) {
   }
 }
 
-void Connection::IssueRead(Op& op, Slot& slot, bool for_update) {
+void Connection::IssueRead(Op& op, Slot& slot, bool for_update, std::optional<uint64_t> pace) {
   const uint32_t ki = slot.key_index;
   const std::string_view key = proto::IsRetrieval(op.cmd) ? op.req.keys[ki] : op.req.key();
   slot.in_flight = true;
   slot.ready = false;
-  slot.expect = PaceBytes(key);
+  slot.expect = pace ? *pace : PaceBytes(key);
   inflight_bytes_ += slot.expect;
   inflight_++;
   Worker* w = worker_;
@@ -373,14 +376,15 @@ bool Connection::AdvanceRetrieval(Op& op) {
   // Values read but not emitted yet count too: reads that complete inline (RAM
   // tier, stripe buffers) would otherwise all land before any is emitted.
   const bool head = ops_.front().get() == &op;
-  while (op.next_key < op.req.keys.size() && ReadBudget(op.req.keys[op.next_key]) &&
+  uint64_t pace = 0;
+  while (op.next_key < op.req.keys.size() && ReadBudget(op.req.keys[op.next_key], &pace) &&
          (head ? out_.bytes() + held_bytes_ : Buffered()) < cfg_.conn_output_limit) {
     op.slots.emplace_back();
     Slot& s = op.slots.back();
     s.key_index = op.next_key++;
     m_->Add(kCmdGet);
     if (touch) m_->Add(kCmdTouch);
-    IssueRead(op, s, touch);
+    IssueRead(op, s, touch, pace);  // the size ReadBudget looked up, not a second lookup
     progress = true;
   }
   if (op.next_key == op.req.keys.size() && op.slots.empty()) {

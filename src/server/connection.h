@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,12 +108,14 @@ class Connection {
   void Start(Op& op);
   bool Advance(Op& op);  // true on progress
   void Finish(Op& op);
-  void IssueRead(Op& op, Slot& slot, bool for_update);
+  // pace: the bytes to reserve for it (see ReadBudget); looked up when not given.
+  void IssueRead(Op& op, Slot& slot, bool for_update, std::optional<uint64_t> pace = {});
   void Retry(Op& op, Slot& slot);
   // --write-ack durable: hold op's reply (and every later one) until the
   // write identified by `t` is on stable storage.
   void AwaitDurable(Op& op, const WriteTicket& t);
-  bool ReadBudget(std::string_view key) const;
+  // *pace: the size it looked up for key (0 when it did not need to).
+  bool ReadBudget(std::string_view key, uint64_t* pace) const;
   uint64_t PaceBytes(std::string_view key) const;
 
   bool AdvanceRetrieval(Op& op);
