@@ -75,7 +75,7 @@ bool PendingFlush::RunIfDue(int64_t now, const std::function<Status()>& clear, S
   return true;
 }
 
-int64_t PendingFlush::Load() const {
+int64_t PendingFlush::Load() {
   if (path_.empty()) return 0;
   std::ifstream in(path_);
   if (!in) return 0;
@@ -86,6 +86,7 @@ int64_t PendingFlush::Load() const {
     spdlog::warn("{}: not a delayed flush_all time ('{}'); ignored", path_, line.substr(0, 40));
     return 0;
   }
+  at_.store(static_cast<int64_t>(at));
   return static_cast<int64_t>(at);
 }
 

@@ -36,9 +36,10 @@ class PendingFlush {
   explicit PendingFlush(std::string path) : path_(std::move(path)) {}
   static std::string PathFor(const ServerConfig& cfg);
 
-  // Reads the time an earlier run saved (0: none; a damaged file is logged
-  // and ignored). Call once, before anything else.
-  int64_t Load() const;
+  // Reads and arms the time an earlier run saved (0: none; a damaged file is
+  // logged and ignored). Call once, before anything else; then RunIfDue
+  // applies it at once if it came due while the server was down.
+  int64_t Load();
   // flush_all N: drop every object at unix time `at`; saved before returning.
   // The time is armed even when saving fails (the error says so).
   Status Arm(int64_t at);

@@ -51,23 +51,22 @@ bool Server::Open(std::string* err) {
 
   // A delayed flush_all that an earlier run accepted (pending_flush.h).
   pending_flush_ = std::make_unique<PendingFlush>(PendingFlush::PathFor(cfg_));
-  if (const int64_t at = pending_flush_->Load(); at != 0) {
-    if (at <= NowSeconds()) {
-      if (Status s = engine_->Clear(); !s.ok()) {
-        *err = "cannot apply the delayed flush_all saved in " + pending_flush_->path() + ": " +
-               s.message();
-        engine_->Close();
-        return false;
-      }
-      if (Status rm = pending_flush_->Disarm(); !rm.ok()) {
-        spdlog::error("{} (every start will drop every object again until it is removed)",
-                      rm.ToString());
-      }
-      spdlog::info("a delayed flush_all came due while the server was down: every object dropped");
-    } else {
-      (void)pending_flush_->Arm(at);  // the file holds it already
+  if (pending_flush_->Load() != 0) {
+    Status s;
+    if (!pending_flush_->RunIfDue(
+            NowSeconds(), [this] { return engine_->Clear(); }, &s)) {
       spdlog::info("a delayed flush_all is pending: every object will be dropped in {} s",
-                   at - NowSeconds());
+                   pending_flush_->armed_at() - NowSeconds());
+    } else if (pending_flush_->armed_at() != 0) {  // the store could not be cleared
+      *err = "cannot apply the delayed flush_all saved in " + pending_flush_->path() + ": " +
+             s.message();
+      engine_->Close();
+      return false;
+    } else {
+      if (!s.ok())  // cleared, but the file is still there
+        spdlog::error("{} (every start will drop every object again until it is removed)",
+                      s.ToString());
+      spdlog::info("a delayed flush_all came due while the server was down: every object dropped");
     }
   }
 
