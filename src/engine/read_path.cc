@@ -166,9 +166,9 @@ void Shard::FinishDiskRead(DiskRead* r, Status io) {
       DropEntry(index_.Erase(r->hash));
       res.seen = Locator{};
     }
-    if (view != nullptr && same && !closed_) {
+    if (view != nullptr && same && !closing_) {
       // Invariant (c): relocate only the copy the index still points at, in the
-      // same critical section as the append.
+      // same critical section as the append. Invariant (e): not once Close began.
       const Location old = Location::Unpack(cur);
       const uint32_t len = format::RecordLength(view->key.size(), view->value.size());
       RelocationContext ctx{Age(old.stripe), old.hits, len};

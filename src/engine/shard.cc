@@ -79,7 +79,7 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
             : 1;
   bool waited = false;
   for (;;) {
-    if (closed_) return Error(Code::kShutdown, "engine is closing");
+    if (closing_) return Error(Code::kShutdown, "engine is closing");  // invariant (e)
     if (!jumbo && open_ != nullptr && open_->Fits(footprint)) return open_;
     // A new run is needed. It must have a free membuf, and its target stripes
     // (plus the stripes skipped at the end of the ring) must be on disk already.
@@ -316,9 +316,15 @@ void Shard::Close() {
   Actions act;
   Lock lk(mu_);
   if (closed_ || nstripes_ == 0) {
-    closed_ = true;
+    closing_ = closed_ = true;
     return;
   }
+  // Invariant (e): from here on no run is opened, so the open membuf sealed below
+  // is the last one. Evacuations waiting for a membuf are dropped; waiting puts
+  // give up (kShutdown).
+  closing_ = true;
+  DropWaitingEvacuations();
+  space_cv_.notify_all();
   // Seal the open membuf even when empty: its stripe was reclaimed, and writing
   // it keeps a later rebuild from reviving what was evicted from it.
   if (open_ != nullptr) {

@@ -18,6 +18,10 @@
 //      concurrent overwrite or delete always wins.
 //  (d) reclaiming a stripe bumps its generation: every entry in it becomes
 //      unreachable at once; the sweeper frees those slots within one lap.
+//  (e) once Close has begun (closing_), no run is opened: Reserve fails, and an
+//      evacuation or relocation completing meanwhile only drops its pins, so the
+//      checkpoint never names a run that Close does not write (provoked in
+//      tests/engine/policy_test.cc, EvacuationDuringCloseLosesNothing).
 #pragma once
 
 #include <condition_variable>
@@ -153,6 +157,8 @@ class Shard {
   void PlanEvacuation(uint32_t stripe, Actions* act);
   // Evacuations waiting for a membuf go on (after mu_ is released, via act).
   void ResumeEvacuations(Actions* act);
+  // At Close (invariant (e)): they never will; their stripes are unmarked.
+  void DropWaitingEvacuations();
   void IssueEvacuation(Evacuation* ev);
   void FinishEvacuation(Evacuation* ev, Status st);
   bool ParseEvacuated(Evacuation* ev);
@@ -221,6 +227,7 @@ class Shard {
   };
   // Evacuations read and waiting for a membuf (shard_policies.cc).
   std::vector<std::unique_ptr<Evacuation, EvacuationDeleter>> evac_waiting_;
+  bool closing_ = false;  // Close has begun: no new run (invariant (e))
   bool closed_ = false;
 };
 

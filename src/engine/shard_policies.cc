@@ -27,6 +27,8 @@
 //     the buffer) and pinned writes retried. If every membuf is in flight, the
 //     evacuation waits (evac_waiting_), the stripe still marked evacuating, and
 //     resumes when a membuf is free (a write completes, or a run opens).
+//     Once Close has begun (invariant (e)), nothing is reinserted: the pin and
+//     the mark are dropped, and Close drops the waiting evacuations.
 // Reinserted copies keep the value's version (CAS), flags and expiry, like a
 // relocation; at rebuild, the later position wins, and a later overwrite or
 // tombstone is later still.
@@ -112,6 +114,14 @@ void Shard::ResumeEvacuations(Actions* act) {
   evac_waiting_.clear();
 }
 
+void Shard::DropWaitingEvacuations() {
+  for (auto& ev : evac_waiting_) {
+    stripes_[ev->stripe].evacuating = false;  // already read: no pin left
+    reinserter_->EndOfStripe();
+  }
+  evac_waiting_.clear();
+}
+
 void Shard::PlanEvacuation(uint32_t v, Actions* act) {
   StripeState& st = stripes_[v];
   // Runs of several stripes (jumbo values) share one seq; they are not evacuated.
@@ -153,7 +163,7 @@ void Shard::FinishEvacuation(Evacuation* ev, Status io) {
     // Our own reservations below may reclaim the stripe (see Reinsert).
     st.evacuating = false;
     bool done = true;
-    if (ev->read && !closed_ && st.seq == ev->seq && st.gen == ev->gen) {
+    if (ev->read && !closing_ && st.seq == ev->seq && st.gen == ev->gen) {
       UpdateReinsertionBudget();
       done = Reinsert(lk, ev, &act);
     }

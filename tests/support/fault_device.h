@@ -1,6 +1,7 @@
 // FaultDevice: wraps a real Device and injects what the real thing cannot
 // produce on demand: reads held at a gate until a test releases them, EIO on
-// reads or writes, bit flips in data read, torn (partial) writes.
+// reads or writes, bit flips in data read, torn (partial) writes, and a hook
+// run inside the next Sync() (to act at an exact point of a caller's sequence).
 #pragma once
 
 #include <atomic>
@@ -53,6 +54,21 @@ class FaultDevice final : public Device {
     std::lock_guard lk(mu_);
     return held_.size();
   }
+  // Read completion callbacks that have returned so far; WaitReadsDone(n) waits
+  // until at least n have.
+  uint64_t reads_done() {
+    std::lock_guard lk(mu_);
+    return reads_done_;
+  }
+  void WaitReadsDone(uint64_t n) {
+    std::unique_lock lk(mu_);
+    reads_done_cv_.wait(lk, [&] { return reads_done_ >= n; });
+  }
+  // --- sync hook: runs once, on the caller's thread, before the next Sync() ---
+  void OnNextSync(std::function<void()> hook) {
+    std::lock_guard lk(mu_);
+    sync_hook_ = std::move(hook);
+  }
   // Offsets of device writes issued so far.
   std::vector<uint64_t> writes() {
     std::lock_guard lk(mu_);
@@ -66,15 +82,23 @@ class FaultDevice final : public Device {
   std::atomic<int64_t> tear_writes_at{-1};    // write only this many bytes of the next write
 
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
-    auto go = [this, off, buf, len, cb = std::move(cb)]() mutable {
+    auto done = [this, cb = std::move(cb)](Status s) mutable {
+      cb(std::move(s));
+      {
+        std::lock_guard lk(mu_);
+        reads_done_++;
+      }
+      reads_done_cv_.notify_all();
+    };
+    auto go = [this, off, buf, len, done = std::move(done)]() mutable {
       if (fail_reads.load() > 0 && fail_reads.fetch_sub(1) > 0) {
-        cb(Error(Code::kIoError, "injected EIO on read"));
+        done(Error(Code::kIoError, "injected EIO on read"));
         return;
       }
-      inner_->Read(off, buf, len, [this, buf, len, cb = std::move(cb)](Status s) {
+      inner_->Read(off, buf, len, [this, buf, len, done = std::move(done)](Status s) mutable {
         const int64_t at = flip_at.load();
         if (s.ok() && at >= 0 && static_cast<size_t>(at) < len) static_cast<char*>(buf)[at] ^= 0x10;
-        cb(std::move(s));
+        done(std::move(s));
       });
     };
     {
@@ -120,7 +144,15 @@ class FaultDevice final : public Device {
     inner_->Write(off, buf, len, std::move(cb));
   }
 
-  Status Sync() override { return inner_->Sync(); }
+  Status Sync() override {
+    std::function<void()> hook;
+    {
+      std::lock_guard lk(mu_);
+      hook.swap(sync_hook_);
+    }
+    if (hook) hook();
+    return inner_->Sync();
+  }
   void RegisterBuffers(const std::vector<iovec>& b) override { inner_->RegisterBuffers(b); }
   void Shutdown() override {
     Release();
@@ -140,6 +172,9 @@ class FaultDevice final : public Device {
   bool gate_writes_ = false;
   std::function<bool(uint64_t)> write_gate_pred_;
   std::vector<std::function<void()>> held_writes_;
+  uint64_t reads_done_ = 0;
+  std::condition_variable reads_done_cv_;
+  std::function<void()> sync_hook_;
 };
 
 }  // namespace coss::testing
