@@ -128,25 +128,74 @@ Result<bool> Shard::WarmStart() {
     visited += step;
     pos = (pos + step) % nstripes_;
   }
+  // Ring order among the runs written since the dump (ring_order.h): a fresh
+  // run older than one before it is a leftover whose overwrite was lost, and
+  // every position the head passed between the oldest fresh run and the newest
+  // whose header is not fresh had its write lost: what the dump indexed there
+  // was reclaimed before later writes were acknowledged.
+  std::sort(replay.begin(), replay.end(),
+            [](const RunRef& a, const RunRef& b) { return a.stripe < b.stripe; });
+  const std::vector<bool> leftover = DataRunLeftovers(replay);
+  std::vector<bool> passed(nstripes_, false);  // opened by the head since the dump
+  if (!replay.empty()) {
+    size_t newest = 0;
+    for (size_t i = 0; i < replay.size(); i++)
+      if (replay[i].h.seq > replay[newest].h.seq) newest = i;
+    size_t oldest = newest;  // in ring order after the newest, the first fresh run kept
+    for (size_t k = 1; k <= replay.size(); k++) {
+      const size_t i = (newest + k) % replay.size();
+      if (!leftover[i]) {
+        oldest = i;
+        break;
+      }
+    }
+    const RunRef& last = replay[newest];
+    const uint32_t last_end =
+        last.stripe + (last.h.kind == format::StripeKind::kData ? last.h.span : 1);
+    const uint32_t from = replay[oldest].stripe;
+    uint32_t length = (last_end + nstripes_ - from) % nstripes_;
+    if (length == 0) length = nstripes_;
+    for (uint32_t k = 0; k < length; k++) passed[(from + k) % nstripes_] = true;
+  }
+  std::vector<RunRef> kept;
+  for (size_t i = 0; i < replay.size(); i++) {
+    if (leftover[i]) {
+      Counters::Add(ctr_.stripes_dropped_at_open);
+      spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
+                   dev_->path(), replay[i].stripe, replay[i].h.seq);
+    } else {
+      kept.push_back(replay[i]);
+    }
+  }
+  replay.swap(kept);
   std::sort(replay.begin(), replay.end(),
             [](const RunRef& a, const RunRef& b) { return a.h.seq < b.h.seq; });
   std::set<uint64_t> replayed;
-  for (const RunRef& r : replay) replayed.insert(r.h.seq);
+  std::vector<bool> covered(nstripes_, false);
+  for (const RunRef& r : replay) {
+    replayed.insert(r.h.seq);
+    const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+    for (uint32_t j = r.stripe; j < r.stripe + span; j++) covered[j] = true;
+  }
   // Positions the dump thought newer than replay_from but whose run never reached
-  // the disk hold older content: nothing there is indexed any more.
+  // the disk, and positions passed since the dump whose new run never did, hold
+  // older content: nothing there is indexed any more.
   for (uint32_t j = 0; j < nstripes_; j++) {
-    if (stripes_[j].seq >= h.replay_from && replayed.count(stripes_[j].seq) == 0) {
+    const bool lost_in_flight =
+        stripes_[j].seq >= h.replay_from && replayed.count(stripes_[j].seq) == 0;
+    if (lost_in_flight || (passed[j] && !covered[j])) {
       Reclaim(j);
       stripes_[j].seq = 0;
     }
   }
   // Entries the dump had for older content at a replayed run's positions are gone.
-  ApplyRuns(replay, /*reclaim=*/true, &max_version);
+  std::set<uint64_t> unusable;
+  ApplyRuns(replay, /*reclaim=*/true, &max_version, &unusable);
   // Reclaim above counted evictions for entries that were simply superseded.
   ctr_.evictions.store(0, std::memory_order_relaxed);
   std::set<uint64_t> present;
   for (const auto& st : stripes_) {
-    if (st.seq != 0) present.insert(st.seq);
+    if (st.seq != 0 && unusable.count(st.seq) == 0) present.insert(st.seq);
   }
   if (Status s = FinishRecovery(present, max_version); !s.ok()) return s;
   spdlog::info(

@@ -61,7 +61,7 @@ Result<JournalScan> Journal::Scan(Device& dev, uint64_t offset, uint64_t bytes,
 void Journal::Start(const JournalScan& from) {
   next_slot_ = from.next_slot;
   next_block_seq_ = from.next_block_seq;
-  synced_watermark_ = from.durable_seq;
+  synced_watermark_.store(from.durable_seq);
   // Slots of earlier runs hold entries at or below the recovered watermark, or
   // entries that recovery has already acted upon: all reusable.
   running_ = true;
@@ -84,6 +84,16 @@ void Journal::WhenDurable(uint64_t lsn, std::function<void()> cb) {
     }
   }
   cb();
+}
+
+void Journal::AdvanceWatermark(uint64_t seq) {
+  if (seq > synced_watermark_.load(std::memory_order_relaxed))
+    synced_watermark_.store(seq, std::memory_order_release);
+}
+
+uint64_t Journal::appended_lsn() {
+  std::lock_guard lk(mu_);
+  return appended_lsn_;
 }
 
 uint64_t Journal::durable_lsn() {
@@ -117,12 +127,12 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
   for (uint32_t b = 0; b < n; b++) {
     const uint32_t slot = next_slot_;
     // Reuse a slot only when everything it names is on stable storage.
-    for (int tries = 0; slot_max_seq_[slot] > synced_watermark_; tries++) {
+    for (int tries = 0; slot_max_seq_[slot] > synced_seq(); tries++) {
       if (tries == 0) nudge_();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       const uint64_t cand = durable_candidate_();
       if (Status s = dev_.Sync(); !s.ok()) return s;
-      synced_watermark_ = std::max(synced_watermark_, cand);
+      AdvanceWatermark(cand);
       if (tries == 10000) return Error(Code::kBusy, "journal ring full of undurable entries");
     }
     buf.zero();
@@ -162,8 +172,8 @@ void Journal::Run() {
         // Clean stop: the caller has written and synced every stripe. A last
         // block says so, and the next start has no journal tail to check.
         const uint64_t all = durable_candidate_();
-        if (Status s = dev_.Sync(); s.ok()) synced_watermark_ = std::max(synced_watermark_, all);
-        if (WriteBlocks({}, synced_watermark_).ok()) (void)dev_.Sync();
+        if (Status s = dev_.Sync(); s.ok()) AdvanceWatermark(all);
+        if (WriteBlocks({}, synced_seq()).ok()) (void)dev_.Sync();
         break;
       }
       batch.swap(pending_);
@@ -172,7 +182,7 @@ void Journal::Run() {
     // Stripes that completed before this point become durable with the sync
     // below; the block records only the watermark already synced (conservative).
     const uint64_t cand = durable_candidate_();
-    Status st = WriteBlocks(batch, synced_watermark_);
+    Status st = WriteBlocks(batch, synced_seq());
     if (st.ok()) st = dev_.Sync();
     syncs_++;
     if (!st.ok()) {
@@ -180,7 +190,7 @@ void Journal::Run() {
       if (!logged.exchange(true))
         spdlog::error("{}: journal write failed: {}", dev_.path(), st.ToString());
     } else {
-      synced_watermark_ = std::max(synced_watermark_, cand);
+      AdvanceWatermark(cand);
     }
     std::vector<std::function<void()>> ready;
     {

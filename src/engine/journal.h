@@ -18,6 +18,7 @@
 // for the still-open membuf, the flusher asks the shard to seal it (nudge).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -55,9 +56,14 @@ class Journal {
   // Runs cb (on the flusher thread, or inline if already durable).
   void WhenDurable(uint64_t lsn, std::function<void()> cb);
   uint64_t durable_lsn();
+  // The lsn of the newest entry appended so far: waiting for it waits for every
+  // write accepted before this call (an answer that depends on them, such as a
+  // delete's NOT_FOUND after an earlier delete, is final only then).
+  uint64_t appended_lsn();
   // Writes what is pending, then stops the flusher. Idempotent.
   void Stop();
 
+  uint64_t synced_seq() const { return synced_watermark_.load(std::memory_order_acquire); }
   uint64_t blocks_written() const { return blocks_written_; }
   uint64_t syncs() const { return syncs_; }
 
@@ -85,7 +91,10 @@ class Journal {
   std::vector<uint64_t> slot_max_seq_;  // highest stripe seq named in each slot
   uint32_t next_slot_ = 0;
   uint64_t next_block_seq_ = 1;
-  uint64_t synced_watermark_ = 0;
+  // Highest seq such that every stripe at or below it is on stable storage
+  // (written, then covered by a successful fdatasync). Written by the flusher.
+  std::atomic<uint64_t> synced_watermark_{0};
+  void AdvanceWatermark(uint64_t seq);
   std::atomic<uint64_t> blocks_written_{0}, syncs_{0};
   std::thread thread_;
 };

@@ -5,10 +5,15 @@
 //  1. a stripe whose header fails verification is dropped alone (counted);
 //  2. for every stripe position the newest run (highest seq) covering it wins;
 //     an older run that overlaps a newer one was partly overwritten: dropped;
-//  3. surviving runs are applied oldest first, records in write order, so the
+//  3. runs that are out of ring order (an older lap's content at a position
+//     whose overwrite never reached the disk, while a later write did) are
+//     dropped (ring_order.h);
+//  4. surviving runs are applied oldest first, records in write order, so the
 //     last write of a key wins; tombstones erase, clear records empty the index,
 //     expired records erase;
-//  4. a run whose directory checksum fails is dropped alone.
+//  5. a run whose directory fails its checksum (a torn write) or cannot be read
+//     is dropped alone, and counts as lost for the journal: the keys it wrote
+//     are dropped if an older copy survives elsewhere.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,6 +23,7 @@
 #include <random>
 #include <set>
 
+#include "engine/ring_order.h"
 #include "engine/shard.h"
 
 namespace coss {
@@ -212,11 +218,14 @@ void Shard::ApplyJournal(const JournalScan& scan, const std::set<uint64_t>& reco
       continue;
     }
     const uint64_t cur = index_.Find(e.key_hash);
-    if (cur == 0) {
-      journal_dropped_.push_back(e.key_hash);  // an older copy may sit in a dropped stripe
+    if (!Live(cur)) {
+      // Not indexed, or indexed in a position whose run was lost (reclaimed at
+      // load): an older copy may still sit in a dropped stripe.
+      if (cur != 0) index_.Erase(e.key_hash);
+      journal_dropped_.push_back(e.key_hash);
       continue;
     }
-    if (Live(cur) && stripes_[Location::Unpack(cur).stripe].seq < seq) {
+    if (stripes_[Location::Unpack(cur).stripe].seq < seq) {
       DropEntry(index_.Erase(e.key_hash));
       journal_dropped_.push_back(e.key_hash);
       dropped++;
@@ -253,7 +262,8 @@ Status Shard::Format(const format::Uuid& uuid) {
   return dev_->Sync();
 }
 
-void Shard::ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* max_version) {
+void Shard::ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* max_version,
+                      std::set<uint64_t>* unusable) {
   // Window limits: reads in flight are bounded by ReadBatch; buffered bytes here.
   constexpr size_t kMaxRuns = 256;
   constexpr uint64_t kMaxBytes = 64ull << 20;
@@ -311,16 +321,18 @@ void Shard::ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* m
         Counters::Add(ctr_.stripes_dropped_at_open);
         spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), r.stripe,
                       st[i].ToString());
+        unusable->insert(r.h.seq);
         continue;
       }
-      ApplyDirectory(r.stripe, r.h, bufs[i].data() + (ranges[i].dir_start - ranges[i].start),
-                     max_version);
+      if (!ApplyDirectory(r.stripe, r.h, bufs[i].data() + (ranges[i].dir_start - ranges[i].start),
+                          max_version))
+        unusable->insert(r.h.seq);
     }
     w = end;
   }
 }
 
-void Shard::ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
+bool Shard::ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
                            uint64_t* max_version) {
   const uint64_t dir_bytes = uint64_t{h.record_count} * sizeof(format::DirEntry);
   std::vector<format::DirEntry> entries;
@@ -328,7 +340,7 @@ void Shard::ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const
   if (!dec.ok()) {
     Counters::Add(ctr_.stripes_dropped_at_open);
     spdlog::warn("{}: stripe {} dropped: {}", dev_->path(), stripe, dec.status().message());
-    return;
+    return false;
   }
   const int64_t now = NowSeconds();
   for (const format::DirEntry& e : entries) {
@@ -363,6 +375,7 @@ void Shard::ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const
         break;
     }
   }
+  return true;
 }
 
 Status Shard::FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version) {
@@ -379,6 +392,22 @@ Status Shard::FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t 
   }
   Counters::Add(ctr_.objects_recovered, live_objects_);
   return Status::Ok();
+}
+
+std::vector<bool> Shard::DataRunLeftovers(const std::vector<RunRef>& by_position) {
+  // Empty markers hold nothing to revive, and fsck --repair gives the stripes it
+  // empties a fresh seq: only data runs are judged (and judge each other).
+  std::vector<uint64_t> seqs;
+  std::vector<size_t> where;
+  for (size_t i = 0; i < by_position.size(); i++) {
+    if (by_position[i].h.kind != format::StripeKind::kData) continue;
+    seqs.push_back(by_position[i].h.seq);
+    where.push_back(i);
+  }
+  const std::vector<bool> data = OlderLapLeftovers(seqs);
+  std::vector<bool> out(by_position.size(), false);
+  for (size_t k = 0; k < where.size(); k++) out[where[k]] = data[k];
+  return out;
 }
 
 Status Shard::Rebuild() {
@@ -429,16 +458,35 @@ Status Shard::Rebuild() {
     for (uint32_t j = r.stripe; j < r.stripe + span; j++) claimed[j] = true;
     kept.push_back(r);
   }
-  std::reverse(kept.begin(), kept.end());  // oldest first
+  // 3. Leftovers of an earlier lap, out of ring order, are dropped.
+  std::sort(kept.begin(), kept.end(),
+            [](const RunRef& a, const RunRef& b) { return a.stripe < b.stripe; });
+  const std::vector<bool> leftover = DataRunLeftovers(kept);
+  std::vector<RunRef> in_order;
+  for (size_t i = 0; i < kept.size(); i++) {
+    if (!leftover[i]) {
+      in_order.push_back(kept[i]);
+      continue;
+    }
+    Counters::Add(ctr_.stripes_dropped_at_open);
+    spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
+                 dev_->path(), kept[i].stripe, kept[i].h.seq);
+  }
+  kept.swap(in_order);
+  std::sort(kept.begin(), kept.end(),
+            [](const RunRef& a, const RunRef& b) { return a.h.seq < b.h.seq; });  // oldest first
   uint64_t records = 0;
   for (const RunRef& r : kept) records += r.h.record_count;
   index_.Reserve(records);  // upper bound on the entries the directories can add
 
-  // 3. Directories, oldest run first.
+  // 4-5. Directories, oldest run first.
   uint64_t max_version = 0;
+  std::set<uint64_t> unusable;
+  ApplyRuns(kept, /*reclaim=*/false, &max_version, &unusable);
   std::set<uint64_t> recovered_seqs;
-  for (const RunRef& r : kept) recovered_seqs.insert(r.h.seq);
-  ApplyRuns(kept, /*reclaim=*/false, &max_version);
+  for (const RunRef& r : kept) {
+    if (unusable.count(r.h.seq) == 0) recovered_seqs.insert(r.h.seq);
+  }
 
   if (Status s = FinishRecovery(recovered_seqs, max_version); !s.ok()) return s;
   spdlog::info("{}: rebuilt {} objects from {} stripe runs ({} stripes dropped)", dev_->path(),

@@ -34,6 +34,14 @@ bool Shard::Live(uint64_t packed) const {
   return l.stripe < nstripes_ && stripes_[l.stripe].gen == l.gen;
 }
 
+bool Shard::OldCopyMayReturn(uint64_t packed) const {
+  const Location l = Location::Unpack(packed);
+  if (l.stripe >= nstripes_) return false;
+  const StripeState& st = stripes_[l.stripe];
+  if (st.membuf != nullptr) return true;
+  return journal_ != nullptr && st.seq > journal_->synced_seq();
+}
+
 void Shard::DropEntry(uint64_t packed) {
   if (!Live(packed)) return;
   const Location l = Location::Unpack(packed);
@@ -61,11 +69,10 @@ void Shard::SweepSome(uint32_t partitions) {
   for (uint32_t i = 0; i < partitions; i++) {
     index_.Sweep(sweep_cursor_++ % Index::kPartitions, [this](uint64_t packed) {
       if (Live(packed)) return false;
-      // Kept while the old copy may still be on the device: admission (shard_policies.cc)
-      // needs to see that the key was evicted so recently.
-      const Location l = Location::Unpack(packed);
-      if (l.stripe < nstripes_ && stripes_[l.stripe].membuf != nullptr) return false;
-      ctr_.CountEvicted(l.hits);
+      // Kept while the old copy may still come back after a power cut: admission
+      // (shard_policies.cc) and Remove need to see that the key was evicted so recently.
+      if (OldCopyMayReturn(packed)) return false;
+      ctr_.CountEvicted(Location::Unpack(packed).hits);
       return true;
     });
   }

@@ -125,6 +125,9 @@ class Shard {
   // Makes the records of a failed stripe write unreachable after a crash too.
   void TombstoneLostRecords(Lock& lk, Membuf* mb, Actions* act);
   bool Live(uint64_t packed) const;
+  // True while the stripe an index entry points into holds content that is not
+  // yet durable: after a power cut the entry's old copy could still be there.
+  bool OldCopyMayReturn(uint64_t packed) const;
   // Makes room for `footprint` bytes in the open membuf, sealing it and opening
   // the next one if needed. May wait (kWait) unless `may_wait` is false.
   Result<Membuf*> Reserve(Lock& lk, uint64_t footprint, bool may_wait, Actions* act);
@@ -178,9 +181,16 @@ class Shard {
   // applies their directories in that order. Directories are read ahead in
   // windows (many reads in flight, bounded bytes), so a full scan is not one
   // synchronous read per stripe.
-  void ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* max_version);
-  void ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
+  // Runs whose directory is torn or unreadable contribute nothing; their seqs
+  // go to *unusable (the journal treats their writes as lost).
+  void ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* max_version,
+                 std::set<uint64_t>* unusable);
+  // False: the directory failed its checksum (the run is dropped).
+  bool ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
                       uint64_t* max_version);
+  // For runs sorted by position: which data runs are an earlier lap's leftovers
+  // (ring_order.h); empty markers are never leftovers.
+  static std::vector<bool> DataRunLeftovers(const std::vector<RunRef>& by_position);
   Status FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version);
   // --- checkpoint (checkpoint.cc) ---
   // Loads the checkpoint and replays the runs written after it; false when there

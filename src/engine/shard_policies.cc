@@ -65,12 +65,11 @@ bool Shard::Admit(uint64_t hash, uint64_t bytes) {
   // While the ring is still filling, storing evicts nothing.
   if (stripes_[head_].seq == 0) return true;
   if (cur != 0) {
-    // Evicted so recently that its stripe's new content is not on the device
-    // yet: after a crash a rebuild could find the old copy, so the new value
+    // Evicted so recently that its stripe's new content is not durable yet:
+    // after a crash or power cut a rebuild could find the old copy, so the new value
     // must be stored (and journaled) to shadow it. The sweeper keeps such
-    // slots until the stripe is written (shard.cc SweepSome).
-    const Location l = Location::Unpack(cur);
-    if (l.stripe >= nstripes_ || stripes_[l.stripe].membuf != nullptr) return true;
+    // slots until then (shard.cc SweepSome).
+    if (OldCopyMayReturn(cur)) return true;
   }
   // Device bytes of the record: header, key and value, directory entry, padding.
   if (admission_->Admit(hash, bytes + sizeof(format::RecordHeader) + sizeof(format::DirEntry)))

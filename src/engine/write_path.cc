@@ -100,8 +100,17 @@ Status Shard::Remove(uint64_t hash, std::string_view key, const Locator* expect,
   } else {
     const uint64_t cur = index_.Find(hash);
     if (!Live(cur)) {
-      if (cur != 0) index_.Erase(hash);
       res = Error(Code::kNotFound, "not found");
+      if (cur != 0) {
+        index_.Erase(hash);
+        // Evicted, but the stripe that reclaimed its copy may not be durable yet:
+        // after a power cut that copy could come back, so it gets a tombstone.
+        if (OldCopyMayReturn(cur))
+          (void)AppendTombstone(lk, hash, key, format::RecordType::kTombstone, &act, lsn);
+      }
+      // NOT_FOUND is final only once the writes that made it so (an earlier
+      // delete, a flush_all, this tombstone) are durable.
+      if (journal_ && lsn != nullptr) *lsn = journal_->appended_lsn();
     } else if (expect != nullptr && Location::Identity(cur) != expect->raw) {
       res = Error(Code::kExists, "changed");
     } else {

@@ -121,3 +121,31 @@ TEST(Location, HitCounterIsLogarithmic) {
 
 }  // namespace
 }  // namespace coss::format
+
+#include "engine/ring_order.h"
+
+namespace coss {
+namespace {
+
+TEST(RingOrder, RunsInRingOrderAreKept) {
+  // Lap 2 has reached position 2; positions 3.. still hold lap 1.
+  EXPECT_EQ(OlderLapLeftovers({11, 12, 13, 4, 5, 6, 7, 8, 9, 10}), std::vector<bool>(10, false));
+  EXPECT_EQ(OlderLapLeftovers({}), std::vector<bool>{});
+  EXPECT_EQ(OlderLapLeftovers({7}), std::vector<bool>{false});
+}
+
+TEST(RingOrder, ALostOverwriteBeforeALandedOneIsALeftover) {
+  // Lap 2 wrote positions 0 and 2; the write of position 1 was lost.
+  EXPECT_EQ(
+      OlderLapLeftovers({11, 2, 13, 4, 5, 6, 7, 8, 9, 10}),
+      (std::vector<bool>{false, true, false, false, false, false, false, false, false, false}));
+  // Lost writes after the newest landed one are the oldest content: kept.
+  EXPECT_EQ(OlderLapLeftovers({11, 12, 3, 4, 5, 6, 7, 8, 9, 10}), std::vector<bool>(10, false));
+  // Several leftovers, one across the end of the ring.
+  EXPECT_EQ(
+      OlderLapLeftovers({21, 12, 23, 24, 15, 16, 17, 8, 19, 20}),
+      (std::vector<bool>{false, true, false, false, false, false, false, true, false, false}));
+}
+
+}  // namespace
+}  // namespace coss

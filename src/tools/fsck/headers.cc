@@ -4,6 +4,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "engine/ring_order.h"
+
 namespace coss::tools::fsck {
 
 namespace {
@@ -77,7 +79,33 @@ HeaderScan ScanHeaders(StoreFile& f, DeviceReport* r) {
         run.h.kind == format::StripeKind::kData ? StripeState::kValid : StripeState::kEmpty;
     out.kept.push_back(run);
   }
-  std::reverse(out.kept.begin(), out.kept.end());  // oldest first
+  // Leftovers of an earlier lap, out of ring order, are dropped (engine/ring_order.h).
+  std::sort(out.kept.begin(), out.kept.end(),
+            [](const Run& a, const Run& b) { return a.stripe < b.stripe; });
+  // Only data runs are judged (as in the engine): empty markers hold nothing.
+  std::vector<uint64_t> seqs;
+  std::vector<size_t> where;
+  for (size_t i = 0; i < out.kept.size(); i++) {
+    if (out.kept[i].h.kind != format::StripeKind::kData) continue;
+    seqs.push_back(out.kept[i].h.seq);
+    where.push_back(i);
+  }
+  const std::vector<bool> data_leftover = OlderLapLeftovers(seqs);
+  std::vector<bool> leftover(out.kept.size(), false);
+  for (size_t k = 0; k < where.size(); k++) leftover[where[k]] = data_leftover[k];
+  std::vector<Run> in_order;
+  for (size_t i = 0; i < out.kept.size(); i++) {
+    if (!leftover[i]) {
+      in_order.push_back(out.kept[i]);
+      continue;
+    }
+    const Run& run = out.kept[i];
+    for (uint32_t j = run.stripe; j < run.stripe + run.span() && j < r->stripes; j++)
+      out.state[j] = StripeState::kStale;
+  }
+  out.kept.swap(in_order);
+  std::sort(out.kept.begin(), out.kept.end(),
+            [](const Run& a, const Run& b) { return a.h.seq < b.h.seq; });  // oldest first
 
   std::vector<uint32_t> damaged;
   for (const auto& [i, d] : bad)

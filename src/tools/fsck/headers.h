@@ -8,8 +8,9 @@
 // under its own store seed) or names another stripe position, else `corrupt`.
 // Positions claimed by a kept run are `valid`/`empty` (its first stripe, by
 // kind) or `continuation`; a verified header whose run overlaps a newer run is
-// `stale`; other positions keep their own class. Unclaimed corrupt, foreign and
-// unreadable stripes are added to r->damage. r->max_seq covers every verified
+// `stale`, and so is a kept run out of ring order (engine/ring_order.h: an
+// earlier lap's content whose overwrite was lost); other positions keep their own class. Unclaimed
+// corrupt, foreign and unreadable stripes are added to r->damage. r->max_seq covers every verified
 // header.
 #pragma once
 
