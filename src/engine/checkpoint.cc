@@ -135,24 +135,18 @@ Result<bool> Shard::WarmStart() {
   // was reclaimed before later writes were acknowledged.
   std::sort(replay.begin(), replay.end(),
             [](const RunRef& a, const RunRef& b) { return a.stripe < b.stripe; });
-  const std::vector<bool> leftover = DataRunLeftovers(replay);
+  const std::vector<bool> leftover = Leftovers(replay);
   std::vector<bool> passed(nstripes_, false);  // opened by the head since the dump
   if (!replay.empty()) {
+    // The head went from the run after the newest (the oldest fresh one: never
+    // a leftover) round to the end of the newest.
     size_t newest = 0;
     for (size_t i = 0; i < replay.size(); i++)
       if (replay[i].h.seq > replay[newest].h.seq) newest = i;
-    size_t oldest = newest;  // in ring order after the newest, the first fresh run kept
-    for (size_t k = 1; k <= replay.size(); k++) {
-      const size_t i = (newest + k) % replay.size();
-      if (!leftover[i]) {
-        oldest = i;
-        break;
-      }
-    }
     const RunRef& last = replay[newest];
     const uint32_t last_end =
         last.stripe + (last.h.kind == format::StripeKind::kData ? last.h.span : 1);
-    const uint32_t from = replay[oldest].stripe;
+    const uint32_t from = replay[(newest + 1) % replay.size()].stripe;
     uint32_t length = (last_end + nstripes_ - from) % nstripes_;
     if (length == 0) length = nstripes_;
     for (uint32_t k = 0; k < length; k++) passed[(from + k) % nstripes_] = true;

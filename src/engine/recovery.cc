@@ -394,20 +394,12 @@ Status Shard::FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t 
   return Status::Ok();
 }
 
-std::vector<bool> Shard::DataRunLeftovers(const std::vector<RunRef>& by_position) {
-  // Empty markers hold nothing to revive, and fsck --repair gives the stripes it
-  // empties a fresh seq: only data runs are judged (and judge each other).
-  std::vector<uint64_t> seqs;
-  std::vector<size_t> where;
-  for (size_t i = 0; i < by_position.size(); i++) {
-    if (by_position[i].h.kind != format::StripeKind::kData) continue;
-    seqs.push_back(by_position[i].h.seq);
-    where.push_back(i);
-  }
-  const std::vector<bool> data = OlderLapLeftovers(seqs);
-  std::vector<bool> out(by_position.size(), false);
-  for (size_t k = 0; k < where.size(); k++) out[where[k]] = data[k];
-  return out;
+std::vector<bool> Shard::Leftovers(const std::vector<RunRef>& by_position) {
+  std::vector<RingRun> ring;
+  ring.reserve(by_position.size());
+  for (const RunRef& r : by_position)
+    ring.push_back({r.h.seq, r.h.kind == format::StripeKind::kData});
+  return OlderLapLeftovers(ring);
 }
 
 Status Shard::Rebuild() {
@@ -461,7 +453,7 @@ Status Shard::Rebuild() {
   // 3. Leftovers of an earlier lap, out of ring order, are dropped.
   std::sort(kept.begin(), kept.end(),
             [](const RunRef& a, const RunRef& b) { return a.stripe < b.stripe; });
-  const std::vector<bool> leftover = DataRunLeftovers(kept);
+  const std::vector<bool> leftover = Leftovers(kept);
   std::vector<RunRef> in_order;
   for (size_t i = 0; i < kept.size(); i++) {
     if (!leftover[i]) {

@@ -1,22 +1,25 @@
 #include "engine/ring_order.h"
 
-#include <algorithm>
+#include <cstddef>
 
 namespace coss {
 
-std::vector<bool> OlderLapLeftovers(const std::vector<uint64_t>& seqs) {
-  const size_t n = seqs.size();
+std::vector<bool> OlderLapLeftovers(const std::vector<RingRun>& runs) {
+  const size_t n = runs.size();
   std::vector<bool> stale(n, false);
-  if (n == 0) return stale;
-  const size_t newest =
-      static_cast<size_t>(std::max_element(seqs.begin(), seqs.end()) - seqs.begin());
+  size_t newest = n;
+  for (size_t i = 0; i < n; i++) {
+    if (runs[i].holds_data && (newest == n || runs[i].seq > runs[newest].seq)) newest = i;
+  }
+  if (newest == n) return stale;
   uint64_t highest = 0;
   for (size_t k = 1; k <= n; k++) {
     const size_t i = (newest + k) % n;  // from the oldest position round to the newest
-    if (seqs[i] < highest) {
+    if (!runs[i].holds_data) continue;
+    if (runs[i].seq < highest) {
       stale[i] = true;
     } else {
-      highest = seqs[i];
+      highest = runs[i].seq;
     }
   }
   return stale;

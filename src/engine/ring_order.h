@@ -21,10 +21,18 @@
 
 namespace coss {
 
-// seqs: the seq of every run that won its position (newest per position), in
-// ring position order. Returns, for each, true when it is an older lap's
-// leftover (its seq is lower than that of a run before it in ring order,
-// counting from the run after the newest).
-std::vector<bool> OlderLapLeftovers(const std::vector<uint64_t>& seqs);
+struct RingRun {
+  uint64_t seq;
+  // Empty markers hold nothing to revive, and fsck --repair gives the stripes
+  // it empties a fresh seq: only runs that hold data are judged, and judge
+  // each other.
+  bool holds_data;
+};
+
+// runs: every run that won its position (newest per position), in ring
+// position order. Returns, for each, true when it is an older lap's leftover:
+// a data run whose seq is lower than that of a data run before it in ring
+// order, counting from the one after the newest. Empty markers never are.
+std::vector<bool> OlderLapLeftovers(const std::vector<RingRun>& runs);
 
 }  // namespace coss

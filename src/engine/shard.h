@@ -188,9 +188,8 @@ class Shard {
   // False: the directory failed its checksum (the run is dropped).
   bool ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
                       uint64_t* max_version);
-  // For runs sorted by position: which data runs are an earlier lap's leftovers
-  // (ring_order.h); empty markers are never leftovers.
-  static std::vector<bool> DataRunLeftovers(const std::vector<RunRef>& by_position);
+  // For runs sorted by position: which are an earlier lap's leftovers (ring_order.h).
+  static std::vector<bool> Leftovers(const std::vector<RunRef>& by_position);
   Status FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version);
   // --- checkpoint (checkpoint.cc) ---
   // Loads the checkpoint and replays the runs written after it; false when there

@@ -106,10 +106,10 @@ Status Shard::Remove(uint64_t hash, std::string_view key, const Locator* expect,
         // Evicted, but the stripe that reclaimed its copy may not be durable yet:
         // after a power cut that copy could come back, so it gets a tombstone.
         if (OldCopyMayReturn(cur))
-          (void)AppendTombstone(lk, hash, key, format::RecordType::kTombstone, &act, lsn);
+          (void)AppendTombstone(lk, hash, key, format::RecordType::kTombstone, &act, nullptr);
       }
       // NOT_FOUND is final only once the writes that made it so (an earlier
-      // delete, a flush_all, this tombstone) are durable.
+      // delete, a flush_all, the tombstone above) are durable: wait for them all.
       if (journal_ && lsn != nullptr) *lsn = journal_->appended_lsn();
     } else if (expect != nullptr && Location::Identity(cur) != expect->raw) {
       res = Error(Code::kExists, "changed");

@@ -127,10 +127,17 @@ TEST(Location, HitCounterIsLogarithmic) {
 namespace coss {
 namespace {
 
+// Data runs with these seqs, in position order.
+std::vector<bool> OlderLapLeftovers(const std::vector<uint64_t>& seqs) {
+  std::vector<RingRun> runs;
+  for (uint64_t s : seqs) runs.push_back({s, true});
+  return coss::OlderLapLeftovers(runs);
+}
+
 TEST(RingOrder, RunsInRingOrderAreKept) {
   // Lap 2 has reached position 2; positions 3.. still hold lap 1.
   EXPECT_EQ(OlderLapLeftovers({11, 12, 13, 4, 5, 6, 7, 8, 9, 10}), std::vector<bool>(10, false));
-  EXPECT_EQ(OlderLapLeftovers({}), std::vector<bool>{});
+  EXPECT_EQ(OlderLapLeftovers(std::vector<uint64_t>{}), std::vector<bool>{});
   EXPECT_EQ(OlderLapLeftovers({7}), std::vector<bool>{false});
 }
 
@@ -145,6 +152,16 @@ TEST(RingOrder, ALostOverwriteBeforeALandedOneIsALeftover) {
   EXPECT_EQ(
       OlderLapLeftovers({21, 12, 23, 24, 15, 16, 17, 8, 19, 20}),
       (std::vector<bool>{false, true, false, false, false, false, false, true, false, false}));
+}
+
+TEST(RingOrder, EmptyMarkersAreNeitherJudgedNorJudges) {
+  // Position 1 was emptied by fsck --repair with a fresh top seq; it must not
+  // make the data runs after it look older, nor be dropped itself.
+  const std::vector<RingRun> runs = {{11, true}, {30, false}, {13, true}, {4, true}, {5, true}};
+  EXPECT_EQ(coss::OlderLapLeftovers(runs), std::vector<bool>(5, false));
+  // Judged as data, the same seq would drop positions 3, 4 and 0.
+  EXPECT_EQ(OlderLapLeftovers({11, 30, 13, 4, 5}),
+            (std::vector<bool>{true, false, false, true, true}));
 }
 
 }  // namespace

@@ -19,11 +19,6 @@
 namespace coss::testing {
 namespace {
 
-uint64_t OpsFromEnv(uint64_t dflt) {
-  const char* s = std::getenv("COSS_MODEL_OPS");
-  return s ? std::strtoull(s, nullptr, 10) : dflt;
-}
-
 // Value bytes are a function of (key id, write serial), so a mixed-up or stale
 // value can never compare equal by accident.
 std::string MakeValue(uint32_t key, uint64_t serial, uint32_t len) {
@@ -148,7 +143,8 @@ class ModelTest : public ::testing::TestWithParam<ModelParam> {
 };
 
 TEST_P(ModelTest, EveryGetIsAMissOrTheLatestValue) {
-  const uint64_t ops = OpsFromEnv(1'000'000) / 6;  // 6 parameterisations share the budget
+  const uint64_t ops =
+      CountFromEnv("COSS_MODEL_OPS", 1'000'000) / 6;  // 6 parameterisations share the budget
   std::mt19937_64 rng(12345);
   Model m;
   auto e = MustOpen(Opts());
@@ -186,7 +182,7 @@ TEST_P(ModelTest, EveryGetIsAMissOrTheLatestValue) {
 
 // Several threads on one engine, each with its own keys and reference.
 TEST_P(ModelTest, ConcurrentClientsEachSeeTheirLatestValues) {
-  const uint64_t ops = OpsFromEnv(1'000'000) / 8;
+  const uint64_t ops = CountFromEnv("COSS_MODEL_OPS", 1'000'000) / 8;
   auto e = MustOpen(Opts());
   ASSERT_TRUE(e);
   constexpr int kThreads = 4;
@@ -215,11 +211,7 @@ INSTANTIATE_TEST_SUITE_P(
                       // issue 6 policies: lazy reinsertion at eviction, ghost admission
                       ModelParam{IoKind::kUring, "reinsert:50+admit:duel"},
                       ModelParam{IoKind::kThreads, "tail:25+reinsert:20+admit:ghost"}),
-    [](const auto& i) {
-      std::string r = i.param.relocation;
-      for (auto& c : r) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-      return std::string(i.param.io == IoKind::kUring ? "uring_" : "threads_") + r;
-    });
+    [](const auto& i) { return IoPolicyName(i.param.io, i.param.relocation); });
 
 }  // namespace
 }  // namespace coss::testing

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <string>
 
 #include "coss/engine.h"
@@ -22,6 +24,19 @@ inline EngineOptions SmallStore(const TempDir& dir, IoKind io, uint64_t bytes = 
   o.io = io;
   o.relocation = "never";
   return o;
+}
+
+// A count from the environment (test sizes), or dflt.
+inline uint64_t CountFromEnv(const char* name, uint64_t dflt) {
+  const char* s = std::getenv(name);
+  return s ? std::strtoull(s, nullptr, 10) : dflt;
+}
+
+// "uring_reinsert_15_admit_ghost_50": a test name for a backend and a policy spec.
+inline std::string IoPolicyName(IoKind io, const std::string& policy) {
+  std::string r = policy;
+  for (auto& c : r) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return std::string(io == IoKind::kUring ? "uring_" : "threads_") + r;
 }
 
 inline std::string IoName(const ::testing::TestParamInfo<IoKind>& i) {

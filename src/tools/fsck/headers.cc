@@ -82,17 +82,10 @@ HeaderScan ScanHeaders(StoreFile& f, DeviceReport* r) {
   // Leftovers of an earlier lap, out of ring order, are dropped (engine/ring_order.h).
   std::sort(out.kept.begin(), out.kept.end(),
             [](const Run& a, const Run& b) { return a.stripe < b.stripe; });
-  // Only data runs are judged (as in the engine): empty markers hold nothing.
-  std::vector<uint64_t> seqs;
-  std::vector<size_t> where;
-  for (size_t i = 0; i < out.kept.size(); i++) {
-    if (out.kept[i].h.kind != format::StripeKind::kData) continue;
-    seqs.push_back(out.kept[i].h.seq);
-    where.push_back(i);
-  }
-  const std::vector<bool> data_leftover = OlderLapLeftovers(seqs);
-  std::vector<bool> leftover(out.kept.size(), false);
-  for (size_t k = 0; k < where.size(); k++) leftover[where[k]] = data_leftover[k];
+  std::vector<RingRun> ring;
+  for (const Run& run : out.kept)
+    ring.push_back({run.h.seq, run.h.kind == format::StripeKind::kData});
+  const std::vector<bool> leftover = OlderLapLeftovers(ring);
   std::vector<Run> in_order;
   for (size_t i = 0; i < out.kept.size(); i++) {
     if (!leftover[i]) {
