@@ -157,6 +157,7 @@ Result<bool> Shard::WarmStart() {
       Counters::Add(ctr_.stripes_dropped_at_open);
       spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
                    dev_->path(), replay[i].stripe, replay[i].h.seq);
+      hidden_.push_back(replay[i].stripe);
     } else {
       kept.push_back(replay[i]);
     }
@@ -174,17 +175,33 @@ Result<bool> Shard::WarmStart() {
   // Positions the dump thought newer than replay_from but whose run never reached
   // the disk, and positions passed since the dump whose new run never did, hold
   // older content: nothing there is indexed any more.
+  // What is on disk there (an older lap) is hidden from later recoveries too.
+  std::vector<bool> lost(nstripes_, false);
   for (uint32_t j = 0; j < nstripes_; j++) {
     const bool lost_in_flight =
         stripes_[j].seq >= h.replay_from && replayed.count(stripes_[j].seq) == 0;
     if (lost_in_flight || (passed[j] && !covered[j])) {
       Reclaim(j);
       stripes_[j].seq = 0;
+      lost[j] = true;
+      hidden_.push_back(j);
     }
   }
   // Entries the dump had for older content at a replayed run's positions are gone.
   std::set<uint64_t> unusable;
   ApplyRuns(replay, /*reclaim=*/true, &max_version, &unusable);
+  // A key the dump placed in a lost run may have an older copy elsewhere on disk
+  // (a relocated or reinserted copy is not journaled): unless a replayed run
+  // indexes it again, it is dropped and re-tombstoned like a journaled write
+  // that was lost, so that a later rebuild cannot serve the older copy.
+  for (const CheckpointEntry& e : ck->entries) {
+    const Location l = Location::Unpack(e.packed);
+    if (l.stripe >= nstripes_ || !lost[l.stripe]) continue;
+    const uint64_t cur = index_.Find(e.hash);
+    if (Live(cur)) continue;
+    if (cur != 0) index_.Erase(e.hash);
+    journal_dropped_.push_back(e.hash);
+  }
   // Reclaim above counted evictions for entries that were simply superseded.
   ctr_.evictions.store(0, std::memory_order_relaxed);
   std::set<uint64_t> present;

@@ -82,9 +82,12 @@ class EngineImpl final : public Engine {
     if (req.value.size() > opts_.max_value_size)
       return {Error(Code::kTooLarge, "value larger than the configured maximum"), 0};
     const uint64_t h = KeyHash(req.key);
-    // Admission (policy.h) may drop a put of a new key: a cache may forget anything.
-    if (!req.conditional && !ShardFor(h).Admit(h, req.key.size() + req.value.size()))
-      return {Status::Ok(), versions_.fetch_add(1, std::memory_order_relaxed)};
+    // Admission (policy.h) may drop a put of a new key: a cache may forget
+    // anything, but not bring back an older value (see Shard::Admit).
+    uint64_t barrier = 0;
+    if (!req.conditional && !ShardFor(h).Admit(h, req.key.size() + req.value.size(), &barrier))
+      return {Status::Ok(), versions_.fetch_add(1, std::memory_order_relaxed),
+              WriteTicket{ShardIndex(h), barrier}};
     PutResult r = ShardFor(h).Put(h, req);
     r.ticket.shard = ShardIndex(h);
     return r;

@@ -159,6 +159,8 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
     }
   }
 
+  if (Status s = HideDroppedContent(); !s.ok()) return s;
+
   pool_.clear();
   free_.clear();
   std::vector<iovec> iov;
@@ -178,6 +180,24 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
       [this] { return DurableCandidate(); }, [this] { SealOpenForJournal(); });
   journal_->Start(journal_scan_);
   return ReTombstoneDropped();
+}
+
+Status Shard::HideDroppedContent() {
+  if (hidden_.empty()) return Status::Ok();
+  std::sort(hidden_.begin(), hidden_.end());
+  hidden_.erase(std::unique(hidden_.begin(), hidden_.end()), hidden_.end());
+  AlignedBuffer zero(format::kBlock);
+  zero.zero();
+  for (uint32_t j : hidden_) {
+    if (Status s = WriteSync(*dev_, StripeOffset(j), zero.data(), zero.size()); !s.ok())
+      return Error(s.code(), dev_->path() + ": cannot clear dropped stripe " + std::to_string(j) +
+                                 ": " + s.message());
+  }
+  if (Status s = dev_->Sync(); !s.ok())
+    return Error(s.code(), dev_->path() + ": sync after clearing dropped stripes: " + s.message());
+  hidden_.clear();
+  hidden_.shrink_to_fit();
+  return Status::Ok();
 }
 
 Status Shard::ReTombstoneDropped() {
@@ -322,11 +342,14 @@ void Shard::ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* m
         spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), r.stripe,
                       st[i].ToString());
         unusable->insert(r.h.seq);
+        hidden_.push_back(r.stripe);
         continue;
       }
       if (!ApplyDirectory(r.stripe, r.h, bufs[i].data() + (ranges[i].dir_start - ranges[i].start),
-                          max_version))
+                          max_version)) {
         unusable->insert(r.h.seq);
+        hidden_.push_back(r.stripe);
+      }
     }
     w = end;
   }
@@ -463,6 +486,7 @@ Status Shard::Rebuild() {
     Counters::Add(ctr_.stripes_dropped_at_open);
     spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
                  dev_->path(), kept[i].stripe, kept[i].h.seq);
+    hidden_.push_back(kept[i].stripe);
   }
   kept.swap(in_order);
   std::sort(kept.begin(), kept.end(),

@@ -85,8 +85,11 @@ class Shard {
   void AddStats(StatsSnapshot* s);
 
   // Admission of a put (admission.h): false = drop it. Keys the index holds
-  // are always admitted. Implemented in shard_policies.cc.
-  bool Admit(uint64_t hash, uint64_t bytes);
+  // are always admitted. A dropped put is a value stored and evicted at once:
+  // it may be acknowledged only when no older copy of the key can come back,
+  // so on false *lsn is the journal entry to wait for (every write accepted
+  // before, such as an earlier delete's tombstone). Implemented in shard_policies.cc.
+  bool Admit(uint64_t hash, uint64_t bytes, uint64_t* lsn);
 
   uint32_t stripe_count() const { return nstripes_; }
   uint32_t stripe_size() const { return stripe_size_; }
@@ -191,6 +194,12 @@ class Shard {
   // For runs sorted by position: which are an earlier lap's leftovers (ring_order.h).
   static std::vector<bool> Leftovers(const std::vector<RunRef>& by_position);
   Status FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version);
+  // Recovery's decisions must hold for every later recovery too: content it
+  // declined to index (an earlier lap's leftover, a torn run, a position whose
+  // newer run was lost) must not be indexed by the next rebuild after this life
+  // has answered NOT_FOUND for its keys. Overwrites the first block of each
+  // position in hidden_ with zeros and syncs, before the store serves.
+  Status HideDroppedContent();
   // --- checkpoint (checkpoint.cc) ---
   // Loads the checkpoint and replays the runs written after it; false when there
   // is no usable checkpoint (the caller rebuilds from stripe metadata).
@@ -208,6 +217,7 @@ class Shard {
   std::string checkpoint_path_;            // empty: checkpoints disabled
   JournalScan journal_scan_;               // from Rebuild, consumed by Open
   std::vector<uint64_t> journal_dropped_;  // hashes to re-tombstone after Open
+  std::vector<uint32_t> hidden_;           // positions recovery dropped (HideDroppedContent)
   bool journal_lost_clear_ = false;
   uint64_t uuid_seed_ = 0;
   Counters& ctr_;

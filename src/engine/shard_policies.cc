@@ -52,7 +52,7 @@ void Shard::EvacuationDeleter::operator()(Evacuation* ev) const {
   delete ev;
 }
 
-bool Shard::Admit(uint64_t hash, uint64_t bytes) {
+bool Shard::Admit(uint64_t hash, uint64_t bytes, uint64_t* lsn) {
   if (cfg_.spec == nullptr || !cfg_.spec->admission.ghost) return true;
   std::lock_guard lk(mu_);
   const uint64_t cur = index_.Find(hash);
@@ -76,6 +76,9 @@ bool Shard::Admit(uint64_t hash, uint64_t bytes) {
     return true;
   Counters::Add(ctr_.admission_rejected);
   Counters::Add(ctr_.admission_rejected_bytes, bytes);
+  // The key is not indexed, but its last delete, flush_all or recovery
+  // re-tombstone may not be durable yet: the drop is final only once it is.
+  *lsn = journal_ ? journal_->appended_lsn() : 0;
   return false;
 }
 

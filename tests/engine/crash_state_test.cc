@@ -255,8 +255,14 @@ class CrashStateTest : public ::testing::TestWithParam<Param> {
         if (violations_ == 0 && std::getenv("COSS_CRASH_DUMP") != nullptr) {
           // Debugging aid: the image (as written, before this open changed it) and the key's
           // history.
-          std::filesystem::copy_file(dir_.file(file) + ".orig", std::getenv("COSS_CRASH_DUMP"),
-                                     std::filesystem::copy_options::overwrite_existing);
+          const std::string dump = std::getenv("COSS_CRASH_DUMP");
+          const auto over = std::filesystem::copy_options::overwrite_existing;
+          std::filesystem::copy_file(dir_.file(file) + ".orig", dump, over);
+          // In chained mode, also the image this life started from, and the checkpoints.
+          std::error_code ec;
+          std::filesystem::copy_file(dir_.file("next.orig"), dump + ".start", over, ec);
+          std::filesystem::copy_file(dir_.file("cut.ckpt"), dump + ".ckpt", over, ec);
+          std::filesystem::copy_file(dir_.file("start.ckpt"), dump + ".start.ckpt", over, ec);
           for (const Event& ev : model_.Events(id))
             std::printf("  %s serial %llu %s%s acked %d\n", KeyName(id).c_str(),
                         (unsigned long long)ev.serial, ev.put ? "put" : "delete",
@@ -340,6 +346,11 @@ TEST_P(CrashStateTest, EveryImageServesTheLastAcknowledgedValueOrAMiss) {
     std::filesystem::remove(dir_.file("live.ckpt"), ec);
     if (keep_ckpt && std::filesystem::exists(dir_.file("next.ckpt")))
       std::filesystem::rename(dir_.file("next.ckpt"), dir_.file("live.ckpt"));
+    if (std::getenv("COSS_CRASH_DUMP") != nullptr) {
+      std::filesystem::remove(dir_.file("start.ckpt"), ec);
+      if (keep_ckpt)
+        std::filesystem::copy_file(dir_.file("live.ckpt"), dir_.file("start.ckpt"), ec);
+    }
     e = OpenLive();
     ASSERT_TRUE(e) << "the store did not open after a power cut";
     for (uint32_t id = 0; id < kKeys; id++) {
