@@ -96,11 +96,14 @@ class Engine {
                         WriteTicket* ticket = nullptr) = 0;
   // Drops every object (memcached flush_all). Returns once that is durable.
   virtual Status Clear() = 0;
-  // Runs cb once the write is on stable storage: after a crash, the store will
-  // return that value (or a miss), never an older one; a delete stays deleted.
-  // cb runs on a journal thread (or inline when already durable); keep it short.
-  // Acknowledge a client only then for crash safety (cossd's default).
-  virtual void WhenDurable(WriteTicket ticket, std::function<void()> cb) = 0;
+  // Runs cb(Ok) once the write is on stable storage: after a crash, the store
+  // will return that value (or a miss), never an older one; a delete stays
+  // deleted. Runs cb(error) when that cannot be promised: the device failed a
+  // journal write or an fdatasync (sticky until a restart), or the engine
+  // closed first. cb runs on a journal thread (or inline when the outcome is
+  // known); keep it short. Acknowledge a client only on Ok for crash safety
+  // (cossd's default).
+  virtual void WhenDurable(WriteTicket ticket, std::function<void(const Status&)> cb) = 0;
   // Seals the open membufs, writes everything, fsyncs the devices.
   virtual Status Flush() = 0;
   // Writes an index checkpoint per device now (also done every

@@ -107,16 +107,16 @@ class EngineImpl final : public Engine {
     for (auto& s : shards_) {
       uint64_t lsn = 0;
       if (Status st = s->Clear(&lsn); !st.ok()) return st;
-      std::promise<void> done;
-      s->WhenDurable(lsn, [&done] { done.set_value(); });
-      done.get_future().wait();
+      std::promise<Status> done;
+      s->WhenDurable(lsn, [&done](const Status& d) { done.set_value(d); });
+      if (Status d = done.get_future().get(); !d.ok()) return d;
     }
     return Status::Ok();
   }
 
-  void WhenDurable(WriteTicket t, std::function<void()> cb) override {
+  void WhenDurable(WriteTicket t, std::function<void(const Status&)> cb) override {
     if (t.lsn == 0 || t.shard >= shards_.size()) {
-      cb();
+      cb(Status::Ok());
       return;
     }
     shards_[t.shard]->WhenDurable(t.lsn, std::move(cb));

@@ -75,15 +75,20 @@ uint64_t Journal::Append(uint64_t key_hash, uint64_t seq) {
   return ++appended_lsn_;
 }
 
-void Journal::WhenDurable(uint64_t lsn, std::function<void()> cb) {
+void Journal::WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb) {
+  Status outcome;
   {
     std::lock_guard lk(mu_);
-    if (lsn > durable_lsn_ && running_) {
-      waiters_.emplace(lsn, std::move(cb));
-      return;
+    if (lsn > durable_lsn_) {
+      if (running_ && failed_.ok()) {
+        waiters_.emplace(lsn, std::move(cb));
+        return;
+      }
+      outcome = failed_.ok() ? Error(Code::kShutdown, "journal stopped before the write was durable")
+                             : failed_;
     }
   }
-  cb();
+  cb(outcome);
 }
 
 void Journal::AdvanceWatermark(uint64_t seq) {
@@ -109,13 +114,59 @@ void Journal::Stop() {
   }
   cv_.notify_all();
   thread_.join();
-  std::multimap<uint64_t, std::function<void()>> rest;
   {
     std::lock_guard lk(mu_);
     running_ = false;
-    rest.swap(waiters_);
   }
-  for (auto& [lsn, cb] : rest) cb();  // nobody may wait forever
+  // Nobody may wait forever: what is left was appended after the last batch.
+  Release(UINT64_MAX, /*durable=*/false);
+}
+
+Status Journal::SyncDevice() {
+  Status s = dev_.Sync();
+  if (s.ok()) return s;
+  errors_++;
+  return Error(s.code(), "fdatasync failed: " + s.message());
+}
+
+void Journal::Fail(const Status& st) {
+  std::lock_guard lk(mu_);
+  if (!failed_.ok()) return;
+  failed_ = st;
+  spdlog::error(
+      "{}: journal failed ({}): no write can be acknowledged as durable until a restart; "
+      "reads and buffered writes go on",
+      dev_.path(), st.ToString());
+}
+
+void Journal::Release(uint64_t lsn, bool durable) {
+  std::vector<std::function<void(const Status&)>> ready;
+  Status outcome;
+  {
+    std::lock_guard lk(mu_);
+    if (durable) durable_lsn_ = std::max(durable_lsn_, lsn);
+    outcome = durable ? Status::Ok()
+              : failed_.ok()
+                  ? Error(Code::kShutdown, "journal stopped before the write was durable")
+                  : failed_;
+    auto end = waiters_.upper_bound(lsn);
+    for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    waiters_.erase(waiters_.begin(), end);
+  }
+  for (auto& cb : ready) cb(outcome);
+}
+
+Status Journal::WriteBlock(uint32_t slot, const char* block) {
+  Status s;
+  for (int attempt = 0; attempt < kWriteAttempts; attempt++) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1 << (3 * attempt)));
+    s = WriteSync(dev_, offset_ + uint64_t{slot} * format::kBlock, block, format::kBlock);
+    if (s.ok()) return s;
+    errors_++;
+    spdlog::warn("{}: journal block write failed (attempt {} of {}): {}", dev_.path(),
+                 attempt + 1, kWriteAttempts, s.ToString());
+  }
+  return Error(s.code(), "journal block write failed: " + s.message());
 }
 
 Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark) {
@@ -127,13 +178,16 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
   for (uint32_t b = 0; b < n; b++) {
     const uint32_t slot = next_slot_;
     // Reuse a slot only when everything it names is on stable storage.
-    for (int tries = 0; slot_max_seq_[slot] > synced_seq(); tries++) {
+    // Waiters wait with it: acknowledging them unwritten would break the promise.
+    for (uint64_t tries = 0; slot_max_seq_[slot] > synced_seq(); tries++) {
       if (tries == 0) nudge_();
+      if (tries % 10000 == 9999)
+        spdlog::warn("{}: journal ring full for {} s: stripe writes are not completing",
+                     dev_.path(), (tries + 1) / 1000);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       const uint64_t cand = durable_candidate_();
-      if (Status s = dev_.Sync(); !s.ok()) return s;
+      if (Status s = SyncDevice(); !s.ok()) return s;
       AdvanceWatermark(cand);
-      if (tries == 10000) return Error(Code::kBusy, "journal ring full of undurable entries");
     }
     buf.zero();
     const size_t first = size_t{b} * format::kJournalEntriesPerBlock;
@@ -149,10 +203,7 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
     h->block_seq = next_block_seq_++;
     h->durable_seq = watermark;
     format::SealJournalBlock(h, e, seed_);
-    if (Status s =
-            WriteSync(dev_, offset_ + uint64_t{slot} * format::kBlock, buf.data(), buf.size());
-        !s.ok())
-      return s;
+    if (Status s = WriteBlock(slot, buf.data()); !s.ok()) return s;
     slot_max_seq_[slot] = max_seq;
     next_slot_ = (slot + 1) % slots_;
     blocks_written_++;
@@ -164,43 +215,45 @@ void Journal::Run() {
   for (;;) {
     std::vector<format::JournalEntry> batch;
     uint64_t lsn_end;
+    bool failed;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [this] { return stop_ || !pending_.empty(); });
+      failed = !failed_.ok();
       if (pending_.empty() && stop_) {
         lk.unlock();
+        if (failed) break;
         // Clean stop: the caller has written and synced every stripe. A last
         // block says so, and the next start has no journal tail to check.
         const uint64_t all = durable_candidate_();
-        if (Status s = dev_.Sync(); s.ok()) AdvanceWatermark(all);
-        if (WriteBlocks({}, synced_seq()).ok()) (void)dev_.Sync();
+        Status s = SyncDevice();
+        if (s.ok()) AdvanceWatermark(all);
+        if (s.ok()) s = WriteBlocks({}, synced_seq());
+        if (s.ok()) s = SyncDevice();
+        if (!s.ok()) Fail(s);
         break;
       }
       batch.swap(pending_);
       lsn_end = appended_lsn_;
     }
+    if (failed) {  // nothing can become durable: drop the batch, tell its waiters
+      Release(lsn_end, /*durable=*/false);
+      continue;
+    }
     // Stripes that completed before this point become durable with the sync
     // below; the block records only the watermark already synced (conservative).
     const uint64_t cand = durable_candidate_();
     Status st = WriteBlocks(batch, synced_seq());
-    if (st.ok()) st = dev_.Sync();
-    syncs_++;
-    if (!st.ok()) {
-      static std::atomic<bool> logged{false};
-      if (!logged.exchange(true))
-        spdlog::error("{}: journal write failed: {}", dev_.path(), st.ToString());
-    } else {
+    if (st.ok()) {
+      st = SyncDevice();
+      syncs_++;
+    }
+    if (st.ok()) {
       AdvanceWatermark(cand);
+    } else {
+      Fail(st);
     }
-    std::vector<std::function<void()>> ready;
-    {
-      std::lock_guard lk(mu_);
-      durable_lsn_ = lsn_end;
-      auto end = waiters_.upper_bound(durable_lsn_);
-      for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
-      waiters_.erase(waiters_.begin(), end);
-    }
-    for (auto& cb : ready) cb();
+    Release(lsn_end, st.ok());
   }
 }
 

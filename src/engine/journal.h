@@ -15,7 +15,16 @@
 //
 // Ring reuse: a block slot may be overwritten only when every stripe its entries
 // name is durable (seq <= the synced watermark). If the ring is full of entries
-// for the still-open membuf, the flusher asks the shard to seal it (nudge).
+// for the still-open membuf, the flusher asks the shard to seal it (nudge), and
+// waits (its waiters with it) for as long as it takes.
+//
+// Failures are sticky. A block write that fails is retried a few times; a
+// failed fdatasync is never retried, because after one the kernel may have
+// dropped dirty pages it will not write again (a later fdatasync returning OK
+// proves nothing about them). Either way the journal is *failed* from then on:
+// every waiter, present and future, is told the error instead of success, the
+// synced watermark stops, and batches are dropped unwritten. Only a restart
+// (which recovers from what is on disk) clears it.
 #pragma once
 
 #include <atomic>
@@ -53,8 +62,10 @@ class Journal {
   void Start(const JournalScan& from);
   // Appends one entry; returns its lsn (1, 2, 3, ...). Cheap: memory only.
   uint64_t Append(uint64_t key_hash, uint64_t seq);
-  // Runs cb (on the flusher thread, or inline if already durable).
-  void WhenDurable(uint64_t lsn, std::function<void()> cb);
+  // Runs cb(Ok) once entry lsn is on stable storage, or cb(error) once the
+  // journal has failed (see above) or stopped without writing it. On the
+  // flusher thread, or inline when the outcome is already known.
+  void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb);
   uint64_t durable_lsn();
   // The lsn of the newest entry appended so far: waiting for it waits for every
   // write accepted before this call (an answer that depends on them, such as a
@@ -66,10 +77,21 @@ class Journal {
   uint64_t synced_seq() const { return synced_watermark_.load(std::memory_order_acquire); }
   uint64_t blocks_written() const { return blocks_written_; }
   uint64_t syncs() const { return syncs_; }
+  // Failed journal writes and fdatasyncs (each retry of a block write counts).
+  uint64_t errors() const { return errors_; }
+
+  // Block writes are tried this many times before the journal fails.
+  static constexpr int kWriteAttempts = 4;
 
  private:
   void Run();
   Status WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark);
+  Status WriteBlock(uint32_t slot, const char* block);
+  Status SyncDevice();  // counts a failure in errors_
+  // The sticky failure: logs, and from now on every waiter gets `st`.
+  void Fail(const Status& st);
+  // Hands waiters up to `lsn` their outcome: Ok, or the sticky failure.
+  void Release(uint64_t lsn, bool durable);
 
   Device& dev_;
   const uint64_t offset_;
@@ -83,9 +105,10 @@ class Journal {
   std::vector<format::JournalEntry> pending_;               // GUARDED_BY(mu_)
   uint64_t appended_lsn_ = 0;                               // GUARDED_BY(mu_)
   uint64_t durable_lsn_ = 0;                                // GUARDED_BY(mu_)
-  std::multimap<uint64_t, std::function<void()>> waiters_;  // GUARDED_BY(mu_)
+  std::multimap<uint64_t, std::function<void(const Status&)>> waiters_;  // GUARDED_BY(mu_)
   bool stop_ = false;
   bool running_ = false;
+  Status failed_;  // GUARDED_BY(mu_): the sticky failure (ok: none)
 
   // Flusher-thread state.
   std::vector<uint64_t> slot_max_seq_;  // highest stripe seq named in each slot
@@ -95,7 +118,7 @@ class Journal {
   // (written, then covered by a successful fdatasync). Written by the flusher.
   std::atomic<uint64_t> synced_watermark_{0};
   void AdvanceWatermark(uint64_t seq);
-  std::atomic<uint64_t> blocks_written_{0}, syncs_{0};
+  std::atomic<uint64_t> blocks_written_{0}, syncs_{0}, errors_{0};
   std::thread thread_;
 };
 

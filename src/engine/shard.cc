@@ -224,12 +224,13 @@ void Shard::Issue(Actions& act) {
 void Shard::OnWriteDone(Membuf* mb, Status st) {
   Actions act;
   Lock lk(mu_);
-  if (!st.ok()) {
+  const bool failed = !st.ok();
+  if (failed) {
     Counters::Add(ctr_.io_errors);
     spdlog::error("{}: stripe write at stripe {} failed ({}); its {} objects are dropped",
                   dev_->path(), mb->stripe, st.ToString(), mb->count);
     for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) Reclaim(j);
-    TombstoneLostRecords(lk, mb, &act);
+    CollectLostRecords(mb);
   } else {
     unwritten_seqs_.erase(mb->seq);
     Counters::Add(ctr_.stripes_written, mb->span);
@@ -246,37 +247,61 @@ void Shard::OnWriteDone(Membuf* mb, Status st) {
   } else {
     delete mb;
   }
-  ResumeEvacuations(&act);  // a membuf is free (shard_policies.cc)
+  RelogLostRecords(lk, &act);  // a membuf is free: room for what failed writes lost
+  ResumeEvacuations(&act);     // (shard_policies.cc)
   space_cv_.notify_all();
   lk.unlock();
   Issue(act);
 }
 
-void Shard::TombstoneLostRecords(Lock& lk, Membuf* mb, Actions* act) {
-  // The device may still hold an older copy of each key in the failed run; a
-  // journaled tombstone in a later stripe keeps a rebuild from serving it.
+void Shard::CollectLostRecords(Membuf* mb) {
+  // The device may still hold an older copy of each key the failed run wrote
+  // (a value, or the value a tombstone deleted), and everything a flush_all in
+  // it cleared. Each is re-logged in a later run: a tombstone for a value or a
+  // tombstone, a clear for a clear. Until all are, the failed seq stays
+  // "unwritten", so the journal keeps the entries that name it.
   if (mb->kind != Membuf::Kind::kData || closed_) {
     unwritten_seqs_.erase(mb->seq);
     return;
   }
   for (uint32_t i = 0; i < mb->count; i++) {
     const format::DirEntry e = *mb->dir(i);
-    if (e.type != format::RecordType::kValue) continue;
     auto rec = format::DecodeRecordInMemory(mb->at(e.offset), e.length);
     if (!rec.ok()) continue;
-    const std::string key(rec->key);
-    auto room = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/false, act);
-    if (!room.ok()) {
-      // Keep the failed seq "unwritten": the journal keeps its entries until then.
-      spdlog::error("{}: cannot tombstone records of failed stripe {}: {}", dev_->path(),
-                    mb->stripe, room.status().ToString());
-      return;
-    }
-    const uint64_t version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
-    Append(*room, format::RecordType::kTombstone, e.key_hash, key, {}, 0, version, 0);
-    if (journal_) journal_->Append(e.key_hash, (*room)->seq);
+    const bool clear = e.type == format::RecordType::kClear;
+    relog_.push_back({e.key_hash, mb->seq, clear, std::string(rec->key)});
   }
-  unwritten_seqs_.erase(mb->seq);
+  if (relog_.empty() || relog_.back().seq != mb->seq) unwritten_seqs_.erase(mb->seq);
+}
+
+void Shard::RelogLostRecords(Lock& lk, Actions* act) {
+  while (!relog_.empty()) {
+    const LostRecord& r = relog_.front();
+    if (!r.clear) {
+      // A newer record of the key in a later run already shadows the lost one.
+      const uint64_t cur = index_.Find(r.hash);
+      if (Live(cur) && stripes_[Location::Unpack(cur).stripe].seq > r.seq) {
+        PopLostRecord();
+        continue;
+      }
+    }
+    const std::string_view key = r.clear ? std::string_view("*") : std::string_view(r.key);
+    auto room = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/false, act);
+    if (!room.ok()) return;  // again when the next write completes
+    const uint64_t version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
+    const auto type = r.clear ? format::RecordType::kClear : format::RecordType::kTombstone;
+    Append(*room, type, r.clear ? 0 : r.hash, key, {}, 0, version, 0);
+    if (journal_)
+      journal_->Append(r.clear ? 0 : r.hash,
+                       (*room)->seq | (r.clear ? format::JournalEntry::kClear : 0));
+    PopLostRecord();
+  }
+}
+
+void Shard::PopLostRecord() {
+  const uint64_t seq = relog_.front().seq;
+  relog_.pop_front();
+  if (relog_.empty() || relog_.front().seq != seq) unwritten_seqs_.erase(seq);
 }
 
 uint64_t Shard::DurableCandidate() {
@@ -295,9 +320,9 @@ void Shard::SealOpenForJournal() {
   Issue(act);
 }
 
-void Shard::WhenDurable(uint64_t lsn, std::function<void()> cb) {
+void Shard::WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb) {
   if (journal_ == nullptr || lsn == 0) {
-    cb();
+    cb(Status::Ok());
     return;
   }
   journal_->WhenDurable(lsn, std::move(cb));
@@ -370,6 +395,7 @@ void Shard::AddStats(StatsSnapshot* s) {
   s->membufs_in_flight += in_flight_;
   if (journal_) {
     s->journal_syncs += journal_->syncs();
+    s->journal_errors += journal_->errors();
     const uint64_t jb = journal_->blocks_written() * format::kBlock;
     s->journal_bytes_written += jb;
     s->device_bytes_written += jb;  // write amplification counts every byte the device took

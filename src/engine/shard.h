@@ -29,7 +29,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <deque>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "coss/engine.h"
@@ -73,7 +75,7 @@ class Shard {
   Status Remove(uint64_t hash, std::string_view key, const Locator* expect, uint64_t* lsn);
   Status Clear(uint64_t* lsn);
   // Runs cb once journal entry `lsn` is on stable storage (see journal.h).
-  void WhenDurable(uint64_t lsn, std::function<void()> cb);
+  void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb);
   Status Flush();
   void Close();
 
@@ -125,8 +127,12 @@ class Shard {
   uint64_t DurableCandidate();
   // Seals the open membuf if it holds records (the journal needs it on disk).
   void SealOpenForJournal();
-  // Makes the records of a failed stripe write unreachable after a crash too.
-  void TombstoneLostRecords(Lock& lk, Membuf* mb, Actions* act);
+  // A failed stripe write: queues what it held for re-logging (relog_).
+  void CollectLostRecords(Membuf* mb);
+  // Appends a tombstone (or clear) for each queued lost record, as room allows:
+  // the older copies on disk must not come back after a crash.
+  void RelogLostRecords(Lock& lk, Actions* act);
+  void PopLostRecord();
   bool Live(uint64_t packed) const;
   // True while the stripe an index entry points into holds content that is not
   // yet durable: after a power cut the entry's old copy could still be there.
@@ -235,6 +241,15 @@ class Shard {
   uint32_t in_flight_ = 0;             // data membufs open or not yet written
   uint32_t writes_pending_ = 0;        // membufs (any kind) sealed and not yet written
   std::set<uint64_t> unwritten_seqs_;  // runs opened but not yet (successfully) written
+  struct LostRecord {
+    uint64_t hash;
+    uint64_t seq;  // of the failed run
+    bool clear;
+    std::string key;
+  };
+  // Records of failed runs still to re-log, in order; at most the records of
+  // the membufs whose writes failed (bounded by membufs x records per stripe).
+  std::deque<LostRecord> relog_;
   uint32_t sweep_cursor_ = 0;
   uint64_t live_objects_ = 0;
   uint64_t live_bytes_ = 0;

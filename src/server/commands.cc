@@ -146,7 +146,7 @@ void Connection::AwaitDurable(Op& op, const WriteTicket& t) {
   Worker* w = worker_;
   const uint64_t id = id_;
   const uint64_t seq = op.seq;
-  ctx_->store->WhenDurable(t, [w, id, seq] { w->DeliverDurable(id, seq); });
+  ctx_->store->WhenDurable(t, [w, id, seq](const Status& st) { w->DeliverDurable(id, seq, st); });
 }
 
 void Connection::Reply(Op& op, std::string_view text) {

@@ -354,12 +354,18 @@ bool Connection::IdleSince(std::chrono::steady_clock::time_point since) const {
   return ::poll(&p, 1, 0) == 0;
 }
 
-void Connection::OnDurable(uint64_t seq) {
+void Connection::OnDurable(uint64_t seq, const Status& st) {
   if (ops_.empty() || seq < ops_.front()->seq) return;
   const uint64_t idx = seq - ops_.front()->seq;
   if (idx >= ops_.size()) return;
   Op& op = *ops_[idx];
   if (op.durable_pending > 0) op.durable_pending--;
+  if (!st.ok() && !op.durable_failed) {
+    op.durable_failed = true;
+    op.out.Clear();  // not sent yet: held until durable (MoveHeadOutput)
+    m_->Add(kDurabilityErrors);
+    ServerError(op, Error(Code::kIoError, "write not durable: " + st.message()));
+  }
 }
 
 void Connection::Pump() {

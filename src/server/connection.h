@@ -61,7 +61,9 @@ class Connection {
   // A store read finished (on this worker's thread).
   void OnRead(uint64_t seq, uint32_t key_index, ReadResult r);
   // A write of request `seq` reached stable storage (on this worker's thread).
-  void OnDurable(uint64_t seq);
+  // A durable write of op `seq` is on stable storage (ok), or cannot be made so:
+  // its reply becomes a SERVER_ERROR (never STORED after an I/O error).
+  void OnDurable(uint64_t seq, const Status& st);
   // Makes all possible progress, then writes what it can.
   void Pump();
   // Shutdown: finish the requests the client already sent (what the socket

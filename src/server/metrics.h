@@ -52,6 +52,7 @@ enum Counter : int {
   kLinesTooLong,   // connections closed for an over-long line
   kOutputPauses,   // a connection stopped reading: its unsent replies reached conn_output_limit
   kInputPauses,    // ... its queued requests reached conn_pending or their byte bound
+  kDurabilityErrors,  // write replies turned into SERVER_ERROR: the journal could not sync them
   kCounterCount
 };
 

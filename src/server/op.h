@@ -74,6 +74,7 @@ struct Op {
     state = State::kQueued;
     literal = false;
     durable_pending = 0;
+    durable_failed = false;
     storage.clear();
     out.Clear();
     slots.clear();
@@ -87,6 +88,7 @@ struct Op {
   State state = State::kQueued;
   bool literal = false;          // a parser reply, not a request
   uint32_t durable_pending = 0;  // writes whose journal sync is awaited before replying
+  bool durable_failed = false;   // one failed: the reply is a SERVER_ERROR
   std::chrono::steady_clock::time_point start;
   std::string storage;  // owned request bytes (see Connection::Own)
   proto::Request req;

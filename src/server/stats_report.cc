@@ -47,6 +47,7 @@ const char* const kCounterNames[kCounterCount] = {
     "coss_lines_too_long",
     "coss_conn_output_pauses",
     "coss_conn_input_pauses",
+    "coss_durability_errors",
 };
 
 const char* const kRerefLabels[kRerefBuckets] = {
@@ -181,6 +182,7 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_admission_rejected", es.admission_rejected);
   out->Stat("coss_admission_rejected_bytes", es.admission_rejected_bytes);
   out->Stat("coss_journal_syncs", es.journal_syncs);
+  out->Stat("coss_journal_errors", es.journal_errors);
   out->Stat("coss_journal_dropped", es.journal_dropped);
   out->Stat("coss_membufs_in_flight", es.membufs_in_flight);
   out->Stat("coss_objects_recovered", es.objects_recovered);
@@ -376,6 +378,13 @@ std::string RenderPrometheus(const ServerContext& ctx) {
         "Key and value bytes of puts refused by admission", es.admission_rejected_bytes);
   p.One("cossd_journal_syncs_total", "counter", "Journal group commits (fdatasync)",
         es.journal_syncs);
+  p.One("cossd_journal_errors_total", "counter",
+        "Failed journal writes and fdatasyncs (one failed sync stops durable acknowledgements "
+        "until a restart)",
+        es.journal_errors);
+  p.One("cossd_durability_errors_total", "counter",
+        "Write replies turned into SERVER_ERROR because they could not be made durable",
+        t.c[kDurabilityErrors]);
   p.One("cossd_relocations_total", "counter", "Objects re-written at the head of the ring",
         es.relocations);
   p.One("cossd_relocated_bytes_total", "counter", "Bytes of relocated records", es.relocated_bytes);

@@ -82,9 +82,9 @@ Status Store::Remove(std::string_view key, const Locator* expect, WriteTicket* t
   return s;
 }
 
-void Store::WhenDurable(const WriteTicket& t, std::function<void()> cb) {
+void Store::WhenDurable(const WriteTicket& t, std::function<void(const Status&)> cb) {
   if (t.lsn == 0) {
-    cb();
+    cb(Status::Ok());
     return;
   }
   engine_->WhenDurable(t, std::move(cb));

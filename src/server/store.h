@@ -57,8 +57,9 @@ class Store {
   PutResult Write(const PutRequest& req);
   Status Remove(std::string_view key, const Locator* expect, WriteTicket* ticket = nullptr);
   Status Clear();
-  // cb runs once the write is on stable storage (inline or on a journal thread).
-  void WhenDurable(const WriteTicket& t, std::function<void()> cb);
+  // cb(Ok) once the write is on stable storage, cb(error) when the engine can
+  // no longer promise it (Engine::WhenDurable); inline or on a journal thread.
+  void WhenDurable(const WriteTicket& t, std::function<void(const Status&)> cb);
 
   Engine& engine() { return *engine_; }
   RamTier* ram() { return ram_; }

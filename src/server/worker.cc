@@ -83,16 +83,19 @@ void Worker::DeliverRead(uint64_t conn, uint64_t seq, uint32_t key_index, ReadRe
   Post(Completion{conn, seq, key_index, false, std::move(r)});
 }
 
-void Worker::DeliverDurable(uint64_t conn, uint64_t seq) {
+void Worker::DeliverDurable(uint64_t conn, uint64_t seq, const Status& st) {
   if (t_worker == this) {  // already durable: inline, on this worker's thread
     auto it = conns_.find(conn);
     if (it != conns_.end()) {
-      it->second.conn->OnDurable(seq);
+      it->second.conn->OnDurable(seq, st);
       if (conn != current_) touched_.push_back(conn);
     }
     return;
   }
-  Post(Completion{conn, seq, 0, true, ReadResult{}});
+  ReadResult outcome;  // a durability notice carries its Status here
+  outcome.code = st.code();
+  outcome.error = st.message();
+  Post(Completion{conn, seq, 0, true, std::move(outcome)});
 }
 
 void Worker::Post(Completion c) {
@@ -216,7 +219,9 @@ void Worker::HandleWake() {
     auto it = conns_.find(c.conn);
     if (it == conns_.end()) continue;  // the client went away meanwhile
     if (c.durable) {
-      it->second.conn->OnDurable(c.seq);
+      it->second.conn->OnDurable(c.seq, c.result.code == Code::kOk
+                                            ? Status::Ok()
+                                            : Error(c.result.code, std::move(c.result.error)));
     } else {
       it->second.conn->OnRead(c.seq, c.key_index, std::move(c.result));
     }

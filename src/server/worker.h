@@ -53,7 +53,7 @@ class Worker {
   void DeliverRead(uint64_t conn, uint64_t seq, uint32_t key_index, ReadResult r);
   // Thread-safe: a write of request `seq` is durable (same queue, same bound:
   // one entry per write awaiting its journal sync).
-  void DeliverDurable(uint64_t conn, uint64_t seq);
+  void DeliverDurable(uint64_t conn, uint64_t seq, const Status& st);
 
   WorkerMetrics* metrics() { return &metrics_; }
 

@@ -200,7 +200,9 @@ class CrashStateTest : public ::testing::TestWithParam<Param> {
       auto r = PutStr(e, key, v);
       ASSERT_TRUE(r.status.ok()) << r.status.ToString();
       model_.AddEvent(id, {s, true, len});
-      e.WhenDurable(r.ticket, [this, s, g = model_.generation()] { model_.Ack(s, g); });
+      e.WhenDurable(r.ticket, [this, s, g = model_.generation()](const Status& d) {
+        if (d.ok()) model_.Ack(s, g);
+      });
       puts_++;
     } else if (op < 62) {
       const uint64_t s = model_.NewSerial();
@@ -208,7 +210,9 @@ class CrashStateTest : public ::testing::TestWithParam<Param> {
       const Status st = e.Remove(key, nullptr, &t);
       ASSERT_TRUE(st.ok() || st.code() == Code::kNotFound) << st.ToString();
       model_.AddEvent(id, {s, false, 0, st.code() == Code::kNotFound});
-      e.WhenDurable(t, [this, s, g = model_.generation()] { model_.Ack(s, g); });
+      e.WhenDurable(t, [this, s, g = model_.generation()](const Status& d) {
+        if (d.ok()) model_.Ack(s, g);
+      });
     } else if (op < 63) {
       const uint64_t s = model_.NewSerial();
       ASSERT_TRUE(e.Clear().ok());

@@ -31,11 +31,6 @@ class CrashTest : public ::testing::TestWithParam<IoKind> {
       return f;
     });
   }
-  static void WaitDurable(Engine& e, WriteTicket t) {
-    std::promise<void> p;
-    e.WhenDurable(t, [&p] { p.set_value(); });
-    p.get_future().wait();
-  }
   // Copies the live store as the disk holds it now, and opens the copy.
   std::unique_ptr<Engine> CrashAndRestart() {
     std::filesystem::copy_file(dir_.file("live"), dir_.file("image"),
@@ -58,12 +53,12 @@ TEST_P(CrashTest, AcknowledgedOverwriteAndDeleteAreNeverUndoneByACrash) {
   HoldStripeWrites();
   auto p = PutStr(*e, "over", "new-value");
   ASSERT_TRUE(p.status.ok());
-  WaitDurable(*e, p.ticket);  // acknowledged
+  ASSERT_TRUE(WaitDurable(*e, p.ticket).ok());  // acknowledged
   WriteTicket t;
   ASSERT_TRUE(e->Remove("gone", nullptr, &t).ok());
-  WaitDurable(*e, t);
+  ASSERT_TRUE(WaitDurable(*e, t).ok());
   auto fresh = PutStr(*e, "fresh", "unwritten");
-  WaitDurable(*e, fresh.ticket);
+  ASSERT_TRUE(WaitDurable(*e, fresh.ticket).ok());
   // Fill a few membufs so sealed stripes sit in the gate as well.
   for (int i = 0; i < 30; i++) PutStr(*e, "fill" + std::to_string(i), std::string(3000, 'f'));
 
@@ -99,7 +94,7 @@ TEST_P(CrashTest, CrashWithEverythingWrittenKeepsEverything) {
   for (int i = 0; i < 300; i++) PutStr(*e, "k" + std::to_string(i), std::string(500, 'a' + i % 26));
   ASSERT_TRUE(e->Flush().ok());
   auto p = PutStr(*e, "last", "x");
-  WaitDurable(*e, p.ticket);
+  ASSERT_TRUE(WaitDurable(*e, p.ticket).ok());
   ASSERT_TRUE(e->Flush().ok());
   auto r = CrashAndRestart();  // no Close: a crash, but nothing was in memory
   for (int i = 0; i < 300; i++)
@@ -153,7 +148,7 @@ TEST_P(CrashTest, TornDirectoryLosesTheRunsWritesNotTheirOlderCopies) {
   fd_->tear_writes_at = 8192;  // the next stripe write keeps its first 8 KiB only
   auto p = PutStr(*e, "k", "new-value");
   ASSERT_TRUE(p.status.ok());
-  WaitDurable(*e, p.ticket);  // acknowledged
+  ASSERT_TRUE(WaitDurable(*e, p.ticket).ok());  // acknowledged
   ASSERT_TRUE(e->Flush().ok());
   auto r = CrashAndRestart();
   const auto g = r->GetSync("k");
@@ -175,9 +170,7 @@ TEST(JournalAccounting, JournalBytesCountAsDeviceBytes) {
   TempDir dir;
   auto e = MustOpen(SmallStore(dir, IoKind::kUring));
   auto p = PutStr(*e, "k", "v");
-  std::promise<void> done;
-  e->WhenDurable(p.ticket, [&done] { done.set_value(); });
-  done.get_future().wait();
+  ASSERT_TRUE(WaitDurable(*e, p.ticket).ok());
   const auto s = e->Stats();
   EXPECT_GE(s.journal_bytes_written, format::kBlock);
   EXPECT_EQ(s.stripes_written, 0u);  // nothing but the journal has been written

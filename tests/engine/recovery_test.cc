@@ -196,6 +196,47 @@ TEST_P(RecoveryTest, FailedStripeWriteDropsItsObjects) {
   EXPECT_EQ(e->GetSync("kept").item.value, Val(4));
 }
 
+// A failed stripe write loses the deletes and flush_alls it held too: they are
+// re-logged in a later run, or a rebuild would bring back what they removed.
+TEST_P(RecoveryTest, FailedStripeWriteKeepsItsDeletesAndClears) {
+  FaultDevice* fd = nullptr;
+  auto open = [&] {
+    return MustOpen(Opts(), [&](uint32_t, std::unique_ptr<Device> d) {
+      auto f = std::make_unique<FaultDevice>(std::move(d));
+      fd = f.get();
+      return f;
+    });
+  };
+  {
+    auto e = open();
+    PutStr(*e, "deleted", Val(1));
+    PutStr(*e, "cleared", Val(2));
+    ASSERT_TRUE(e->Flush().ok());
+    fd->fail_writes_from = kData;
+    fd->fail_writes = 1;
+    ASSERT_TRUE(e->Remove("deleted").ok());
+    (void)e->Flush();  // the run holding the tombstone fails
+    EXPECT_EQ(e->Stats().io_errors, 1u);
+    ASSERT_TRUE(e->Flush().ok());  // the re-logged tombstone
+    ASSERT_TRUE(e->Close().ok());
+  }
+  {
+    auto e = open();  // rebuild (no checkpoint)
+    EXPECT_EQ(e->GetSync("deleted").status.code(), Code::kNotFound);
+    EXPECT_EQ(e->GetSync("cleared").item.value, Val(2));
+    fd->fail_writes_from = kData;
+    fd->fail_writes = 1;
+    ASSERT_TRUE(e->Clear().ok());  // durable in the journal; its run fails below
+    (void)e->Flush();
+    EXPECT_EQ(e->Stats().io_errors, 1u);
+    ASSERT_TRUE(e->Flush().ok());
+    ASSERT_TRUE(e->Close().ok());
+  }
+  auto e = MustOpen(Opts());
+  EXPECT_EQ(e->GetSync("deleted").status.code(), Code::kNotFound);
+  EXPECT_EQ(e->GetSync("cleared").status.code(), Code::kNotFound);
+}
+
 TEST_P(RecoveryTest, RefusesMismatchedConfigurationAndForeignFiles) {
   { auto e = MustOpen(Opts()); }
   auto o = Opts();

@@ -171,14 +171,10 @@ TEST_F(FsckTest, CrashImageJournalTailMatchesTheEngine) {
   ASSERT_TRUE(e->Flush().ok());
   fd->GateWrites(true, [](uint64_t off) { return off >= kData; });  // stripes stay in memory
   auto p = PutStr(*e, "k1", "overwritten");
-  std::promise<void> durable;
-  e->WhenDurable(p.ticket, [&durable] { durable.set_value(); });
-  durable.get_future().wait();
+  ASSERT_TRUE(WaitDurable(*e, p.ticket).ok());
   WriteTicket t;
   ASSERT_TRUE(e->Remove("k2", nullptr, &t).ok());
-  std::promise<void> durable2;
-  e->WhenDurable(t, [&durable2] { durable2.set_value(); });
-  durable2.get_future().wait();
+  ASSERT_TRUE(WaitDurable(*e, t).ok());
   std::filesystem::copy_file(Path("live"), Path("image"));
   std::filesystem::copy_file(Path("image"), Path("image2"));
 

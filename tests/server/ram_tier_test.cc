@@ -166,7 +166,9 @@ class ManualEngine final : public Engine {
   Status Remove(std::string_view key, const Locator*, WriteTicket*) override {
     return data_.erase(std::string(key)) ? Status::Ok() : Error(Code::kNotFound, "miss");
   }
-  void WhenDurable(WriteTicket, std::function<void()> cb) override { cb(); }
+  void WhenDurable(WriteTicket, std::function<void(const Status&)> cb) override {
+    cb(Status::Ok());
+  }
   Status Clear() override {
     data_.clear();
     return Status::Ok();

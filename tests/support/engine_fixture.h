@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <future>
 #include <string>
 
 #include "coss/engine.h"
@@ -57,6 +58,13 @@ inline PutResult PutStr(Engine& e, std::string_view k, std::string_view v, uint3
   r.flags = flags;
   r.expiry = expiry;
   return e.Put(r);
+}
+
+// Waits for Engine::WhenDurable and returns its outcome.
+inline Status WaitDurable(Engine& e, WriteTicket t) {
+  std::promise<Status> p;
+  e.WhenDurable(t, [&p](const Status& s) { p.set_value(s); });
+  return p.get_future().get();
 }
 
 }  // namespace coss::testing

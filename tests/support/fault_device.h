@@ -1,7 +1,8 @@
 // FaultDevice: wraps a real Device and injects what the real thing cannot
 // produce on demand: reads held at a gate until a test releases them, EIO on
-// reads or writes, bit flips in data read, torn (partial) writes, and a hook
-// run inside the next Sync() (to act at an exact point of a caller's sequence).
+// reads or writes, failed syncs, bit flips in data read, torn (partial) writes,
+// and a hook run inside the next Sync() (to act at an exact point of a caller's
+// sequence).
 #pragma once
 
 #include <atomic>
@@ -80,6 +81,7 @@ class FaultDevice final : public Device {
   std::atomic<uint64_t> fail_writes_from{0};  // ... counting only writes at or above this offset
   std::atomic<int64_t> flip_at{-1};           // flip one bit at this byte of every read buffer
   std::atomic<int64_t> tear_writes_at{-1};    // write only this many bytes of the next write
+  std::atomic<int> fail_syncs{0};             // next N syncs fail with EIO (fdatasync failed)
 
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
     auto done = [this, cb = std::move(cb)](Status s) mutable {
@@ -151,6 +153,8 @@ class FaultDevice final : public Device {
       hook.swap(sync_hook_);
     }
     if (hook) hook();
+    if (fail_syncs.load() > 0 && fail_syncs.fetch_sub(1) > 0)
+      return Error(Code::kIoError, "injected fdatasync failure");
     return inner_->Sync();
   }
   void RegisterBuffers(const std::vector<iovec>& b) override { inner_->RegisterBuffers(b); }

@@ -1,0 +1,113 @@
+// The journal under I/O errors: a write is acknowledged as durable only when
+// its journal block was written and an fdatasync after it succeeded. A failed
+// block write is retried; a failed fdatasync is never trusted again (after one,
+// the kernel may have dropped dirty pages that a later successful sync does not
+// cover), so every durable acknowledgement fails from then until a restart.
+// Faults come from FaultDevice (failed syncs and EIO on writes cannot be
+// produced on demand by a real file); the I/O underneath is real.
+#include <gtest/gtest.h>
+
+#include "engine/format.h"
+#include "engine/journal.h"
+#include "support/engine_fixture.h"
+#include "support/fault_device.h"
+
+namespace coss::testing {
+namespace {
+
+constexpr uint32_t kStripe = 64u << 10;
+const uint64_t kData = format::kSuperblockSize + format::JournalBytesFor(kStripe);
+
+class JournalFaultTest : public ::testing::TestWithParam<IoKind> {
+ protected:
+  EngineOptions Opts() {
+    auto o = SmallStore(dir_, GetParam(), 2u << 20);
+    o.devices[0].path = dir_.file("store");
+    return o;
+  }
+  std::unique_ptr<Engine> Open() {
+    return MustOpen(Opts(), [this](uint32_t, std::unique_ptr<Device> d) {
+      auto f = std::make_unique<FaultDevice>(std::move(d));
+      fd_ = f.get();
+      return f;
+    });
+  }
+  TempDir dir_;
+  FaultDevice* fd_ = nullptr;
+};
+
+TEST_P(JournalFaultTest, FailedSyncIsNeverAcknowledgedAndStaysFailed) {
+  auto e = Open();
+  auto before = PutStr(*e, "before", "durable");
+  ASSERT_TRUE(WaitDurable(*e, before.ticket).ok());
+  ASSERT_EQ(e->Stats().journal_errors, 0u);
+
+  fd_->fail_syncs = 1;
+  auto p = PutStr(*e, "k", "v1");
+  ASSERT_TRUE(p.status.ok());
+  const Status d = WaitDurable(*e, p.ticket);
+  EXPECT_EQ(d.code(), Code::kIoError) << d.ToString();
+  EXPECT_GE(e->Stats().journal_errors, 1u);
+
+  // The device syncs again, but what the failed sync lost is not known: sticky.
+  ASSERT_EQ(fd_->fail_syncs.load(), 0);
+  auto later = PutStr(*e, "k", "v2");
+  EXPECT_EQ(WaitDurable(*e, later.ticket).code(), Code::kIoError);
+  WriteTicket del;
+  ASSERT_TRUE(e->Remove("before", nullptr, &del).ok());
+  EXPECT_EQ(WaitDurable(*e, del).code(), Code::kIoError);
+  EXPECT_EQ(e->Clear().code(), Code::kIoError) << "flush_all must not report success";
+  // Reads go on.
+  EXPECT_EQ(e->GetSync("k").status.code(), Code::kNotFound);  // cleared in memory
+}
+
+TEST_P(JournalFaultTest, RestartAfterFailedSyncServesWhatWasAcknowledged) {
+  {
+    auto e = Open();
+    auto a = PutStr(*e, "acked", "yes");
+    ASSERT_TRUE(WaitDurable(*e, a.ticket).ok());
+    fd_->fail_syncs = 1;
+    auto b = PutStr(*e, "refused", "maybe");
+    ASSERT_EQ(WaitDurable(*e, b.ticket).code(), Code::kIoError);
+    (void)e->Close();  // the final journal block is not written either
+  }
+  auto e = MustOpen(Opts());
+  EXPECT_EQ(e->GetSync("acked").item.value, "yes");
+  const GetResult r = e->GetSync("refused");  // never acknowledged: either outcome
+  EXPECT_TRUE(r.status.code() == Code::kNotFound || r.item.value == "maybe");
+  auto c = PutStr(*e, "fresh", "ok");
+  EXPECT_TRUE(WaitDurable(*e, c.ticket).ok()) << "a restart clears the failure";
+  EXPECT_EQ(e->Stats().journal_errors, 0u);
+}
+
+TEST_P(JournalFaultTest, TransientBlockWriteFailureIsRetried) {
+  auto e = Open();
+  // Only the journal region is written between a small put and its sync (its
+  // stripe stays in the open membuf).
+  fd_->fail_writes_from = format::kSuperblockSize;
+  fd_->fail_writes = 1;
+  auto p = PutStr(*e, "k", "v");
+  EXPECT_TRUE(WaitDurable(*e, p.ticket).ok());
+  EXPECT_EQ(fd_->fail_writes.load(), 0) << "the fault was not hit";
+  EXPECT_EQ(e->Stats().journal_errors, 1u);
+  auto q = PutStr(*e, "k2", "v");
+  EXPECT_TRUE(WaitDurable(*e, q.ticket).ok());
+  ASSERT_LT(format::kSuperblockSize, kData);
+}
+
+TEST_P(JournalFaultTest, PersistentBlockWriteFailureFailsTheWaiters) {
+  auto e = Open();
+  fd_->fail_writes_from = format::kSuperblockSize;
+  fd_->fail_writes = Journal::kWriteAttempts;
+  auto p = PutStr(*e, "k", "v");
+  EXPECT_EQ(WaitDurable(*e, p.ticket).code(), Code::kIoError);
+  EXPECT_EQ(e->Stats().journal_errors, static_cast<uint64_t>(Journal::kWriteAttempts));
+  auto q = PutStr(*e, "k2", "v");
+  EXPECT_EQ(WaitDurable(*e, q.ticket).code(), Code::kIoError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Io, JournalFaultTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
+                         IoName);
+
+}  // namespace
+}  // namespace coss::testing
