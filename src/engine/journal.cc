@@ -84,8 +84,9 @@ void Journal::WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb) {
         waiters_.emplace(lsn, std::move(cb));
         return;
       }
-      outcome = failed_.ok() ? Error(Code::kShutdown, "journal stopped before the write was durable")
-                             : failed_;
+      outcome = failed_.ok()
+                    ? Error(Code::kShutdown, "journal stopped before the write was durable")
+                    : failed_;
     }
   }
   cb(outcome);
@@ -163,8 +164,8 @@ Status Journal::WriteBlock(uint32_t slot, const char* block) {
     s = WriteSync(dev_, offset_ + uint64_t{slot} * format::kBlock, block, format::kBlock);
     if (s.ok()) return s;
     errors_++;
-    spdlog::warn("{}: journal block write failed (attempt {} of {}): {}", dev_.path(),
-                 attempt + 1, kWriteAttempts, s.ToString());
+    spdlog::warn("{}: journal block write failed (attempt {} of {}): {}", dev_.path(), attempt + 1,
+                 kWriteAttempts, s.ToString());
   }
   return Error(s.code(), "journal block write failed: " + s.message());
 }

@@ -102,9 +102,9 @@ class Journal {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<format::JournalEntry> pending_;               // GUARDED_BY(mu_)
-  uint64_t appended_lsn_ = 0;                               // GUARDED_BY(mu_)
-  uint64_t durable_lsn_ = 0;                                // GUARDED_BY(mu_)
+  std::vector<format::JournalEntry> pending_;                            // GUARDED_BY(mu_)
+  uint64_t appended_lsn_ = 0;                                            // GUARDED_BY(mu_)
+  uint64_t durable_lsn_ = 0;                                             // GUARDED_BY(mu_)
   std::multimap<uint64_t, std::function<void(const Status&)>> waiters_;  // GUARDED_BY(mu_)
   bool stop_ = false;
   bool running_ = false;

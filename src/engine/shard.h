@@ -26,10 +26,10 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <deque>
 #include <set>
 #include <string>
 #include <vector>

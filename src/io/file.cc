@@ -18,6 +18,23 @@ namespace {
 Status Errno(const std::string& what, const std::string& path, int err) {
   return Error(Code::kIoError, what + " " + path + ": " + std::strerror(err));
 }
+
+Status Preallocate(int fd, const std::string& path, uint64_t size) {
+  int rc;
+  do {
+    rc = ::fallocate(fd, 0, 0, static_cast<off_t>(size));
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return Status::Ok();
+  const int e = errno;
+  if (e == EOPNOTSUPP) return Status::Ok();  // the file system cannot reserve: nothing to gain
+  if (e == ENOSPC) {
+    return Error(Code::kInvalidArgument,
+                 "the file system holding " + path + " cannot hold the store's " +
+                     std::to_string(size) +
+                     " bytes (No space left on device): free space or configure a smaller store");
+  }
+  return Errno("cannot reserve the blocks of store file", path, e);
+}
 }  // namespace
 
 Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool want_direct) {
@@ -73,6 +90,14 @@ Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool wa
       f.size = size;
     } else if (size != 0) {
       f.size = size;  // use only the configured part of a larger file
+    }
+    // Reserve every block now: a sparse store would meet ENOSPC in the middle
+    // of a running store (a lost stripe), far from the operator's decision to
+    // size it. Idempotent for a store that is already allocated.
+    if (Status s = Preallocate(f.fd, path, f.size); !s.ok()) {
+      ::close(f.fd);
+      if (!exists) ::unlink(path.c_str());  // leave nothing half-made behind
+      return s;
     }
   }
   return f;

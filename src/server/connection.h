@@ -165,7 +165,7 @@ class Connection {
   size_t started_ = 0;    // ops_[0, started_) have started
   uint32_t running_ = 0;  // started, not done
   uint32_t running_writes_ = 0;
-  uint32_t inflight_ = 0;  // store reads in flight
+  uint32_t inflight_ = 0;        // store reads in flight
   uint64_t inflight_bytes_ = 0;  // sum of Slot::expect over the reads in flight
   OutQueue out_;
 

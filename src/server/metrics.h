@@ -45,13 +45,13 @@ enum Counter : int {
   kBytesWritten,
   kHitsRam,
   kHitsStoreMemory,
-  kHitsStoreDisk,  // reads served, by tier
-  kCasRetries,     // compare-and-swap puts retried after a concurrent change
-  kClientErrors,   // CLIENT_ERROR / ERROR replies
-  kServerErrors,   // SERVER_ERROR replies
-  kLinesTooLong,   // connections closed for an over-long line
-  kOutputPauses,   // a connection stopped reading: its unsent replies reached conn_output_limit
-  kInputPauses,    // ... its queued requests reached conn_pending or their byte bound
+  kHitsStoreDisk,     // reads served, by tier
+  kCasRetries,        // compare-and-swap puts retried after a concurrent change
+  kClientErrors,      // CLIENT_ERROR / ERROR replies
+  kServerErrors,      // SERVER_ERROR replies
+  kLinesTooLong,      // connections closed for an over-long line
+  kOutputPauses,      // a connection stopped reading: its unsent replies reached conn_output_limit
+  kInputPauses,       // ... its queued requests reached conn_pending or their byte bound
   kDurabilityErrors,  // write replies turned into SERVER_ERROR: the journal could not sync them
   kCounterCount
 };

@@ -1,6 +1,7 @@
 // Reopen (full metadata scan) and damage tests on real store files.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -235,6 +236,30 @@ TEST_P(RecoveryTest, FailedStripeWriteKeepsItsDeletesAndClears) {
   auto e = MustOpen(Opts());
   EXPECT_EQ(e->GetSync("deleted").status.code(), Code::kNotFound);
   EXPECT_EQ(e->GetSync("cleared").status.code(), Code::kNotFound);
+}
+
+// Every block of a store file is reserved when it is opened (a sparse file
+// would meet ENOSPC in the middle of a running store), also for a store made
+// sparse by an older version.
+TEST_P(RecoveryTest, StoreFileIsPreallocated) {
+  auto allocated = [&] {
+    struct stat st {};
+    EXPECT_EQ(::stat(dir_.file("store0").c_str(), &st), 0);
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+  };
+  { auto e = MustOpen(Opts()); }
+  EXPECT_GE(allocated(), 2u << 20);
+  // Punch the data region out again, as a sparse store would be.
+  {
+    const int fd = ::open(dir_.file("store0").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(
+        ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, kData, (2u << 20) - kData), 0);
+    ::close(fd);
+  }
+  ASSERT_LT(allocated(), 2u << 20);
+  auto e = MustOpen(Opts());
+  EXPECT_GE(allocated(), 2u << 20);
 }
 
 TEST_P(RecoveryTest, RefusesMismatchedConfigurationAndForeignFiles) {
