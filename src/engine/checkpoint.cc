@@ -24,7 +24,7 @@ Status Shard::WriteCheckpoint(bool clean) {
     ck.header.stripe_count = nstripes_;
     ck.header.head = head_;
     ck.header.next_seq = next_seq_;
-    ck.header.max_version = cfg_.versions->load();
+    ck.header.max_version = cfg_.versions->Peek();
     ck.header.clean = clean ? 1 : 0;
     ck.header.created_unix = static_cast<uint64_t>(NowSeconds());
     ck.seqs.resize(nstripes_);

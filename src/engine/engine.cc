@@ -56,6 +56,17 @@ class EngineImpl final : public Engine {
       if (Status s = shard->Open(&uuid, &have_uuid); !s.ok()) return s;
       shards_.push_back(std::move(shard));
     }
+    // No version may repeat after a crash: the first reservation above what
+    // recovery found is durable before anything is served (version_clock.h).
+    Shard* first = shards_.front().get();
+    versions_.SetRequest([first] { first->RequestJournalBlock(); });
+    versions_.Reserve();
+    if (Status s = first->WriteJournalBlockNow(); !s.ok()) {
+      spdlog::error(
+          "{}: cannot reserve versions in the journal ({}): CAS values may repeat "
+          "after the next crash",
+          opts_.devices.front().path, s.ToString());
+    }
     return Status::Ok();
   }
 
@@ -86,8 +97,7 @@ class EngineImpl final : public Engine {
     // anything, but not bring back an older value (see Shard::Admit).
     uint64_t barrier = 0;
     if (!req.conditional && !ShardFor(h).Admit(h, req.key.size() + req.value.size(), &barrier))
-      return {Status::Ok(), versions_.fetch_add(1, std::memory_order_relaxed),
-              WriteTicket{ShardIndex(h), barrier}};
+      return {Status::Ok(), versions_.Next(), WriteTicket{ShardIndex(h), barrier}};
     PutResult r = ShardFor(h).Put(h, req);
     r.ticket.shard = ShardIndex(h);
     return r;
@@ -189,7 +199,7 @@ class EngineImpl final : public Engine {
   std::unique_ptr<RelocationPolicy> policy_;
   PolicySpec spec_;
   Counters ctr_;
-  std::atomic<uint64_t> versions_{1};
+  VersionClock versions_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::mutex close_mu_;
   std::mutex ck_mu_;

@@ -126,8 +126,8 @@ struct JournalBlockHeader {
   uint64_t durable_seq;  // every stripe with seq <= this was on stable storage
                          // (written and fdatasync'ed) before this block was written
   uint64_t uuid_seed;
-  uint64_t reserved;
-  uint64_t checksum;  // XXH3(seed=uuid) of the header before this field + entries
+  uint64_t version_limit;  // versions below it may have been issued (version_clock.h; 0: none)
+  uint64_t checksum;       // XXH3(seed=uuid) of the header before this field + entries
 };
 static_assert(sizeof(JournalBlockHeader) == 48);
 

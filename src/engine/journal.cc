@@ -10,13 +10,15 @@
 namespace coss {
 
 Journal::Journal(Device& dev, uint64_t offset, uint64_t bytes, uint64_t uuid_seed,
-                 std::function<uint64_t()> durable_candidate, std::function<void()> nudge)
+                 std::function<uint64_t()> durable_candidate, std::function<void()> nudge,
+                 const VersionClock* clock)
     : dev_(dev),
       offset_(offset),
       slots_(static_cast<uint32_t>(bytes / format::kBlock)),
       seed_(uuid_seed),
       durable_candidate_(std::move(durable_candidate)),
       nudge_(std::move(nudge)),
+      clock_(clock),
       slot_max_seq_(slots_, 0) {}
 
 Journal::~Journal() {
@@ -43,6 +45,7 @@ Result<JournalScan> Journal::Scan(Device& dev, uint64_t offset, uint64_t bytes,
     if (!st.ok()) continue;
     valid.push_back({h, e});
     out.durable_seq = std::max(out.durable_seq, h->durable_seq);
+    out.version_limit = std::max(out.version_limit, h->version_limit);
     if (h->block_seq >= best_block) {
       best_block = h->block_seq;
       out.next_slot = (slot + 1) % static_cast<uint32_t>(bytes / format::kBlock);
@@ -118,6 +121,7 @@ void Journal::Stop() {
   {
     std::lock_guard lk(mu_);
     running_ = false;
+    done_cv_.notify_all();
   }
   // Nobody may wait forever: what is left was appended after the last batch.
   Release(UINT64_MAX, /*durable=*/false);
@@ -130,8 +134,25 @@ Status Journal::SyncDevice() {
   return Error(s.code(), "fdatasync failed: " + s.message());
 }
 
+void Journal::RequestBlock() {
+  std::lock_guard lk(mu_);
+  block_requests_++;
+  cv_.notify_one();
+}
+
+Status Journal::WriteNow() {
+  std::unique_lock lk(mu_);
+  const uint64_t want = ++block_requests_;
+  cv_.notify_one();
+  done_cv_.wait(lk, [&] { return blocks_done_ >= want || !failed_.ok() || !running_; });
+  if (!failed_.ok()) return failed_;
+  if (blocks_done_ >= want) return Status::Ok();
+  return Error(Code::kShutdown, "journal stopped");
+}
+
 void Journal::Fail(const Status& st) {
   std::lock_guard lk(mu_);
+  done_cv_.notify_all();
   if (!failed_.ok()) return;
   failed_ = st;
   spdlog::error(
@@ -203,6 +224,7 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
     h->count = static_cast<uint16_t>(count);
     h->block_seq = next_block_seq_++;
     h->durable_seq = watermark;
+    h->version_limit = clock_ != nullptr ? clock_->limit() : 0;
     format::SealJournalBlock(h, e, seed_);
     if (Status s = WriteBlock(slot, buf.data()); !s.ok()) return s;
     slot_max_seq_[slot] = max_seq;
@@ -215,11 +237,11 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
 void Journal::Run() {
   for (;;) {
     std::vector<format::JournalEntry> batch;
-    uint64_t lsn_end;
+    uint64_t lsn_end, requests;
     bool failed;
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [this] { return stop_ || !pending_.empty(); });
+      cv_.wait(lk, [this] { return stop_ || !pending_.empty() || block_requests_ > blocks_done_; });
       failed = !failed_.ok();
       if (pending_.empty() && stop_) {
         lk.unlock();
@@ -236,8 +258,13 @@ void Journal::Run() {
       }
       batch.swap(pending_);
       lsn_end = appended_lsn_;
+      requests = block_requests_;  // the blocks below record what they asked for
     }
     if (failed) {  // nothing can become durable: drop the batch, tell its waiters
+      {
+        std::lock_guard lk(mu_);
+        blocks_done_ = std::max(blocks_done_, requests);  // answered by failed_ (WriteNow)
+      }
       Release(lsn_end, /*durable=*/false);
       continue;
     }
@@ -251,6 +278,9 @@ void Journal::Run() {
     }
     if (st.ok()) {
       AdvanceWatermark(cand);
+      std::lock_guard lk(mu_);
+      blocks_done_ = std::max(blocks_done_, requests);
+      done_cv_.notify_all();
     } else {
       Fail(st);
     }

@@ -37,12 +37,14 @@
 #include <vector>
 
 #include "engine/format.h"
+#include "engine/version_clock.h"
 #include "io/device.h"
 
 namespace coss {
 
 struct JournalScan {
-  uint64_t durable_seq = 0;  // max watermark among valid blocks
+  uint64_t durable_seq = 0;    // max watermark among valid blocks
+  uint64_t version_limit = 0;  // max version reservation among valid blocks
   uint64_t next_block_seq = 1;
   uint32_t next_slot = 0;
   uint32_t corrupt_blocks = 0;
@@ -53,8 +55,10 @@ class Journal {
  public:
   // `durable_candidate` returns the highest seq such that every stripe with a
   // lower or equal seq has completed its device write; called without locks held.
+  // `clock` (may be null): every block records its reservation (version_clock.h).
   Journal(Device& dev, uint64_t offset, uint64_t bytes, uint64_t uuid_seed,
-          std::function<uint64_t()> durable_candidate, std::function<void()> nudge);
+          std::function<uint64_t()> durable_candidate, std::function<void()> nudge,
+          const VersionClock* clock = nullptr);
   ~Journal();
 
   static Result<JournalScan> Scan(Device& dev, uint64_t offset, uint64_t bytes, uint64_t uuid_seed);
@@ -71,6 +75,11 @@ class Journal {
   // write accepted before this call (an answer that depends on them, such as a
   // delete's NOT_FOUND after an earlier delete, is final only then).
   uint64_t appended_lsn();
+  // Asks for a block to be written even if no entry is pending (it records the
+  // version clock's new reservation). Cheap; safe under the caller's locks.
+  void RequestBlock();
+  // Writes a block now and waits until it is durable (or the journal failed).
+  Status WriteNow();
   // Writes what is pending, then stops the flusher. Idempotent.
   void Stop();
 
@@ -99,6 +108,7 @@ class Journal {
   const uint64_t seed_;
   std::function<uint64_t()> durable_candidate_;
   std::function<void()> nudge_;
+  const VersionClock* clock_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -109,6 +119,10 @@ class Journal {
   bool stop_ = false;
   bool running_ = false;
   Status failed_;  // GUARDED_BY(mu_): the sticky failure (ok: none)
+  // Block requests (RequestBlock, WriteNow): numbered; blocks_done_ is the
+  // highest request covered by a durable block. GUARDED_BY(mu_).
+  uint64_t block_requests_ = 0, blocks_done_ = 0;
+  std::condition_variable done_cv_;  // blocks_done_ advanced, or the journal failed
 
   // Flusher-thread state.
   std::vector<uint64_t> slot_max_seq_;  // highest stripe seq named in each slot

@@ -177,7 +177,7 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   if (!cfg_.journal) return ReTombstoneDropped();
   journal_ = std::make_unique<Journal>(
       *dev_, format::kSuperblockSize, journal_bytes_, uuid_seed_,
-      [this] { return DurableCandidate(); }, [this] { SealOpenForJournal(); });
+      [this] { return DurableCandidate(); }, [this] { SealOpenForJournal(); }, cfg_.versions);
   journal_->Start(journal_scan_);
   return ReTombstoneDropped();
 }
@@ -410,9 +410,10 @@ Status Shard::FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t 
   Counters::Add(ctr_.recovery_bytes_read, journal_bytes_);
   Counters::Add(ctr_.journal_tail_at_open, journal_scan_.tail.size());
   ApplyJournal(journal_scan_, recovered_seqs);
-  uint64_t v = cfg_.versions->load();
-  while (v <= max_version && !cfg_.versions->compare_exchange_weak(v, max_version + 1)) {
-  }
+  // Versions found on disk, and every version the journal had reserved (one
+  // may have been handed to a client for a value the crash lost).
+  cfg_.versions->AtLeast(max_version + 1);
+  cfg_.versions->AtLeast(journal_scan_.version_limit);
   Counters::Add(ctr_.objects_recovered, live_objects_);
   return Status::Ok();
 }

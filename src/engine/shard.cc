@@ -288,7 +288,7 @@ void Shard::RelogLostRecords(Lock& lk, Actions* act) {
     const std::string_view key = r.clear ? std::string_view("*") : std::string_view(r.key);
     auto room = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/false, act);
     if (!room.ok()) return;  // again when the next write completes
-    const uint64_t version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
+    const uint64_t version = cfg_.versions->Next();
     const auto type = r.clear ? format::RecordType::kClear : format::RecordType::kTombstone;
     Append(*room, type, r.clear ? 0 : r.hash, key, {}, 0, version, 0);
     if (journal_)

@@ -44,6 +44,7 @@
 #include "engine/membuf.h"
 #include "engine/reinsertion.h"
 #include "engine/relocation.h"
+#include "engine/version_clock.h"
 #include "io/device.h"
 
 namespace coss {
@@ -54,7 +55,7 @@ struct ShardConfig {
   uint32_t device_count;
   const RelocationPolicy* policy;
   Counters* counters;
-  std::atomic<uint64_t>* versions;   // engine-wide version (CAS) counter
+  VersionClock* versions;            // engine-wide version (CAS) source
   const PolicySpec* spec = nullptr;  // reinsertion and admission (policy.h); null: none
   bool default_checkpoint = true;    // DeviceSpec::checkpoint "" means path + ".ckpt"
   bool journal = true;               // false for simulated devices (no crash to survive)
@@ -74,6 +75,12 @@ class Shard {
   PutResult Put(uint64_t hash, const PutRequest& req);
   Status Remove(uint64_t hash, std::string_view key, const Locator* expect, uint64_t* lsn);
   Status Clear(uint64_t* lsn);
+  // The version clock's reservation (version_clock.h) goes into this device's
+  // journal: asynchronously, or now and durably (false: no journal).
+  void RequestJournalBlock() {
+    if (journal_) journal_->RequestBlock();
+  }
+  Status WriteJournalBlockNow() { return journal_ ? journal_->WriteNow() : Status::Ok(); }
   // Runs cb once journal entry `lsn` is on stable storage (see journal.h).
   void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb);
   Status Flush();

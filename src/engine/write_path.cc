@@ -53,8 +53,7 @@ PutResult Shard::Put(uint64_t hash, const PutRequest& req) {
   if (req.conditional && current() != req.expect.raw) {
     res.status = Error(Code::kExists, "changed");
   } else {
-    res.version = req.keep_version != 0 ? req.keep_version
-                                        : cfg_.versions->fetch_add(1, std::memory_order_relaxed);
+    res.version = req.keep_version != 0 ? req.keep_version : cfg_.versions->Next();
     const uint64_t packed = Append(m, format::RecordType::kValue, hash, req.key, req.value,
                                    req.flags, res.version, req.expiry);
     DropEntry(index_.Assign(hash, packed));
@@ -78,7 +77,7 @@ Status Shard::AppendTombstone(Lock& lk, uint64_t hash, std::string_view key,
                               format::RecordType type, Actions* act, uint64_t* lsn) {
   auto mb = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/true, act);
   if (!mb.ok()) return mb.status();
-  const uint64_t version = cfg_.versions->fetch_add(1, std::memory_order_relaxed);
+  const uint64_t version = cfg_.versions->Next();
   Append(*mb, type, hash, key, {}, 0, version, 0);
   if (journal_) {
     const uint64_t seq =
