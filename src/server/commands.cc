@@ -149,6 +149,14 @@ void Connection::AwaitDurable(Op& op, const WriteTicket& t) {
   ctx_->store->WhenDurable(t, [w, id, seq](const Status& st) { w->DeliverDurable(id, seq, st); });
 }
 
+Status Connection::RemoveAfterMiss(Op& op, std::string_view key) {
+  WriteTicket ticket;
+  const Status st = ctx_->store->Remove(key, nullptr, &ticket);
+  if (!st.ok() && st.code() != Code::kNotFound) return st;
+  AwaitDurable(op, ticket);
+  return Status::Ok();
+}
+
 void Connection::Reply(Op& op, std::string_view text) {
   if (!op.req.noreply) op.out.Append(text);
 }
@@ -520,6 +528,10 @@ void Connection::ContinueText(Op& op, Slot& s) {
     }
     case Command::kDelete: {
       if (!hit) {
+        if (Status st = RemoveAfterMiss(op, q.key()); !st.ok()) {
+          ServerError(op, st);
+          break;
+        }
         m_->Add(kDeleteMisses);
         Reply(op, kNotFound);
         break;
@@ -527,7 +539,7 @@ void Connection::ContinueText(Op& op, Slot& s) {
       WriteTicket ticket;
       const Status st = ctx_->store->Remove(q.key(), &r.seen, &ticket);
       if (st.code() == Code::kExists) return Retry(op, s);
-      if (st.ok()) AwaitDurable(op, ticket);
+      if (st.ok() || st.code() == Code::kNotFound) AwaitDurable(op, ticket);
       if (st.code() == Code::kNotFound) {
         m_->Add(kDeleteMisses);
         Reply(op, kNotFound);

@@ -116,6 +116,12 @@ class Connection {
   // --write-ack durable: hold op's reply (and every later one) until the
   // write identified by `t` is on stable storage.
   void AwaitDurable(Op& op, const WriteTicket& t);
+  // A delete whose read missed. The miss is not an answer yet: the index may
+  // still hold the key (an expired value, or one whose read failed with EIO,
+  // which the engine reports as a miss), and the delete or flush_all that
+  // removed it may not be durable yet. Removing it anyway makes NOT_FOUND final
+  // (and, with --write-ack durable, waits until it is durable).
+  Status RemoveAfterMiss(Op& op, std::string_view key);
   // *pace: the size it looked up for key (0 when it did not need to).
   bool ReadBudget(std::string_view key, uint64_t* pace) const;
   uint64_t PaceBytes(std::string_view key) const;

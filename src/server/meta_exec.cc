@@ -246,6 +246,11 @@ void Connection::ContinueMetaDelete(Op& op, Slot& s) {
   ReadResult& r = s.res;
   const proto::MetaItemInfo none;
   if (!r.ok()) {
+    if (Status st = RemoveAfterMiss(op, q.key()); !st.ok()) {
+      ServerError(op, st);
+      Finish(op);
+      return;
+    }
     m_->Add(kDeleteMisses);
     MetaReply(op, "NF", none, kMdFlags, false);
     Finish(op);
@@ -272,7 +277,7 @@ void Connection::ContinueMetaDelete(Op& op, Slot& s) {
     WriteTicket ticket;
     const Status st = ctx_->store->Remove(q.key(), &r.seen, &ticket);
     if (st.code() == Code::kExists) return Retry(op, s);
-    if (st.ok()) AwaitDurable(op, ticket);
+    if (st.ok() || st.code() == Code::kNotFound) AwaitDurable(op, ticket);
     if (st.code() == Code::kNotFound) {
       m_->Add(kDeleteMisses);
       MetaReply(op, "NF", none, kMdFlags, false);
