@@ -120,7 +120,14 @@ class Engine {
 };
 
 // Current unix time used for expiry decisions. Tests may override the clock.
+// Never goes back (see RaiseClockFloor); a test clock is returned as set.
 int64_t NowSeconds();
+// Recovery: the wall clock is at least `t` (the newest stripe or checkpoint
+// found), however far the system clock was stepped back while the store was
+// down; at most kMaxClockFloorAhead ahead of the system clock. Returns how far
+// ahead of the system clock the floor now is (0: not ahead).
+inline constexpr int64_t kMaxClockFloorAhead = 24 * 3600;
+int64_t RaiseClockFloor(int64_t t);
 void SetClockForTesting(std::function<int64_t()> clock);
 
 }  // namespace coss

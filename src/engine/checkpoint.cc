@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "engine/shard.h"
+#include "util/durable_file.h"
 
 namespace coss {
 
@@ -72,9 +73,12 @@ Result<bool> Shard::WarmStart() {
                  checkpoint_path_);
     return false;
   }
-  // The dump is about to diverge from the store: never load it twice.
-  std::error_code ec;
-  std::filesystem::remove(checkpoint_path_, ec);
+  // The dump is about to diverge from the store: never load it twice (also not
+  // after a crash: the removal is durable before the load).
+  if (Status s = RemoveDurably(checkpoint_path_); !s.ok()) {
+    spdlog::warn("{}: {}; rebuilding from stripe metadata instead", checkpoint_path_, s.message());
+    return false;
+  }
 
   for (uint32_t j = 0; j < nstripes_; j++) stripes_[j].seq = ck->seqs[j];
   index_.Reserve(ck->entries.size() + ck->entries.size() / 8);
@@ -165,6 +169,9 @@ Result<bool> Shard::WarmStart() {
   replay.swap(kept);
   std::sort(replay.begin(), replay.end(),
             [](const RunRef& a, const RunRef& b) { return a.h.seq < b.h.seq; });
+  uint64_t newest_time = h.created_unix;
+  for (const RunRef& r : replay) newest_time = std::max(newest_time, r.h.sealed_unix);
+  RaiseClock(newest_time);  // before the replayed directories judge expiry
   std::set<uint64_t> replayed;
   std::vector<bool> covered(nstripes_, false);
   for (const RunRef& r : replay) {

@@ -7,6 +7,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/format.h"
+#include "util/durable_file.h"
 #include "util/hash.h"
 
 namespace coss {
@@ -67,13 +68,7 @@ Status WriteCheckpointFile(const std::string& path, Checkpoint& ck) {
     ::unlink(tmp.c_str());
     return s;
   }
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
+  return SyncParentDir(path);  // the rename is durable only then
 }
 
 Result<Checkpoint> ReadCheckpointFile(const std::string& path) {

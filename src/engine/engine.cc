@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <bit>
 #include <chrono>
 #include <condition_variable>
@@ -256,19 +258,44 @@ GetResult Engine::GetSync(std::string_view key) {
   return f.get();
 }
 
+namespace {
+std::atomic<bool> g_clock_set{false};
+// The wall clock as coss sees it never goes back: not within a process (a clock
+// stepped back would serve objects that had expired), nor below the newest
+// stripe a restart finds (RaiseClockFloor).
+std::atomic<int64_t> g_floor{0};
+}  // namespace
+
 int64_t NowSeconds() {
-  {
+  if (g_clock_set.load(std::memory_order_acquire)) {
     std::lock_guard lk(g_clock_mu);
     if (g_clock) return g_clock();
   }
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  const int64_t wall = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  int64_t floor = g_floor.load(std::memory_order_relaxed);
+  while (wall > floor && !g_floor.compare_exchange_weak(floor, wall, std::memory_order_relaxed)) {
+  }
+  return std::max(wall, floor);
+}
+
+int64_t RaiseClockFloor(int64_t t) {
+  const int64_t wall = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  t = std::min(t, wall + kMaxClockFloorAhead);  // a clock once set far ahead must not freeze time
+  int64_t floor = g_floor.load(std::memory_order_relaxed);
+  while (t > floor && !g_floor.compare_exchange_weak(floor, t, std::memory_order_relaxed)) {
+  }
+  return std::max(t, wall) - wall;
 }
 
 void SetClockForTesting(std::function<int64_t()> clock) {
   std::lock_guard lk(g_clock_mu);
   g_clock = std::move(clock);
+  g_clock_set.store(static_cast<bool>(g_clock), std::memory_order_release);
+  g_floor.store(0, std::memory_order_relaxed);  // each test starts from the real clock
 }
 
 }  // namespace coss

@@ -78,8 +78,8 @@ struct StripeHeader {
   uint32_t data_end;      // first byte after the last record, from the run start
   uint64_t dir_checksum;  // XXH3(seed=uuid) of the directory bytes
   uint64_t uuid_seed;     // Uuid::Seed(): a header from another store never matches
-  uint64_t reserved;
-  uint64_t checksum;  // XXH3(seed=uuid) of the preceding bytes
+  uint64_t sealed_unix;   // wall clock when sealed (0: unknown); recovery's clock floor
+  uint64_t checksum;      // XXH3(seed=uuid) of the preceding bytes
 };
 static_assert(sizeof(StripeHeader) == 64);
 

@@ -182,6 +182,17 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   return ReTombstoneDropped();
 }
 
+void Shard::RaiseClock(uint64_t newest) {
+  if (newest == 0) return;
+  const int64_t ahead = RaiseClockFloor(static_cast<int64_t>(newest));
+  if (ahead > 0) {
+    spdlog::warn(
+        "{}: the system clock is {} s behind the newest data in the store (stepped back?): "
+        "expiry follows the store's time until the clock catches up",
+        dev_->path(), ahead);
+  }
+}
+
 Status Shard::HideDroppedContent() {
   if (hidden_.empty()) return Status::Ok();
   std::sort(hidden_.begin(), hidden_.end());
@@ -493,7 +504,12 @@ Status Shard::Rebuild() {
   std::sort(kept.begin(), kept.end(),
             [](const RunRef& a, const RunRef& b) { return a.h.seq < b.h.seq; });  // oldest first
   uint64_t records = 0;
-  for (const RunRef& r : kept) records += r.h.record_count;
+  uint64_t newest_time = 0;
+  for (const RunRef& r : kept) {
+    records += r.h.record_count;
+    newest_time = std::max(newest_time, r.h.sealed_unix);
+  }
+  RaiseClock(newest_time);  // before the directories judge expiry
   index_.Reserve(records);  // upper bound on the entries the directories can add
 
   // 4-5. Directories, oldest run first.

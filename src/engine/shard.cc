@@ -175,6 +175,7 @@ void Shard::Seal(Membuf* mb, Actions* act) {
   format::StripeHeader h{};
   h.seq = mb->seq;
   h.stripe_index = mb->stripe;
+  h.sealed_unix = static_cast<uint64_t>(NowSeconds());
   if (mb->kind == Membuf::Kind::kEmptyMarker) {
     h.kind = format::StripeKind::kEmpty;
     h.span = 1;

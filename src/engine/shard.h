@@ -213,6 +213,9 @@ class Shard {
   // has answered NOT_FOUND for its keys. Overwrites the first block of each
   // position in hidden_ with zeros and syncs, before the store serves.
   Status HideDroppedContent();
+  // The clock never reads earlier than the newest stripe or checkpoint found
+  // (RaiseClockFloor): objects expired before a crash stay expired.
+  void RaiseClock(uint64_t newest_unix);
   // --- checkpoint (checkpoint.cc) ---
   // Loads the checkpoint and replays the runs written after it; false when there
   // is no usable checkpoint (the caller rebuilds from stripe metadata).

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "proto/numbers.h"
+#include "util/durable_file.h"
 
 namespace coss::server {
 
@@ -37,18 +38,13 @@ Status PendingFlush::Save(int64_t at) const {
     ::unlink(tmp.c_str());
     return Error(Code::kIoError, path_ + ": " + why);
   }
-  const std::string dir = std::filesystem::path(path_).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
+  return SyncParentDir(path_);  // the rename is durable only then
 }
 
 Status PendingFlush::Remove() const {
-  if (path_.empty() || ::unlink(path_.c_str()) == 0 || errno == ENOENT) return Status::Ok();
-  return Error(Code::kIoError, path_ + ": " + std::strerror(errno));
+  // A removal a crash could undo would re-arm a flush the client already saw happen
+  // (or one a later plain flush_all made void).
+  return path_.empty() ? Status::Ok() : RemoveDurably(path_);
 }
 
 Status PendingFlush::Arm(int64_t at) {

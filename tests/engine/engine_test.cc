@@ -107,6 +107,34 @@ TEST_P(EngineTest, ExpiryIsHonoured) {
   SetClockForTesting(nullptr);
 }
 
+// A clock stepped back while the store is down does not revive what had expired:
+// the restart's clock is at least the time the newest stripe was sealed.
+TEST_P(EngineTest, ExpiredStaysExpiredWhenTheClockIsSteppedBack) {
+  const int64_t wall = NowSeconds();
+  int64_t now = wall + 3600;  // the clock the store ran with; the system clock is an hour behind
+  SetClockForTesting([&] { return now; });
+  {
+    auto e = MustOpen(SmallStore(dir_, GetParam()));
+    PutStr(*e, "expired", "v", 0, now + 10);
+    PutStr(*e, "live", "v", 0, now + 7200);
+    now += 60;
+    EXPECT_EQ(e->GetSync("expired").status.code(), Code::kNotFound);
+    PutStr(*e, "later", "v");
+    ASSERT_TRUE(e->Close().ok());  // stripes sealed at wall + 3660
+  }
+  SetClockForTesting(nullptr);  // the real clock: an hour earlier
+  for (const char* ckpt : {"none", ""}) {  // rebuilt from stripes, and warm start
+    auto o = SmallStore(dir_, GetParam());
+    o.devices[0].checkpoint = ckpt;
+    auto e = MustOpen(o);
+    EXPECT_GE(NowSeconds(), wall + 3660) << ckpt;
+    EXPECT_EQ(e->GetSync("expired").status.code(), Code::kNotFound) << ckpt;
+    EXPECT_TRUE(e->GetSync("live").status.ok()) << ckpt;
+    EXPECT_TRUE(e->Close().ok());
+    SetClockForTesting(nullptr);  // back to the plain system clock for the next open
+  }
+}
+
 TEST_P(EngineTest, ConditionalPutIsCompareAndSwap) {
   auto e = MustOpen(SmallStore(dir_, GetParam()));
   auto g = e->GetSync("c");

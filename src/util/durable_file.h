@@ -1,0 +1,18 @@
+// Making file-system changes durable: a rename or an unlink is on stable
+// storage only once the directory holding it has been fsynced.
+#pragma once
+
+#include <string>
+
+#include "coss/status.h"
+
+namespace coss {
+
+// fsyncs the directory that holds `path` (after a rename into it, or an unlink).
+Status SyncParentDir(const std::string& path);
+
+// Unlinks `path` (absent is fine) and fsyncs its directory: once this returns
+// Ok, a crash cannot bring the file back.
+Status RemoveDurably(const std::string& path);
+
+}  // namespace coss
