@@ -345,7 +345,10 @@ void Shard::ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* m
         stripes_[j].seq = r.h.seq;
       }
       next_seq_ = std::max(next_seq_, r.h.seq + 1);
-      head_ = (r.stripe + span) % nstripes_;
+      // The head follows the newest data run: an empty marker (the end of the
+      // ring a jumbo run skipped, or a stripe `coss fsck --repair` emptied
+      // with a fresh seq) does not say where writing stopped.
+      if (r.h.kind == format::StripeKind::kData) head_ = (r.stripe + span) % nstripes_;
       if (ranges[i].end == ranges[i].start) continue;  // nothing indexed in it
       if (!st[i].ok()) {
         Counters::Add(ctr_.io_errors);

@@ -49,7 +49,8 @@ void ScanDevice(StoreFile& f, const DevicePlace& place, const ScanOptions& o, De
   for (const Run& run : hs.kept) {
     recovered.insert(run.h.seq);
     r->index.next_seq = std::max(r->index.next_seq, run.h.seq + 1);
-    r->index.head = static_cast<uint32_t>((run.stripe + run.span()) % r->super.sb.stripe_count);
+    if (run.h.kind == format::StripeKind::kData)  // as the engine: empty markers do not move it
+      r->index.head = static_cast<uint32_t>((run.stripe + run.span()) % r->super.sb.stripe_count);
     const uint32_t id = index.AddRun(run.h.seq);
     const StripeState st = CheckRun(f, run, id, o.verify_records, o.now, &index, r);
     if (run.stripe < r->stripes) hs.state[run.stripe] = st;
