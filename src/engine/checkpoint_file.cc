@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,6 +85,16 @@ Result<Checkpoint> ReadCheckpointFile(const std::string& path) {
        ck.header.format_version != format::kFormatVersion || ck.header.stripe_count > (1u << 24) ||
        ck.header.entry_count > (uint64_t{1} << 34))) {
     s = Error(Code::kCorruption, "checkpoint header invalid");
+  }
+  // The counts must describe this file exactly: a header that passes its
+  // checksum but names more entries than the file holds must not allocate them.
+  struct stat st {};
+  if (s.ok() && ::fstat(fd, &st) != 0)
+    s = Error(Code::kIoError, path + ": " + std::strerror(errno));
+  if (s.ok() && static_cast<uint64_t>(st.st_size) !=
+                    sizeof ck.header + uint64_t{ck.header.stripe_count} * sizeof(uint64_t) +
+                        ck.header.entry_count * sizeof(CheckpointEntry) + sizeof(uint64_t)) {
+    s = Error(Code::kCorruption, "checkpoint size does not match its header");
   }
   if (s.ok()) {
     ck.seqs.resize(ck.header.stripe_count);
