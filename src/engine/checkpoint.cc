@@ -42,7 +42,7 @@ Status Shard::WriteCheckpoint(bool clean) {
   }
   // Runs not yet on stable storage when the dump ends must be replayed too.
   const uint64_t written = DurableCandidate();
-  if (Status s = dev_->Sync(); !s.ok()) return s;
+  if (Status s = SyncDevice(); !s.ok()) return s;
   ck.header.replay_from = std::min(start_seq, written + 1);
   const auto t0 = std::chrono::steady_clock::now();
   Status s = WriteCheckpointFile(checkpoint_path_, ck);
@@ -161,7 +161,7 @@ Result<bool> Shard::WarmStart() {
       Counters::Add(ctr_.stripes_dropped_at_open);
       spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
                    dev_->path(), replay[i].stripe, replay[i].h.seq);
-      hidden_.push_back(replay[i].stripe);
+      Hide(replay[i]);
     } else {
       kept.push_back(replay[i]);
     }
@@ -191,7 +191,8 @@ Result<bool> Shard::WarmStart() {
       Reclaim(j);
       stripes_[j].seq = 0;
       lost[j] = true;
-      hidden_.push_back(j);
+      // Unless a newer replayed run took the position (the ring lapped since).
+      if (!covered[j]) hidden_.push_back(j);
     }
   }
   // Entries the dump had for older content at a replayed run's positions are gone.

@@ -39,6 +39,11 @@ class EngineImpl final : public Engine {
     policy_ = std::move(*pol);
     format::Uuid uuid{};
     bool have_uuid = false;
+    // Set before any shard runs (I/O threads may hand out versions during
+    // recovery); the first shard's journal records reservations once it is open.
+    versions_.SetRequest([this] {
+      if (Shard* s = first_shard_.load(std::memory_order_acquire)) s->RequestJournalBlock();
+    });
     for (uint32_t i = 0; i < opts_.devices.size(); i++) {
       std::unique_ptr<Device> d;
       if (given != nullptr) {
@@ -56,18 +61,16 @@ class EngineImpl final : public Engine {
       cfg.journal = given == nullptr;             // ... and no journal (its timing is real)
       auto shard = std::make_unique<Shard>(cfg, std::move(d));
       if (Status s = shard->Open(&uuid, &have_uuid); !s.ok()) return s;
+      if (i == 0) first_shard_.store(shard.get(), std::memory_order_release);
       shards_.push_back(std::move(shard));
     }
     // No version may repeat after a crash: the first reservation above what
     // recovery found is durable before anything is served (version_clock.h).
-    Shard* first = shards_.front().get();
-    versions_.SetRequest([first] { first->RequestJournalBlock(); });
     versions_.Reserve();
-    if (Status s = first->WriteJournalBlockNow(); !s.ok()) {
-      spdlog::error(
-          "{}: cannot reserve versions in the journal ({}): CAS values may repeat "
-          "after the next crash",
-          opts_.devices.front().path, s.ToString());
+    if (Status s = shards_.front()->WriteJournalBlockNow(); !s.ok()) {
+      return Error(s.code(),
+                   opts_.devices.front().path +
+                       ": cannot reserve versions (CAS values) in the journal: " + s.message());
     }
     return Status::Ok();
   }
@@ -202,6 +205,7 @@ class EngineImpl final : public Engine {
   PolicySpec spec_;
   Counters ctr_;
   VersionClock versions_;
+  std::atomic<Shard*> first_shard_{nullptr};  // for versions_' journal requests
   std::vector<std::unique_ptr<Shard>> shards_;
   std::mutex close_mu_;
   std::mutex ck_mu_;
@@ -276,6 +280,13 @@ int64_t NowSeconds() {
                            .count();
   int64_t floor = g_floor.load(std::memory_order_relaxed);
   while (wall > floor && !g_floor.compare_exchange_weak(floor, wall, std::memory_order_relaxed)) {
+  }
+  // A clock once stepped far ahead, then corrected, must not freeze expiry for
+  // long: at most kMaxClockFloorAhead (the floor then follows the clock back).
+  if (floor > wall + kMaxClockFloorAhead) {
+    const int64_t capped = wall + kMaxClockFloorAhead;
+    g_floor.compare_exchange_strong(floor, capped, std::memory_order_relaxed);
+    return capped;
   }
   return std::max(wall, floor);
 }

@@ -150,6 +150,16 @@ Status Journal::WriteNow() {
   return Error(Code::kShutdown, "journal stopped");
 }
 
+void Journal::SyncFailedElsewhere(const Status& st) {
+  errors_++;
+  Fail(Error(st.code(), "fdatasync failed: " + st.message()));
+}
+
+bool Journal::failed() {
+  std::lock_guard lk(mu_);
+  return !failed_.ok();
+}
+
 void Journal::Fail(const Status& st) {
   std::lock_guard lk(mu_);
   done_cv_.notify_all();
@@ -256,9 +266,21 @@ void Journal::Run() {
         if (!s.ok()) Fail(s);
         break;
       }
+    }
+    // The candidate before the batch: every entry appended before it is taken
+    // (under the shard's lock, with the state it reflects: the re-logged
+    // tombstones of a failed run, the re-tombstones of a restart) is in this
+    // batch, so it is written and synced before any block records a watermark
+    // that relies on it. Stripes that completed before this point become
+    // durable with the sync below; the blocks record only the watermark
+    // already synced (conservative).
+    const uint64_t cand = failed ? 0 : durable_candidate_();
+    {
+      std::lock_guard lk(mu_);
       batch.swap(pending_);
       lsn_end = appended_lsn_;
       requests = block_requests_;  // the blocks below record what they asked for
+      failed = !failed_.ok();
     }
     if (failed) {  // nothing can become durable: drop the batch, tell its waiters
       {
@@ -268,9 +290,6 @@ void Journal::Run() {
       Release(lsn_end, /*durable=*/false);
       continue;
     }
-    // Stripes that completed before this point become durable with the sync
-    // below; the block records only the watermark already synced (conservative).
-    const uint64_t cand = durable_candidate_();
     Status st = WriteBlocks(batch, synced_seq());
     if (st.ok()) {
       st = SyncDevice();

@@ -82,6 +82,12 @@ class Journal {
   Status WriteNow();
   // Writes what is pending, then stops the flusher. Idempotent.
   void Stop();
+  // A sync of the same device failed elsewhere (a flush, a checkpoint, Close):
+  // Linux reports a writeback error once per file, so the journal's next sync
+  // may succeed although writes were lost. The journal fails as if its own
+  // sync had (see above).
+  void SyncFailedElsewhere(const Status& st);
+  bool failed();
 
   uint64_t synced_seq() const { return synced_watermark_.load(std::memory_order_acquire); }
   uint64_t blocks_written() const { return blocks_written_; }

@@ -182,6 +182,13 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   return ReTombstoneDropped();
 }
 
+void Shard::Hide(const RunRef& r) {
+  // Every position of the run: a jumbo run's span may cover older runs' headers
+  // that it hid only by overlapping them.
+  const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+  for (uint32_t j = r.stripe; j < r.stripe + span && j < nstripes_; j++) hidden_.push_back(j);
+}
+
 void Shard::RaiseClock(uint64_t newest) {
   if (newest == 0) return;
   const int64_t ahead = RaiseClockFloor(static_cast<int64_t>(newest));
@@ -356,13 +363,13 @@ void Shard::ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* m
         spdlog::error("{}: cannot read stripe {} directory: {}", dev_->path(), r.stripe,
                       st[i].ToString());
         unusable->insert(r.h.seq);
-        hidden_.push_back(r.stripe);
+        Hide(r);
         continue;
       }
       if (!ApplyDirectory(r.stripe, r.h, bufs[i].data() + (ranges[i].dir_start - ranges[i].start),
                           max_version)) {
         unusable->insert(r.h.seq);
-        hidden_.push_back(r.stripe);
+        Hide(r);
       }
     }
     w = end;
@@ -501,7 +508,7 @@ Status Shard::Rebuild() {
     Counters::Add(ctr_.stripes_dropped_at_open);
     spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
                  dev_->path(), kept[i].stripe, kept[i].h.seq);
-    hidden_.push_back(kept[i].stripe);
+    Hide(kept[i]);
   }
   kept.swap(in_order);
   std::sort(kept.begin(), kept.end(),

@@ -342,7 +342,13 @@ Status Shard::Flush() {
   lk.lock();
   space_cv_.wait(lk, [this] { return writes_pending_ == 0; });
   lk.unlock();
-  return dev_->Sync();
+  return SyncDevice();
+}
+
+Status Shard::SyncDevice() {
+  Status s = dev_->Sync();
+  if (!s.ok() && journal_) journal_->SyncFailedElsewhere(s);
+  return s;
 }
 
 void Shard::Close() {
@@ -369,13 +375,20 @@ void Shard::Close() {
   lk.lock();
   space_cv_.wait(lk, [this] { return writes_pending_ == 0; });
   lk.unlock();
-  if (Status s = dev_->Sync(); !s.ok()) spdlog::error("{}", s.ToString());
+  if (Status s = SyncDevice(); !s.ok()) spdlog::error("{}", s.ToString());
   // Every stripe is written and synced: the journal's last block says so, and a
-  // restart drops nothing.
+  // restart drops nothing. Unless the journal failed (here or before): then
+  // nothing says so, and no clean checkpoint claims it either.
   if (journal_) journal_->Stop();
+  const bool failed = journal_ != nullptr && journal_->failed();
   // Everything is on disk and no request is served any more: the index dump lets
   // the next start skip the metadata scan.
-  if (Status s = WriteCheckpoint(/*clean=*/true); !s.ok()) {
+  if (failed) {
+    spdlog::warn(
+        "{}: the journal failed: no clean checkpoint; the next start recovers as "
+        "after a crash",
+        dev_->path());
+  } else if (Status s = WriteCheckpoint(/*clean=*/true); !s.ok()) {
     spdlog::warn("{}: no checkpoint written ({}); the next start rebuilds from stripe metadata",
                  dev_->path(), s.ToString());
   }

@@ -85,6 +85,8 @@ class Shard {
   void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb);
   Status Flush();
   void Close();
+  // dev_->Sync(); a failure fails the journal too (Journal::SyncFailedElsewhere).
+  Status SyncDevice();
 
   // Dumps the index to the checkpoint file without holding the mutex for more
   // than one index partition at a time (see checkpoint.h).
@@ -213,6 +215,7 @@ class Shard {
   // has answered NOT_FOUND for its keys. Overwrites the first block of each
   // position in hidden_ with zeros and syncs, before the store serves.
   Status HideDroppedContent();
+  void Hide(const RunRef& r);  // queues every position of r for HideDroppedContent
   // The clock never reads earlier than the newest stripe or checkpoint found
   // (RaiseClockFloor): objects expired before a crash stay expired.
   void RaiseClock(uint64_t newest_unix);

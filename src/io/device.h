@@ -66,6 +66,9 @@ Result<std::unique_ptr<Device>> MakeThreadPoolDevice(const std::string& path, Op
 std::unique_ptr<Device> MakeMemDevice(const std::string& name, uint64_t size);
 
 Result<std::unique_ptr<Device>> OpenDevice(const DeviceSpec& spec, const EngineOptions& opts);
+// Test hook (sync_fault.cc): $COSS_FAULT_SYNC_FAIL_FILE makes Sync() fail while
+// that file exists. Returns d unchanged when the variable is not set.
+std::unique_ptr<Device> WithInjectedSyncFaults(std::unique_ptr<Device> d);
 
 // Synchronous helpers on top of the async API (tools, tests, recovery).
 Status ReadSync(Device& d, uint64_t offset, void* buf, size_t len);

@@ -11,6 +11,7 @@
 #include <future>
 
 #include "io/device.h"
+#include "util/durable_file.h"
 
 namespace coss {
 
@@ -94,7 +95,11 @@ Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool wa
     // Reserve every block now: a sparse store would meet ENOSPC in the middle
     // of a running store (a lost stripe), far from the operator's decision to
     // size it. Idempotent for a store that is already allocated.
-    if (Status s = Preallocate(f.fd, path, f.size); !s.ok()) {
+    Status s = Preallocate(f.fd, path, f.size);
+    // A new store's directory entry must be durable too: a store lost with its
+    // directory entry would start its versions (CAS values) afresh.
+    if (s.ok() && !exists) s = SyncParentDir(path);
+    if (!s.ok()) {
       ::close(f.fd);
       if (!exists) ::unlink(path.c_str());  // leave nothing half-made behind
       return s;
@@ -106,8 +111,10 @@ Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool wa
 Result<std::unique_ptr<Device>> OpenDevice(const DeviceSpec& spec, const EngineOptions& opts) {
   auto f = OpenStoreFile(spec.path, spec.size, opts.direct_io);
   if (!f.ok()) return f.status();
-  if (opts.io == IoKind::kUring) return MakeUringDevice(spec.path, *f, opts.io_depth);
-  return MakeThreadPoolDevice(spec.path, *f, opts.io_threads);
+  auto dev = opts.io == IoKind::kUring ? MakeUringDevice(spec.path, *f, opts.io_depth)
+                                       : MakeThreadPoolDevice(spec.path, *f, opts.io_threads);
+  if (!dev.ok()) return dev.status();
+  return WithInjectedSyncFaults(std::move(*dev));
 }
 
 namespace {

@@ -298,6 +298,17 @@ bool Connection::MoveHeadOutput() {
   while (!ops_.empty()) {
     Op& front = *ops_.front();
     if (front.durable_pending > 0) return popped;  // not acknowledged before it is durable
+    if (front.durable_failed) {  // never STORED after an I/O error: one SERVER_ERROR instead
+      if (front.state != Op::State::kDone) return popped;
+      front.out.Clear();
+      std::string msg = "SERVER_ERROR write not durable: " + front.durable_error;
+      for (char& ch : msg) {
+        if (ch == '\r' || ch == '\n') ch = ' ';
+      }
+      m_->Add(kServerErrors);
+      Reply(front, msg + "\r\n");
+      front.durable_failed = false;
+    }
     out_.MoveFrom(front.out);
     if (front.state != Op::State::kDone) return popped;
     if (front.close_after) close_after_flush_ = true;
@@ -361,10 +372,11 @@ void Connection::OnDurable(uint64_t seq, const Status& st) {
   Op& op = *ops_[idx];
   if (op.durable_pending > 0) op.durable_pending--;
   if (!st.ok() && !op.durable_failed) {
+    // The command may still be appending its reply (the notice can come inline,
+    // from AwaitDurable): MoveHeadOutput replaces the whole reply once it is done.
     op.durable_failed = true;
-    op.out.Clear();  // not sent yet: held until durable (MoveHeadOutput)
+    op.durable_error = st.message();
     m_->Add(kDurabilityErrors);
-    ServerError(op, Error(Code::kIoError, "write not durable: " + st.message()));
   }
 }
 

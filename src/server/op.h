@@ -75,6 +75,7 @@ struct Op {
     literal = false;
     durable_pending = 0;
     durable_failed = false;
+    durable_error.clear();
     storage.clear();
     out.Clear();
     slots.clear();
@@ -89,6 +90,7 @@ struct Op {
   bool literal = false;          // a parser reply, not a request
   uint32_t durable_pending = 0;  // writes whose journal sync is awaited before replying
   bool durable_failed = false;   // one failed: the reply is a SERVER_ERROR
+  std::string durable_error;     // ... with this message
   std::chrono::steady_clock::time_point start;
   std::string storage;  // owned request bytes (see Connection::Own)
   proto::Request req;

@@ -7,6 +7,8 @@
 // produced on demand by a real file); the I/O underneath is real.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "engine/format.h"
 #include "engine/journal.h"
 #include "support/engine_fixture.h"
@@ -78,6 +80,23 @@ TEST_P(JournalFaultTest, RestartAfterFailedSyncServesWhatWasAcknowledged) {
   auto c = PutStr(*e, "fresh", "ok");
   EXPECT_TRUE(WaitDurable(*e, c.ticket).ok()) << "a restart clears the failure";
   EXPECT_EQ(e->Stats().journal_errors, 0u);
+}
+
+// Linux reports a writeback error once per file: a failed sync anywhere (here
+// Flush) may be the only one to see it, so it fails the journal too, and the
+// clean stop then claims nothing (no clean checkpoint).
+TEST_P(JournalFaultTest, FailedSyncElsewhereFailsTheJournalAndTheCleanStop) {
+  auto e = Open();
+  auto a = PutStr(*e, "a", "v");
+  ASSERT_TRUE(WaitDurable(*e, a.ticket).ok());
+  fd_->fail_syncs = 1;
+  EXPECT_EQ(e->Flush().code(), Code::kIoError);
+  auto b = PutStr(*e, "b", "v");
+  EXPECT_EQ(WaitDurable(*e, b.ticket).code(), Code::kIoError);
+  std::filesystem::remove(dir_.file("store.ckpt"));
+  (void)e->Close();
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("store.ckpt")))
+      << "a clean checkpoint after the journal failed";
 }
 
 TEST_P(JournalFaultTest, TransientBlockWriteFailureIsRetried) {

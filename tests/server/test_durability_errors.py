@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""A failed fdatasync under a running cossd: with --write-ack durable, a write
+that cannot be made durable is answered with exactly one SERVER_ERROR line
+(never STORED), every later write too until a restart (a failed flush is never
+trusted again), reads go on, the counters say so, and a restart serves what was
+acknowledged before (or a miss). The failure is injected by $COSS_FAULT_SYNC_FAIL_FILE
+(src/io/sync_fault.cc): a real file system does not fail a flush on demand."""
+import os
+import signal
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+class DurabilityErrors(unittest.TestCase):
+    def setUp(self):
+        self.server = harness.Server(store_size="16m")
+        self.addCleanup(self.server.cleanup)
+        self.trigger = os.path.join(self.server.tmp, "fail-syncs")
+        os.environ["COSS_FAULT_SYNC_FAIL_FILE"] = self.trigger
+        try:
+            self.server.start()
+        finally:
+            del os.environ["COSS_FAULT_SYNC_FAIL_FILE"]
+
+    def refused(self, c, request):
+        c.send(request)
+        line = c.line()
+        self.assertTrue(line.startswith(b"SERVER_ERROR write not durable"), (request, line))
+
+    def test_failed_flush_refuses_durable_acknowledgements_until_restart(self):
+        c = self.server.connect()
+        c.expect(b"set before 0 0 5\r\nacked\r\n", b"STORED\r\n")
+        open(self.trigger, "w").close()  # from now on every fdatasync fails
+        self.refused(c, b"set during 0 0 1\r\nx\r\n")
+        # One reply per request: the next reply is the next request's.
+        c.expect(b"get before\r\n", b"VALUE before 0 5\r\n")
+        c.expect(b"", b"acked\r\n")
+        c.expect(b"", b"END\r\n")
+        os.remove(self.trigger)  # the device flushes again, but what it lost is unknown
+        self.refused(c, b"set after 0 0 1\r\ny\r\n")
+        self.refused(c, b"delete before\r\n")
+        self.refused(c, b"delete never-stored\r\n")
+        self.refused(c, b"ms meta 1\r\nz\r\n")
+        c.send(b"flush_all\r\n")  # the engine's own error: flush_all waits for durability itself
+        line = c.line()
+        self.assertTrue(line.startswith(b"SERVER_ERROR") and b"fdatasync failed" in line, line)
+        c.send(b"set quiet 0 0 1 noreply\r\nq\r\n")  # noreply: no line, not even the error
+        c.expect(b"mn\r\n", b"MN\r\n")
+        st = harness.stats(c)
+        self.assertGreaterEqual(int(st["coss_journal_errors"]), 1)
+        self.assertGreaterEqual(int(st["coss_durability_errors"]), 6)
+        self.assertIn("journal failed", self.server.read_log())
+        c.close()
+
+        self.server.stop(signal.SIGKILL)
+        self.server.start()
+        c = self.server.connect()
+        # Acknowledged, but its value was still in the open stripe buffer: the
+        # value or a miss, never another one.
+        c.send(b"get before\r\n")
+        first = c.line()
+        if first != b"END\r\n":
+            self.assertEqual(first, b"VALUE before 0 5\r\n")
+            c.expect(b"", b"acked\r\nEND\r\n")
+        c.expect(b"set fresh 0 0 2\r\nok\r\n", b"STORED\r\n")  # a restart clears the failure
+        self.assertEqual(int(harness.stats(c)["coss_durability_errors"]), 0)
+        c.close()
+
+
+if __name__ == "__main__":
+    harness.main()
