@@ -35,6 +35,10 @@ struct EngineOptions {
   uint64_t expected_objects = 0;         // index pre-size hint (0 = grow on demand)
   bool create = true;                    // format devices that carry no store
   uint32_t checkpoint_interval_s = 300;  // periodic index checkpoints (0: only at a clean stop)
+  // The open stripe buffer is sealed and written once its oldest record is this
+  // old (0: only when full). Bounds how long an acknowledged value exists only
+  // in memory (a crash turns it into a miss); costs a partly filled stripe.
+  uint32_t max_buffer_age_s = 30;
 };
 
 }  // namespace coss

@@ -16,6 +16,7 @@ struct Counters {
   C io_errors{0}, stripes_dropped_at_open{0}, objects_recovered{0}, journal_dropped{0};
   C recovery_bytes_read{0}, journal_tail_at_open{0};
   C reinsertions{0}, reinserted_bytes{0}, admission_rejected{0}, admission_rejected_bytes{0};
+  C aged_seals{0};  // open membufs sealed by max_buffer_age_s, not because they were full
   C reref[kRerefBuckets]{};
 
   static void Add(C& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
@@ -52,6 +53,7 @@ struct Counters {
     s->journal_dropped = r(journal_dropped);
     s->recovery_bytes_read = r(recovery_bytes_read);
     s->journal_tail_at_open = r(journal_tail_at_open);
+    s->aged_seals = r(aged_seals);
     for (int i = 0; i < kRerefBuckets; i++) s->reref[i] = r(reref[i]);
   }
 };

@@ -155,17 +155,27 @@ class EngineImpl final : public Engine {
     return first;
   }
 
-  // Periodic checkpoints bound the replay a crash restart has to do.
+  // Housekeeping, once a second: open stripe buffers older than
+  // max_buffer_age_s are sealed (an acknowledged value does not stay in memory
+  // only for longer), and periodic checkpoints bound the replay a crash restart
+  // has to do.
   void StartCheckpointer() {
-    if (opts_.checkpoint_interval_s == 0) return;
+    if (opts_.checkpoint_interval_s == 0 && opts_.max_buffer_age_s == 0) return;
     checkpointer_ = std::thread([this] {
+      using Clock = std::chrono::steady_clock;
+      auto next_checkpoint = Clock::now() + std::chrono::seconds(opts_.checkpoint_interval_s);
       std::unique_lock lk(ck_mu_);
       while (!ck_stop_) {
-        if (ck_cv_.wait_for(lk, std::chrono::seconds(opts_.checkpoint_interval_s),
-                            [this] { return ck_stop_; }))
-          break;
+        if (ck_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return ck_stop_; })) break;
         lk.unlock();
-        if (Status s = Checkpoint(); !s.ok()) spdlog::warn("checkpoint failed: {}", s.ToString());
+        const auto now = Clock::now();
+        if (opts_.max_buffer_age_s != 0) {
+          for (auto& s : shards_) s->SealIfOlder(now - std::chrono::seconds(opts_.max_buffer_age_s));
+        }
+        if (opts_.checkpoint_interval_s != 0 && now >= next_checkpoint) {
+          next_checkpoint = now + std::chrono::seconds(opts_.checkpoint_interval_s);
+          if (Status s = Checkpoint(); !s.ok()) spdlog::warn("checkpoint failed: {}", s.ToString());
+        }
         lk.lock();
       }
     });

@@ -11,6 +11,8 @@
 // can never observe a slot that is not yet on disk (the diary's "NULL data").
 #pragma once
 
+#include <chrono>
+
 #include <cstdint>
 
 #include "engine/format.h"
@@ -31,6 +33,7 @@ struct Membuf {
   uint64_t seq = 0;
   uint32_t data_end = format::kStripeHeaderSize;
   uint32_t count = 0;  // records (= directory entries)
+  std::chrono::steady_clock::time_point first_record;  // when count became 1 (buffer age)
 
   uint64_t run_bytes() const { return buf.size(); }
   uint64_t Free() const {

@@ -310,6 +310,18 @@ uint64_t Shard::DurableCandidate() {
   return unwritten_seqs_.empty() ? next_seq_ - 1 : *unwritten_seqs_.begin() - 1;
 }
 
+void Shard::SealIfOlder(std::chrono::steady_clock::time_point cutoff) {
+  Actions act;
+  {
+    Lock lk(mu_);
+    if (open_ == nullptr || open_->count == 0 || closing_ || open_->first_record > cutoff) return;
+    Seal(open_, &act);
+    open_ = nullptr;
+    Counters::Add(ctr_.aged_seals);
+  }
+  Issue(act);
+}
+
 void Shard::SealOpenForJournal() {
   Actions act;
   {

@@ -84,6 +84,9 @@ class Shard {
   // Runs cb once journal entry `lsn` is on stable storage (see journal.h).
   void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb);
   Status Flush();
+  // Seals the open membuf if its first record was appended at or before cutoff
+  // (EngineOptions::max_buffer_age_s).
+  void SealIfOlder(std::chrono::steady_clock::time_point cutoff);
   void Close();
   // dev_->Sync(); a failure fails the journal too (Journal::SyncFailedElsewhere).
   Status SyncDevice();

@@ -21,6 +21,7 @@ uint64_t Shard::Append(Membuf* mb, format::RecordType type, uint64_t hash, std::
   e.expiry = expiry <= 0 ? 0 : static_cast<uint32_t>(std::min<int64_t>(expiry, UINT32_MAX));
   e.type = type;
   *mb->dir(mb->count) = e;
+  if (mb->count == 0) mb->first_record = std::chrono::steady_clock::now();
   mb->count++;
   mb->data_end = static_cast<uint32_t>(format::AlignUp(off + uint64_t{len}, format::kRecordAlign));
   Location l;

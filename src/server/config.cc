@@ -68,6 +68,10 @@ const std::vector<OptionDef>& Defs() {
        "DIR|none"},
       {"checkpoint-interval", "--checkpoint-interval",
        "seconds between index checkpoints (0: only at a clean stop) (default 300)", "SECONDS"},
+      {"max-buffer-age", "--max-buffer-age",
+       "write the open stripe buffer once its oldest object is this old, full or not: after a "
+       "crash, objects acknowledged longer ago are on disk (0: only when full) (default 30)",
+       "SECONDS"},
       {"metrics-port", "--metrics-port",
        "serve Prometheus metrics over HTTP on this port (default 0: off)", "PORT"},
       {"metrics-listen", "--metrics-listen", "address for the metrics endpoint (default: --listen)",
@@ -174,6 +178,9 @@ class Builder {
     } else if (name == "checkpoint-interval") {
       if (!proto::ParseDecimal(v, &n) || n > 86400) return bad("expected 0..86400 seconds");
       c_.checkpoint_interval_s = static_cast<uint32_t>(n);
+    } else if (name == "max-buffer-age") {
+      if (!proto::ParseDecimal(v, &n) || n > 86400) return bad("expected 0..86400 seconds");
+      c_.max_buffer_age_s = static_cast<uint32_t>(n);
     } else if (name == "on-full") {
       if (v == "wait") {
         c_.on_full = FullPolicy::kWait;
@@ -291,6 +298,7 @@ EngineOptions ServerConfig::ToEngineOptions() const {
     }
   }
   o.checkpoint_interval_s = checkpoint_interval_s;
+  o.max_buffer_age_s = max_buffer_age_s;
   return o;
 }
 

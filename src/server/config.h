@@ -33,6 +33,7 @@ struct ServerConfig {
   bool ack_durable = true;  // --write-ack durable|buffered
   std::string checkpoint;   // "" = next to each store; "none" = off; else a directory
   uint32_t checkpoint_interval_s = 300;
+  uint32_t max_buffer_age_s = 30;
   uint16_t metrics_port = 0;                // 0 = no HTTP endpoint
   std::string metrics_listen;               // empty = same as listen
   uint64_t max_line = 2048;                 // command line limit

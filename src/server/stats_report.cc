@@ -183,6 +183,7 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_admission_rejected_bytes", es.admission_rejected_bytes);
   out->Stat("coss_journal_syncs", es.journal_syncs);
   out->Stat("coss_journal_errors", es.journal_errors);
+  out->Stat("coss_aged_seals", es.aged_seals);
   out->Stat("coss_journal_dropped", es.journal_dropped);
   out->Stat("coss_membufs_in_flight", es.membufs_in_flight);
   out->Stat("coss_objects_recovered", es.objects_recovered);
@@ -225,6 +226,7 @@ void SettingsStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_write_ack", c.ack_durable ? "durable" : "buffered");
   out->Stat("coss_checkpoint", c.checkpoint.empty() ? "default" : c.checkpoint);
   out->Stat("coss_checkpoint_interval", c.checkpoint_interval_s);
+  out->Stat("coss_max_buffer_age", c.max_buffer_age_s);
   out->Stat("coss_metrics_port", c.metrics_port);
   out->Stat("coss_max_line", c.max_line);
   out->Stat("coss_max_get_line", c.max_get_line);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "engine/format.h"
 #include "support/engine_fixture.h"
@@ -43,6 +44,29 @@ class CrashTest : public ::testing::TestWithParam<IoKind> {
   TempDir dir_;
   FaultDevice* fd_ = nullptr;
 };
+
+// An acknowledged value does not stay in memory only for longer than
+// max_buffer_age_s: the open stripe buffer is then written, full or not, and a
+// crash (here: a copy of the file as the disk holds it) keeps the value.
+TEST_P(CrashTest, AnOldBufferIsWrittenBeforeItIsFull) {
+  auto o = Opts("live");
+  o.max_buffer_age_s = 1;
+  o.devices[0].checkpoint = "none";
+  auto e = MustOpen(o);
+  auto p = PutStr(*e, "k", "kept");
+  ASSERT_TRUE(WaitDurable(*e, p.ticket).ok());
+  EXPECT_EQ(e->Stats().aged_seals, 0u);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (e->Stats().aged_seals == 0 || e->Stats().stripes_written == 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the buffer was never written";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::filesystem::copy_file(dir_.file("live"), dir_.file("image"));
+  auto img = Opts("image");
+  img.devices[0].checkpoint = "none";
+  auto r = MustOpen(img);
+  EXPECT_EQ(r->GetSync("k").item.value, "kept");
+}
 
 // A version (CAS value) a client saw must never be given to another value
 // after a crash, even when the value it was read from never reached the disk:

@@ -137,6 +137,7 @@ std::unique_ptr<CacheModel> MakeEngineModel(const EngineModelConfig& cfg, std::s
   o.expected_objects = cfg.expected_objects;
   o.devices[0].checkpoint = "none";  // no checkpoint files, no checkpointer thread
   o.checkpoint_interval_s = 0;
+  o.max_buffer_age_s = 0;  // simulated time: a real-time age would make results vary
   auto written = std::make_shared<std::atomic<uint64_t>>(0);
   std::vector<std::unique_ptr<Device>> devs;
   devs.push_back(
