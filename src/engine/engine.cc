@@ -170,7 +170,8 @@ class EngineImpl final : public Engine {
         lk.unlock();
         const auto now = Clock::now();
         if (opts_.max_buffer_age_s != 0) {
-          for (auto& s : shards_) s->SealIfOlder(now - std::chrono::seconds(opts_.max_buffer_age_s));
+          for (auto& s : shards_)
+            s->SealIfOlder(now - std::chrono::seconds(opts_.max_buffer_age_s));
         }
         if (opts_.checkpoint_interval_s != 0 && now >= next_checkpoint) {
           next_checkpoint = now + std::chrono::seconds(opts_.checkpoint_interval_s);

@@ -12,7 +12,6 @@
 #pragma once
 
 #include <chrono>
-
 #include <cstdint>
 
 #include "engine/format.h"
@@ -32,7 +31,7 @@ struct Membuf {
   uint32_t span = 1;
   uint64_t seq = 0;
   uint32_t data_end = format::kStripeHeaderSize;
-  uint32_t count = 0;  // records (= directory entries)
+  uint32_t count = 0;                                  // records (= directory entries)
   std::chrono::steady_clock::time_point first_record;  // when count became 1 (buffer age)
 
   uint64_t run_bytes() const { return buf.size(); }

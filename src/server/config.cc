@@ -210,7 +210,8 @@ class Builder {
       if (!proto::ParseDecimal(v, &n) || n > 3600) return bad("expected 0..3600 seconds");
       c_.shutdown_timeout_s = static_cast<uint32_t>(n);
     } else if (name == "idle-timeout") {
-      if (!proto::ParseDecimal(v, &n) || n > 30ull * 86400) return bad("expected 0..2592000 seconds");
+      if (!proto::ParseDecimal(v, &n) || n > 30ull * 86400)
+        return bad("expected 0..2592000 seconds");
       c_.idle_timeout_s = static_cast<uint32_t>(n);
     } else if (name == "verbose") {
       if (!proto::ParseDecimal(v, &n) || n > 10) return bad("expected 0..10");

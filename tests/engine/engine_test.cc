@@ -122,7 +122,7 @@ TEST_P(EngineTest, ExpiredStaysExpiredWhenTheClockIsSteppedBack) {
     PutStr(*e, "later", "v");
     ASSERT_TRUE(e->Close().ok());  // stripes sealed at wall + 3660
   }
-  SetClockForTesting(nullptr);  // the real clock: an hour earlier
+  SetClockForTesting(nullptr);             // the real clock: an hour earlier
   for (const char* ckpt : {"none", ""}) {  // rebuilt from stripes, and warm start
     auto o = SmallStore(dir_, GetParam());
     o.devices[0].checkpoint = ckpt;
