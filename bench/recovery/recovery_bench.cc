@@ -137,6 +137,7 @@ EngineOptions Opts(const std::string& path, uint64_t size, const std::string& ck
   o.io = coss::IoKind::kUring;
   o.stripe_size = kStripe;
   o.checkpoint_interval_s = 0;  // only the checkpoints this benchmark asks for
+  o.max_buffer_age_s = 0;       // and no partly filled stripes written by age
   return o;
 }
 

@@ -20,7 +20,8 @@ OPTIONS = ["--port", "--listen", "--threads", "--memory-limit", "--conn-limit", 
            "--verbose", "--store", "--stripe-size", "--membufs", "--io", "--relocation",
            "--metrics-port", "--config", "--on-full", "--max-line", "--max-get-line",
            "--conn-output-limit", "--conn-inflight", "--conn-pending", "--shutdown-timeout", "--idle-timeout",
-           "--write-ack", "--metrics-listen", "--checkpoint", "--checkpoint-interval"]
+           "--write-ack", "--metrics-listen", "--checkpoint", "--checkpoint-interval",
+           "--max-buffer-age"]
 
 
 def run(args, cwd=None, timeout=30):
