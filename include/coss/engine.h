@@ -126,7 +126,7 @@ int64_t NowSeconds();
 // found), however far the system clock was stepped back while the store was
 // down; at most kMaxClockFloorAhead ahead of the system clock. Returns how far
 // ahead of the system clock the floor now is (0: not ahead).
-inline constexpr int64_t kMaxClockFloorAhead = 24 * 3600;
+inline constexpr int64_t kMaxClockFloorAhead = int64_t{24} * 3600;
 int64_t RaiseClockFloor(int64_t t);
 void SetClockForTesting(std::function<int64_t()> clock);
 

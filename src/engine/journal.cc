@@ -213,9 +213,10 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
     // Waiters wait with it: acknowledging them unwritten would break the promise.
     for (uint64_t tries = 0; slot_max_seq_[slot] > synced_seq(); tries++) {
       if (tries == 0) nudge_();
-      if (tries % 10000 == 9999)
+      if (tries % 10000 == 9999) {
         spdlog::warn("{}: journal ring full for {} s: stripe writes are not completing",
                      dev_.path(), (tries + 1) / 1000);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       const uint64_t cand = durable_candidate_();
       if (Status s = SyncDevice(); !s.ok()) return s;

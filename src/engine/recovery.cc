@@ -207,12 +207,14 @@ Status Shard::HideDroppedContent() {
   AlignedBuffer zero(format::kBlock);
   zero.zero();
   for (uint32_t j : hidden_) {
-    if (Status s = WriteSync(*dev_, StripeOffset(j), zero.data(), zero.size()); !s.ok())
+    if (Status s = WriteSync(*dev_, StripeOffset(j), zero.data(), zero.size()); !s.ok()) {
       return Error(s.code(), dev_->path() + ": cannot clear dropped stripe " + std::to_string(j) +
                                  ": " + s.message());
+    }
   }
-  if (Status s = dev_->Sync(); !s.ok())
+  if (Status s = dev_->Sync(); !s.ok()) {
     return Error(s.code(), dev_->path() + ": sync after clearing dropped stripes: " + s.message());
+  }
   hidden_.clear();
   hidden_.shrink_to_fit();
   return Status::Ok();

@@ -292,9 +292,10 @@ void Shard::RelogLostRecords(Lock& lk, Actions* act) {
     const uint64_t version = cfg_.versions->Next();
     const auto type = r.clear ? format::RecordType::kClear : format::RecordType::kTombstone;
     Append(*room, type, r.clear ? 0 : r.hash, key, {}, 0, version, 0);
-    if (journal_)
+    if (journal_) {
       journal_->Append(r.clear ? 0 : r.hash,
                        (*room)->seq | (r.clear ? format::JournalEntry::kClear : 0));
+    }
     PopLostRecord();
   }
 }
