@@ -155,6 +155,32 @@ TEST_P(CheckpointTest, DamagedOrForeignCheckpointFallsBackToFullRebuild) {
   EXPECT_EQ(e->Stats().objects, 800u);
 }
 
+// A checkpoint that cannot be written (its directory is gone: a real failure,
+// no fault injection) is an error for the caller, not for the store: it keeps
+// serving, nothing acknowledged depends on it, and the next start rebuilds.
+TEST_P(CheckpointTest, FailedCheckpointWriteIsReportedAndTheStoreGoesOn) {
+  auto o = Opts();
+  std::filesystem::create_directory(dir_.file("ckdir"));
+  o.devices[0].checkpoint = dir_.file("ckdir") + "/store0.ckpt";
+  {
+    auto e = MustOpen(o);
+    for (int i = 0; i < 300; i++) PutStr(*e, "k" + std::to_string(i), Val(i));
+    std::filesystem::remove_all(dir_.file("ckdir"));
+    const Status s = e->Checkpoint();
+    EXPECT_EQ(s.code(), Code::kIoError) << s.ToString();
+    EXPECT_NE(s.message().find("ckdir"), std::string::npos) << s.message();
+    auto p = PutStr(*e, "after", "still served");
+    ASSERT_TRUE(p.status.ok());
+    EXPECT_TRUE(WaitDurable(*e, p.ticket).ok()) << "a failed checkpoint is not a failed sync";
+    EXPECT_EQ(e->GetSync("after").item.value, "still served");
+    (void)e->Close();  // its clean checkpoint fails too (logged)
+  }
+  std::filesystem::create_directory(dir_.file("ckdir"));
+  auto e = MustOpen(o);  // no checkpoint: a rebuild
+  EXPECT_EQ(e->Stats().objects, 301u);
+  EXPECT_EQ(e->GetSync("k299").item.value, Val(299));
+}
+
 INSTANTIATE_TEST_SUITE_P(Io, CheckpointTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
                          IoName);
 
