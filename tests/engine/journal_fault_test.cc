@@ -125,6 +125,39 @@ TEST_P(JournalFaultTest, PersistentBlockWriteFailureFailsTheWaiters) {
   EXPECT_EQ(WaitDurable(*e, q.ticket).code(), Code::kIoError);
 }
 
+// The fault matrix at open: a failed superblock write, a failed sync of the
+// new store, a failed journal block (the version reservation) each make the
+// open fail with the error, and a later open on a healthy device succeeds.
+TEST_P(JournalFaultTest, FaultsAtOpenFailTheOpenAndLeaveAStoreThatOpensLater) {
+  struct Fault {
+    const char* what;
+    int writes_from_journal;  // fail this many writes at/after the journal region (-1: any)
+    int syncs;
+  };
+  for (const Fault f : {Fault{"superblock write", -1, 0}, Fault{"sync at format", 0, 1},
+                        Fault{"journal block", Journal::kWriteAttempts, 0}}) {
+    SCOPED_TRACE(f.what);
+    std::filesystem::remove(dir_.file("store"));
+    std::filesystem::remove(dir_.file("store.ckpt"));
+    auto r = OpenEngineWrapped(Opts(), [&](uint32_t, std::unique_ptr<Device> d) {
+      auto fd = std::make_unique<FaultDevice>(std::move(d));
+      if (f.writes_from_journal < 0) {
+        fd->fail_writes = 1;  // the first write of a new store is its superblock
+      } else if (f.writes_from_journal > 0) {
+        fd->fail_writes_from = format::kSuperblockSize;
+        fd->fail_writes = f.writes_from_journal;
+      }
+      fd->fail_syncs = f.syncs;
+      return fd;
+    });
+    ASSERT_FALSE(r.ok()) << "the open succeeded despite the fault";
+    EXPECT_EQ(r.status().code(), Code::kIoError) << r.status().ToString();
+    auto e = MustOpen(Opts());  // the device is healthy again
+    auto p = PutStr(*e, "k", "v");
+    EXPECT_TRUE(WaitDurable(*e, p.ticket).ok());
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Io, JournalFaultTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
                          IoName);
 
