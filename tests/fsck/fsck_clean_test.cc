@@ -184,6 +184,10 @@ TEST_F(FsckTest, CrashImageJournalTailMatchesTheEngine) {
   EXPECT_GE(PyU(js.out, j + "['tail']"), 2u);
   EXPECT_GE(PyU(js.out, j + "['lost_writes']"), 2u);
   EXPECT_EQ(PyU(js.out, j + "['keys_dropped']"), 2u);  // k1 and k2: their old copies are on disk
+  // The journal's version reservation covers every version handed out (CAS values
+  // never repeat after a crash), and the stripes carry their seal time.
+  EXPECT_GT(PyU(js.out, j + "['version_limit']"), p.version);
+  EXPECT_GT(PyU(js.out, "d['devices'][0]['index']['newest_seal_unix']"), 0u);
   const uint64_t live = PyU(js.out, "d['devices'][0]['index']['live_objects']");
   EXPECT_EQ(live, 98u);
 

@@ -95,10 +95,11 @@ struct JournalStats {
   uint64_t watermark = 0;  // durable seq: every stripe with seq <= this was synced
   uint64_t blocks = 0;     // highest block seq seen (blocks written over the store's life)
   uint32_t corrupt_blocks = 0;
-  uint64_t tail = 0;          // entries above the watermark
-  uint64_t lost_writes = 0;   // tail entries whose stripe did not survive
-  uint64_t keys_dropped = 0;  // live keys the rebuild drops because their newest write was lost
-  bool lost_clear = false;    // a flush_all whose stripe did not survive: the index starts empty
+  uint64_t tail = 0;           // entries above the watermark
+  uint64_t lost_writes = 0;    // tail entries whose stripe did not survive
+  uint64_t keys_dropped = 0;   // live keys the rebuild drops because their newest write was lost
+  bool lost_clear = false;     // a flush_all whose stripe did not survive: the index starts empty
+  uint64_t version_limit = 0;  // versions (CAS values) reserved below this (version_clock.h)
 };
 
 struct IndexStats {
@@ -108,6 +109,7 @@ struct IndexStats {
   uint64_t unreadable = 0;  // live objects whose record fails or was cleared: reads miss
   uint32_t head = 0;        // stripe the write head resumes at
   uint64_t next_seq = 1;
+  uint64_t newest_seal_unix = 0;  // newest run's seal time: the restart's clock floor (0: none)
 };
 
 // The device's index checkpoint (checkpoint_info.h).

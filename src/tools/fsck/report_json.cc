@@ -94,6 +94,7 @@ void Device(Json& j, const DeviceReport& d, bool verbose) {
   j.Key("bytes").Uint(jr.bytes);
   j.Key("blocks").Uint(jr.blocks);
   j.Key("watermark").Uint(jr.watermark);
+  j.Key("version_limit").Uint(jr.version_limit);
   j.Key("corrupt_blocks").Uint(jr.corrupt_blocks);
   j.Key("tail").Uint(jr.tail);
   j.Key("lost_writes").Uint(jr.lost_writes);
@@ -109,6 +110,7 @@ void Device(Json& j, const DeviceReport& d, bool verbose) {
   j.Key("unreadable").Uint(x.unreadable);
   j.Key("head").Uint(x.head);
   j.Key("next_seq").Uint(x.next_seq);
+  j.Key("newest_seal_unix").Uint(x.newest_seal_unix);
   j.EndObject();
 
   const CheckpointInfo& c = d.checkpoint;

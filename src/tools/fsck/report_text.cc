@@ -111,10 +111,11 @@ void PrintDevice(const DeviceReport& d, size_t index, size_t count, bool verbose
     std::fprintf(o,
                  "  journal     %s, %" PRIu64 " blocks written, watermark seq %" PRIu64
                  "; tail %" PRIu64 " entries (%" PRIu64 " lost writes, %" PRIu64
-                 " keys dropped%s); %s\n",
+                 " keys dropped%s); %s; versions reserved below %" PRIu64 "\n",
                  Bytes(j.bytes).c_str(), j.blocks, j.watermark, j.tail, j.lost_writes,
                  j.keys_dropped, j.lost_clear ? ", a lost flush_all empties the index" : "",
-                 Plural(j.corrupt_blocks, "corrupt block", "corrupt blocks").c_str());
+                 Plural(j.corrupt_blocks, "corrupt block", "corrupt blocks").c_str(),
+                 j.version_limit);
   } else {
     std::fprintf(o, "  journal     UNREADABLE: %s\n", j.error.c_str());
   }
@@ -123,11 +124,13 @@ void PrintDevice(const DeviceReport& d, size_t index, size_t count, bool verbose
   if (x.unreadable != 0)
     misses = " (" + std::to_string(x.unreadable) +
              " read as misses: their records fail or were cleared)";
-  std::fprintf(o,
-               "  rebuild     %" PRIu64 " live objects%s, %s, from %" PRIu64
-               " runs; write head at stripe %u, next seq %" PRIu64 "\n",
-               x.live_objects, misses.c_str(), Bytes(x.live_bytes).c_str(), x.runs_kept, x.head,
-               x.next_seq);
+  std::fprintf(
+      o,
+      "  rebuild     %" PRIu64 " live objects%s, %s, from %" PRIu64
+      " runs; write head at stripe %u, next seq %" PRIu64 "%s\n",
+      x.live_objects, misses.c_str(), Bytes(x.live_bytes).c_str(), x.runs_kept, x.head, x.next_seq,
+      x.newest_seal_unix == 0 ? ""
+                              : ("; newest stripe sealed " + Date(x.newest_seal_unix)).c_str());
 
   const CheckpointInfo& c = d.checkpoint;
   if (c.present && c.usable) {

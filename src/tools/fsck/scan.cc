@@ -25,6 +25,7 @@ void ScanJournal(StoreFile& f, const std::set<uint64_t>& recovered, LiveIndex* i
   }
   j.scanned = true;
   j.watermark = scan->durable_seq;
+  j.version_limit = scan->version_limit;
   j.blocks = scan->next_block_seq - 1;
   j.corrupt_blocks = scan->corrupt_blocks;
   j.tail = scan->tail.size();
@@ -49,6 +50,7 @@ void ScanDevice(StoreFile& f, const DevicePlace& place, const ScanOptions& o, De
   for (const Run& run : hs.kept) {
     recovered.insert(run.h.seq);
     r->index.next_seq = std::max(r->index.next_seq, run.h.seq + 1);
+    r->index.newest_seal_unix = std::max(r->index.newest_seal_unix, run.h.sealed_unix);
     if (run.h.kind == format::StripeKind::kData)  // as the engine: empty markers do not move it
       r->index.head = static_cast<uint32_t>((run.stripe + run.span()) % r->super.sb.stripe_count);
     const uint32_t id = index.AddRun(run.h.seq);
