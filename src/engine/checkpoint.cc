@@ -76,8 +76,9 @@ Result<bool> Shard::WarmStart() {
   // The dump is about to diverge from the store: never load it twice (also not
   // after a crash: the removal is durable before the load).
   if (Status s = RemoveDurably(checkpoint_path_); !s.ok()) {
-    spdlog::warn("{}: {}; rebuilding from stripe metadata instead", checkpoint_path_, s.message());
-    return false;
+    return Error(s.code(), s.message() +
+                               " (a checkpoint that outlives its load could be loaded "
+                               "again after a crash: fix its directory, or remove it)");
   }
 
   for (uint32_t j = 0; j < nstripes_; j++) stripes_[j].seq = ck->seqs[j];
@@ -139,7 +140,6 @@ Result<bool> Shard::WarmStart() {
   // was reclaimed before later writes were acknowledged.
   std::sort(replay.begin(), replay.end(),
             [](const RunRef& a, const RunRef& b) { return a.stripe < b.stripe; });
-  const std::vector<bool> leftover = Leftovers(replay);
   std::vector<bool> passed(nstripes_, false);  // opened by the head since the dump
   if (!replay.empty()) {
     // The head went from the run after the newest (the oldest fresh one: never
@@ -148,36 +148,21 @@ Result<bool> Shard::WarmStart() {
     for (size_t i = 0; i < replay.size(); i++)
       if (replay[i].h.seq > replay[newest].h.seq) newest = i;
     const RunRef& last = replay[newest];
-    const uint32_t last_end =
-        last.stripe + (last.h.kind == format::StripeKind::kData ? last.h.span : 1);
+    const uint32_t last_end = last.stripe + last.span();
     const uint32_t from = replay[(newest + 1) % replay.size()].stripe;
     uint32_t length = (last_end + nstripes_ - from) % nstripes_;
     if (length == 0) length = nstripes_;
     for (uint32_t k = 0; k < length; k++) passed[(from + k) % nstripes_] = true;
   }
-  std::vector<RunRef> kept;
-  for (size_t i = 0; i < replay.size(); i++) {
-    if (leftover[i]) {
-      Counters::Add(ctr_.stripes_dropped_at_open);
-      spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
-                   dev_->path(), replay[i].stripe, replay[i].h.seq);
-      Hide(replay[i]);
-    } else {
-      kept.push_back(replay[i]);
-    }
-  }
-  replay.swap(kept);
+  replay = DropLeftovers(replay);
   std::sort(replay.begin(), replay.end(),
             [](const RunRef& a, const RunRef& b) { return a.h.seq < b.h.seq; });
-  uint64_t newest_time = h.created_unix;
-  for (const RunRef& r : replay) newest_time = std::max(newest_time, r.h.sealed_unix);
-  RaiseClock(newest_time);  // before the replayed directories judge expiry
+  RaiseClock(replay, h.created_unix);  // before the replayed directories judge expiry
   std::set<uint64_t> replayed;
   std::vector<bool> covered(nstripes_, false);
   for (const RunRef& r : replay) {
     replayed.insert(r.h.seq);
-    const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
-    for (uint32_t j = r.stripe; j < r.stripe + span; j++) covered[j] = true;
+    for (uint32_t j = r.stripe; j < r.stripe + r.span(); j++) covered[j] = true;
   }
   // Positions the dump thought newer than replay_from but whose run never reached
   // the disk, and positions passed since the dump whose new run never did, hold

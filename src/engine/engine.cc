@@ -279,6 +279,20 @@ std::atomic<bool> g_clock_set{false};
 // stepped back would serve objects that had expired), nor below the newest
 // stripe a restart finds (RaiseClockFloor).
 std::atomic<int64_t> g_floor{0};
+
+int64_t SystemSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Raises g_floor to t if it is lower; returns the floor as it was before.
+int64_t RaiseFloorTo(int64_t t) {
+  int64_t floor = g_floor.load(std::memory_order_relaxed);
+  while (t > floor && !g_floor.compare_exchange_weak(floor, t, std::memory_order_relaxed)) {
+  }
+  return floor;
+}
 }  // namespace
 
 int64_t NowSeconds() {
@@ -286,12 +300,8 @@ int64_t NowSeconds() {
     std::lock_guard lk(g_clock_mu);
     if (g_clock) return g_clock();
   }
-  const int64_t wall = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-  int64_t floor = g_floor.load(std::memory_order_relaxed);
-  while (wall > floor && !g_floor.compare_exchange_weak(floor, wall, std::memory_order_relaxed)) {
-  }
+  const int64_t wall = SystemSeconds();
+  int64_t floor = RaiseFloorTo(wall);
   // A clock once stepped far ahead, then corrected, must not freeze expiry for
   // long: at most kMaxClockFloorAhead (the floor then follows the clock back).
   if (floor > wall + kMaxClockFloorAhead) {
@@ -303,13 +313,9 @@ int64_t NowSeconds() {
 }
 
 int64_t RaiseClockFloor(int64_t t) {
-  const int64_t wall = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+  const int64_t wall = SystemSeconds();
   t = std::min(t, wall + kMaxClockFloorAhead);  // a clock once set far ahead must not freeze time
-  int64_t floor = g_floor.load(std::memory_order_relaxed);
-  while (t > floor && !g_floor.compare_exchange_weak(floor, t, std::memory_order_relaxed)) {
-  }
+  RaiseFloorTo(t);
   return std::max(t, wall) - wall;
 }
 

@@ -87,9 +87,7 @@ void Journal::WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb) {
         waiters_.emplace(lsn, std::move(cb));
         return;
       }
-      outcome = failed_.ok()
-                    ? Error(Code::kShutdown, "journal stopped before the write was durable")
-                    : failed_;
+      outcome = NotDurableLocked();
     }
   }
   cb(outcome);
@@ -131,6 +129,10 @@ Status Journal::SyncDevice() {
   Status s = dev_.Sync();
   if (s.ok()) return s;
   errors_++;
+  return SyncFailure(s);
+}
+
+Status Journal::SyncFailure(const Status& s) {
   return Error(s.code(), "fdatasync failed: " + s.message());
 }
 
@@ -152,7 +154,7 @@ Status Journal::WriteNow() {
 
 void Journal::SyncFailedElsewhere(const Status& st) {
   errors_++;
-  Fail(Error(st.code(), "fdatasync failed: " + st.message()));
+  Fail(SyncFailure(st));
 }
 
 bool Journal::failed() {
@@ -171,16 +173,18 @@ void Journal::Fail(const Status& st) {
       dev_.path(), st.ToString());
 }
 
+Status Journal::NotDurableLocked() const {
+  return failed_.ok() ? Error(Code::kShutdown, "journal stopped before the write was durable")
+                      : failed_;
+}
+
 void Journal::Release(uint64_t lsn, bool durable) {
   std::vector<std::function<void(const Status&)>> ready;
   Status outcome;
   {
     std::lock_guard lk(mu_);
     if (durable) durable_lsn_ = std::max(durable_lsn_, lsn);
-    outcome = durable ? Status::Ok()
-              : failed_.ok()
-                  ? Error(Code::kShutdown, "journal stopped before the write was durable")
-                  : failed_;
+    outcome = durable ? Status::Ok() : NotDurableLocked();
     auto end = waiters_.upper_bound(lsn);
     for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
     waiters_.erase(waiters_.begin(), end);

@@ -102,11 +102,14 @@ class Journal {
   void Run();
   Status WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark);
   Status WriteBlock(uint32_t slot, const char* block);
-  Status SyncDevice();  // counts a failure in errors_
+  Status SyncDevice();                         // counts a failure in errors_
+  static Status SyncFailure(const Status& s);  // the error a failed fdatasync becomes
   // The sticky failure: logs, and from now on every waiter gets `st`.
   void Fail(const Status& st);
   // Hands waiters up to `lsn` their outcome: Ok, or the sticky failure.
   void Release(uint64_t lsn, bool durable);
+  // The outcome for a write that will never be durable: the failure, or kShutdown.
+  Status NotDurableLocked() const;  // REQUIRES(mu_)
 
   Device& dev_;
   const uint64_t offset_;

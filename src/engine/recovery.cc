@@ -185,11 +185,12 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
 void Shard::Hide(const RunRef& r) {
   // Every position of the run: a jumbo run's span may cover older runs' headers
   // that it hid only by overlapping them.
-  const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
-  for (uint32_t j = r.stripe; j < r.stripe + span && j < nstripes_; j++) hidden_.push_back(j);
+  for (uint32_t j = r.stripe; j < r.stripe + r.span() && j < nstripes_; j++) hidden_.push_back(j);
 }
 
-void Shard::RaiseClock(uint64_t newest) {
+void Shard::RaiseClock(const std::vector<RunRef>& runs, uint64_t also) {
+  uint64_t newest = also;
+  for (const RunRef& r : runs) newest = std::max(newest, r.h.sealed_unix);
   if (newest == 0) return;
   const int64_t ahead = RaiseClockFloor(static_cast<int64_t>(newest));
   if (ahead > 0) {
@@ -348,7 +349,7 @@ void Shard::ApplyRuns(const std::vector<RunRef>& runs, bool reclaim, uint64_t* m
     for (size_t i = 0; i < ranges.size(); i++) {
       const RunRef& r = runs[w + i];
       // The run takes its positions; the write head follows the newest run.
-      const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+      const uint32_t span = r.span();
       for (uint32_t j = r.stripe; j < r.stripe + span; j++) {
         if (reclaim) Reclaim(j);
         stripes_[j].seq = r.h.seq;
@@ -441,12 +442,24 @@ Status Shard::FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t 
   return Status::Ok();
 }
 
-std::vector<bool> Shard::Leftovers(const std::vector<RunRef>& by_position) {
+std::vector<Shard::RunRef> Shard::DropLeftovers(const std::vector<RunRef>& by_position) {
   std::vector<RingRun> ring;
   ring.reserve(by_position.size());
   for (const RunRef& r : by_position)
     ring.push_back({r.h.seq, r.h.kind == format::StripeKind::kData});
-  return OlderLapLeftovers(ring);
+  const std::vector<bool> leftover = OlderLapLeftovers(ring);
+  std::vector<RunRef> kept;
+  for (size_t i = 0; i < by_position.size(); i++) {
+    if (!leftover[i]) {
+      kept.push_back(by_position[i]);
+      continue;
+    }
+    Counters::Add(ctr_.stripes_dropped_at_open);
+    spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
+                 dev_->path(), by_position[i].stripe, by_position[i].h.seq);
+    Hide(by_position[i]);
+  }
+  return kept;
 }
 
 Status Shard::Rebuild() {
@@ -490,7 +503,7 @@ Status Shard::Rebuild() {
   std::vector<bool> claimed(nstripes_, false);
   std::vector<RunRef> kept;
   for (const RunRef& r : runs) {
-    const uint32_t span = r.h.kind == format::StripeKind::kData ? r.h.span : 1;
+    const uint32_t span = r.span();
     bool overlap = false;
     for (uint32_t j = r.stripe; j < r.stripe + span; j++) overlap = overlap || claimed[j];
     if (overlap) continue;  // partly overwritten by a newer run
@@ -500,28 +513,12 @@ Status Shard::Rebuild() {
   // 3. Leftovers of an earlier lap, out of ring order, are dropped.
   std::sort(kept.begin(), kept.end(),
             [](const RunRef& a, const RunRef& b) { return a.stripe < b.stripe; });
-  const std::vector<bool> leftover = Leftovers(kept);
-  std::vector<RunRef> in_order;
-  for (size_t i = 0; i < kept.size(); i++) {
-    if (!leftover[i]) {
-      in_order.push_back(kept[i]);
-      continue;
-    }
-    Counters::Add(ctr_.stripes_dropped_at_open);
-    spdlog::warn("{}: stripe {} dropped: seq {} is an earlier lap's, its overwrite was lost",
-                 dev_->path(), kept[i].stripe, kept[i].h.seq);
-    Hide(kept[i]);
-  }
-  kept.swap(in_order);
+  kept = DropLeftovers(kept);
   std::sort(kept.begin(), kept.end(),
             [](const RunRef& a, const RunRef& b) { return a.h.seq < b.h.seq; });  // oldest first
   uint64_t records = 0;
-  uint64_t newest_time = 0;
-  for (const RunRef& r : kept) {
-    records += r.h.record_count;
-    newest_time = std::max(newest_time, r.h.sealed_unix);
-  }
-  RaiseClock(newest_time);  // before the directories judge expiry
+  for (const RunRef& r : kept) records += r.h.record_count;
+  RaiseClock(kept, 0);      // before the directories judge expiry
   index_.Reserve(records);  // upper bound on the entries the directories can add
 
   // 4-5. Directories, oldest run first.

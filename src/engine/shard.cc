@@ -286,16 +286,12 @@ void Shard::RelogLostRecords(Lock& lk, Actions* act) {
         continue;
       }
     }
-    const std::string_view key = r.clear ? std::string_view("*") : std::string_view(r.key);
-    auto room = Reserve(lk, format::RecordFootprint(key.size(), 0), /*may_wait=*/false, act);
-    if (!room.ok()) return;  // again when the next write completes
-    const uint64_t version = cfg_.versions->Next();
-    const auto type = r.clear ? format::RecordType::kClear : format::RecordType::kTombstone;
-    Append(*room, type, r.clear ? 0 : r.hash, key, {}, 0, version, 0);
-    if (journal_) {
-      journal_->Append(r.clear ? 0 : r.hash,
-                       (*room)->seq | (r.clear ? format::JournalEntry::kClear : 0));
-    }
+    const Status s =
+        r.clear ? AppendTombstone(lk, 0, "*", format::RecordType::kClear, act, nullptr,
+                                  /*may_wait=*/false)
+                : AppendTombstone(lk, r.hash, r.key, format::RecordType::kTombstone, act, nullptr,
+                                  /*may_wait=*/false);
+    if (!s.ok()) return;  // no room: again when the next write completes
     PopLostRecord();
   }
 }

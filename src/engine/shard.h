@@ -166,8 +166,10 @@ class Shard {
   // Appends one record and returns its packed location (hits 0).
   uint64_t Append(Membuf* mb, format::RecordType type, uint64_t hash, std::string_view key,
                   std::string_view value, uint32_t flags, uint64_t version, int64_t expiry);
+  // A tombstone or clear record, journaled (*lsn: its entry). Without may_wait
+  // it fails (kBusy) rather than wait for a membuf.
   Status AppendTombstone(Lock& lk, uint64_t hash, std::string_view key, format::RecordType type,
-                         Actions* act, uint64_t* lsn);
+                         Actions* act, uint64_t* lsn, bool may_wait = true);
 
   // --- read path (read_path.cc) ---
   struct DiskRead;
@@ -196,6 +198,8 @@ class Shard {
   struct RunRef {
     uint32_t stripe;
     format::StripeHeader h;
+    // Stripes the run covers (an empty marker: one).
+    uint32_t span() const { return h.kind == format::StripeKind::kData ? h.span : 1; }
   };
   // Places `runs` (oldest first) at their positions (seq, next seq, write head;
   // with reclaim, what the positions indexed before is dropped first) and
@@ -209,8 +213,9 @@ class Shard {
   // False: the directory failed its checksum (the run is dropped).
   bool ApplyDirectory(uint32_t stripe, const format::StripeHeader& h, const char* dir,
                       uint64_t* max_version);
-  // For runs sorted by position: which are an earlier lap's leftovers (ring_order.h).
-  static std::vector<bool> Leftovers(const std::vector<RunRef>& by_position);
+  // For runs sorted by position: drops (counts, logs, hides) the earlier lap's
+  // leftovers (ring_order.h) and returns the others, still by position.
+  std::vector<RunRef> DropLeftovers(const std::vector<RunRef>& by_position);
   Status FinishRecovery(const std::set<uint64_t>& recovered_seqs, uint64_t max_version);
   // Recovery's decisions must hold for every later recovery too: content it
   // declined to index (an earlier lap's leftover, a torn run, a position whose
@@ -219,9 +224,10 @@ class Shard {
   // position in hidden_ with zeros and syncs, before the store serves.
   Status HideDroppedContent();
   void Hide(const RunRef& r);  // queues every position of r for HideDroppedContent
-  // The clock never reads earlier than the newest stripe or checkpoint found
-  // (RaiseClockFloor): objects expired before a crash stay expired.
-  void RaiseClock(uint64_t newest_unix);
+  // The clock never reads earlier than the newest of `runs` was sealed, or than
+  // `also` (a checkpoint's time) (RaiseClockFloor): objects expired before a
+  // crash stay expired.
+  void RaiseClock(const std::vector<RunRef>& runs, uint64_t also);
   // --- checkpoint (checkpoint.cc) ---
   // Loads the checkpoint and replays the runs written after it; false when there
   // is no usable checkpoint (the caller rebuilds from stripe metadata).

@@ -46,6 +46,31 @@ class Device {
   virtual const std::string& path() const = 0;
 };
 
+// A Device that passes every call to another one: wrappers (fault injection,
+// accounting) derive from it and override only what they change.
+class ForwardingDevice : public Device {
+ public:
+  explicit ForwardingDevice(std::unique_ptr<Device> inner) : inner_(std::move(inner)) {}
+  void Read(uint64_t offset, void* buf, size_t len, IoCallback cb) override {
+    inner_->Read(offset, buf, len, std::move(cb));
+  }
+  void Write(uint64_t offset, const void* buf, size_t len, IoCallback cb) override {
+    inner_->Write(offset, buf, len, std::move(cb));
+  }
+  Status Sync() override { return inner_->Sync(); }
+  void RegisterBuffers(const std::vector<iovec>& bufs) override { inner_->RegisterBuffers(bufs); }
+  void Shutdown() override { inner_->Shutdown(); }
+  uint64_t size() const override { return inner_->size(); }
+  bool direct() const override { return inner_->direct(); }
+  const std::string& path() const override { return inner_->path(); }
+
+ protected:
+  Device& inner() { return *inner_; }
+
+ private:
+  std::unique_ptr<Device> inner_;
+};
+
 struct OpenedFile {
   int fd = -1;
   uint64_t size = 0;

@@ -11,29 +11,17 @@
 namespace coss {
 
 namespace {
-class SyncFaultDevice final : public Device {
+class SyncFaultDevice final : public ForwardingDevice {
  public:
   SyncFaultDevice(std::unique_ptr<Device> inner, std::string trigger)
-      : inner_(std::move(inner)), trigger_(std::move(trigger)) {}
-  void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
-    inner_->Read(off, buf, len, std::move(cb));
-  }
-  void Write(uint64_t off, const void* buf, size_t len, IoCallback cb) override {
-    inner_->Write(off, buf, len, std::move(cb));
-  }
+      : ForwardingDevice(std::move(inner)), trigger_(std::move(trigger)) {}
   Status Sync() override {
     if (::access(trigger_.c_str(), F_OK) == 0)
       return Error(Code::kIoError, "injected fdatasync failure ($COSS_FAULT_SYNC_FAIL_FILE)");
-    return inner_->Sync();
+    return inner().Sync();
   }
-  void RegisterBuffers(const std::vector<iovec>& b) override { inner_->RegisterBuffers(b); }
-  void Shutdown() override { inner_->Shutdown(); }
-  uint64_t size() const override { return inner_->size(); }
-  bool direct() const override { return inner_->direct(); }
-  const std::string& path() const override { return inner_->path(); }
 
  private:
-  std::unique_ptr<Device> inner_;
   const std::string trigger_;
 };
 }  // namespace

@@ -161,6 +161,16 @@ void Connection::Reply(Op& op, std::string_view text) {
   if (!op.req.noreply) op.out.Append(text);
 }
 
+void Connection::ReplyServerError(Op& op, std::string_view message) {
+  std::string line = "SERVER_ERROR ";
+  line += message;
+  for (char& c : line) {
+    if (c == '\r' || c == '\n') c = ' ';  // one line, whatever the message holds
+  }
+  line += "\r\n";
+  Reply(op, line);
+}
+
 void Connection::ServerError(Op& op, const Status& s) {
   m_->Add(kServerErrors);
   switch (s.code()) {
@@ -172,14 +182,8 @@ void Connection::ServerError(Op& op, const Status& s) {
       return Reply(op, "SERVER_ERROR out of memory storing object\r\n");
     case Code::kShutdown:
       return Reply(op, "SERVER_ERROR server is shutting down\r\n");
-    default: {
-      std::string msg = "SERVER_ERROR " + s.ToString();
-      for (char& c : msg) {
-        if (c == '\r' || c == '\n') c = ' ';
-      }
-      msg += "\r\n";
-      return Reply(op, msg);
-    }
+    default:
+      return ReplyServerError(op, s.ToString());
   }
 }
 

@@ -301,12 +301,8 @@ bool Connection::MoveHeadOutput() {
     if (front.durable_failed) {  // never STORED after an I/O error: one SERVER_ERROR instead
       if (front.state != Op::State::kDone) return popped;
       front.out.Clear();
-      std::string msg = "SERVER_ERROR write not durable: " + front.durable_error;
-      for (char& ch : msg) {
-        if (ch == '\r' || ch == '\n') ch = ' ';
-      }
       m_->Add(kServerErrors);
-      Reply(front, msg + "\r\n");
+      ReplyServerError(front, "write not durable: " + front.durable_error);
       front.durable_failed = false;
     }
     out_.MoveFrom(front.out);

@@ -140,6 +140,8 @@ class Connection {
   void MetaSetPlain(Op& op);
   void Reply(Op& op, std::string_view text);  // honours noreply
   void ServerError(Op& op, const Status& s);
+  // "SERVER_ERROR <message>\r\n", the message kept on one line (not counted).
+  void ReplyServerError(Op& op, std::string_view message);
   // Put for a read-modify-write step. Returns true when stored; otherwise it
   // has already either re-issued the read (lost a compare-and-swap race) or
   // replied with the error and finished the op.

@@ -17,9 +17,9 @@
 
 namespace coss::testing {
 
-class FaultDevice final : public Device {
+class FaultDevice final : public ForwardingDevice {
  public:
-  explicit FaultDevice(std::unique_ptr<Device> inner) : inner_(std::move(inner)) {}
+  explicit FaultDevice(std::unique_ptr<Device> inner) : ForwardingDevice(std::move(inner)) {}
 
   // --- gate: reads for which `pred(offset)` holds wait until Release() ---
   void GateReads(std::function<bool(uint64_t)> pred) {
@@ -97,7 +97,7 @@ class FaultDevice final : public Device {
         done(Error(Code::kIoError, "injected EIO on read"));
         return;
       }
-      inner_->Read(off, buf, len, [this, buf, len, done = std::move(done)](Status s) mutable {
+      inner().Read(off, buf, len, [this, buf, len, done = std::move(done)](Status s) mutable {
         const int64_t at = flip_at.load();
         if (s.ok() && at >= 0 && static_cast<size_t>(at) < len) static_cast<char*>(buf)[at] ^= 0x10;
         done(std::move(s));
@@ -140,10 +140,10 @@ class FaultDevice final : public Device {
         cb(Status::Ok());
         return;
       }
-      inner_->Write(off, buf, keep, std::move(cb));
+      inner().Write(off, buf, keep, std::move(cb));
       return;
     }
-    inner_->Write(off, buf, len, std::move(cb));
+    inner().Write(off, buf, len, std::move(cb));
   }
 
   Status Sync() override {
@@ -155,20 +155,15 @@ class FaultDevice final : public Device {
     if (hook) hook();
     if (fail_syncs.load() > 0 && fail_syncs.fetch_sub(1) > 0)
       return Error(Code::kIoError, "injected fdatasync failure");
-    return inner_->Sync();
+    return inner().Sync();
   }
-  void RegisterBuffers(const std::vector<iovec>& b) override { inner_->RegisterBuffers(b); }
   void Shutdown() override {
     Release();
     GateWrites(false);
-    inner_->Shutdown();
+    inner().Shutdown();
   }
-  uint64_t size() const override { return inner_->size(); }
-  bool direct() const override { return inner_->direct(); }
-  const std::string& path() const override { return inner_->path(); }
 
  private:
-  std::unique_ptr<Device> inner_;
   std::mutex mu_;
   std::function<bool(uint64_t)> gate_;
   std::vector<std::function<void()>> held_;

@@ -29,11 +29,11 @@
 
 namespace coss::testing {
 
-class PowerCutDevice final : public Device {
+class PowerCutDevice final : public ForwardingDevice {
  public:
-  explicit PowerCutDevice(std::unique_ptr<Device> inner) : inner_(std::move(inner)) {
-    shadow_.assign(inner_->size(), '\0');
-    std::ifstream in(inner_->path(), std::ios::binary);
+  explicit PowerCutDevice(std::unique_ptr<Device> inner) : ForwardingDevice(std::move(inner)) {
+    shadow_.assign(size(), '\0');
+    std::ifstream in(path(), std::ios::binary);
     in.read(shadow_.data(), static_cast<std::streamsize>(shadow_.size()));
   }
 
@@ -72,10 +72,6 @@ class PowerCutDevice final : public Device {
     return n;
   }
 
-  void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
-    inner_->Read(off, buf, len, std::move(cb));
-  }
-
   void Write(uint64_t off, const void* buf, size_t len, IoCallback cb) override {
     uint64_t id;
     {
@@ -83,7 +79,7 @@ class PowerCutDevice final : public Device {
       id = next_id_++;
       pending_.push_back({id, off, std::string(static_cast<const char*>(buf), len), false});
     }
-    inner_->Write(off, buf, len, [this, id, cb = std::move(cb)](Status s) {
+    inner().Write(off, buf, len, [this, id, cb = std::move(cb)](Status s) {
       if (s.ok()) {
         std::lock_guard lk(mu_);
         for (Pending& p : pending_) {
@@ -104,7 +100,7 @@ class PowerCutDevice final : public Device {
     }
     if (fail_syncs.load() > 0 && fail_syncs.fetch_sub(1) > 0)
       return Error(Code::kIoError, "injected fdatasync failure");
-    Status s = inner_->Sync();
+    Status s = inner().Sync();
     if (!s.ok()) return s;
     std::lock_guard lk(mu_);
     std::vector<Pending> rest;
@@ -120,12 +116,6 @@ class PowerCutDevice final : public Device {
     return s;
   }
 
-  void RegisterBuffers(const std::vector<iovec>& b) override { inner_->RegisterBuffers(b); }
-  void Shutdown() override { inner_->Shutdown(); }
-  uint64_t size() const override { return inner_->size(); }
-  bool direct() const override { return inner_->direct(); }
-  const std::string& path() const override { return inner_->path(); }
-
  private:
   struct Pending {
     uint64_t id;
@@ -133,7 +123,6 @@ class PowerCutDevice final : public Device {
     std::string bytes;
     bool completed;
   };
-  std::unique_ptr<Device> inner_;
   std::mutex mu_;
   std::string shadow_;            // GUARDED_BY(mu_): bytes every image holds
   std::vector<Pending> pending_;  // GUARDED_BY(mu_): writes not yet durable, in issue order

@@ -19,25 +19,16 @@ constexpr size_t kKeyLen = 8;
 
 // Counts every byte written to the device, whatever the engine's counters say
 // (stripes, journal blocks, checkpoints, superblock).
-class CountingDevice final : public Device {
+class CountingDevice final : public ForwardingDevice {
  public:
   CountingDevice(std::unique_ptr<Device> d, std::shared_ptr<std::atomic<uint64_t>> written)
-      : d_(std::move(d)), written_(std::move(written)) {}
-  void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
-    d_->Read(off, buf, len, std::move(cb));
-  }
+      : ForwardingDevice(std::move(d)), written_(std::move(written)) {}
   void Write(uint64_t off, const void* buf, size_t len, IoCallback cb) override {
     written_->fetch_add(len, std::memory_order_relaxed);
-    d_->Write(off, buf, len, std::move(cb));
+    inner().Write(off, buf, len, std::move(cb));
   }
-  Status Sync() override { return d_->Sync(); }
-  void Shutdown() override { d_->Shutdown(); }
-  uint64_t size() const override { return d_->size(); }
-  bool direct() const override { return d_->direct(); }
-  const std::string& path() const override { return d_->path(); }
 
  private:
-  std::unique_ptr<Device> d_;
   std::shared_ptr<std::atomic<uint64_t>> written_;  // shared: the engine writes at close
 };
 
