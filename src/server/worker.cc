@@ -169,8 +169,10 @@ void Worker::Close(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second.conn->fd(), nullptr);
-  conns_.erase(it);
+  // Counted out before the socket closes: a client that sees the close and
+  // asks for stats finds the connection gone.
   ctx_->conns.curr.fetch_sub(1);
+  conns_.erase(it);
   spdlog::trace("worker {}: connection {} closed", index_, id);
 }
 
