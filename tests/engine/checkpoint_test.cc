@@ -3,6 +3,7 @@
 // foreign checkpoint falls back to the full rebuild.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -179,6 +180,54 @@ TEST_P(CheckpointTest, FailedCheckpointWriteIsReportedAndTheStoreGoesOn) {
   auto e = MustOpen(o);  // no checkpoint: a rebuild
   EXPECT_EQ(e->Stats().objects, 301u);
   EXPECT_EQ(e->GetSync("k299").item.value, Val(299));
+}
+
+// A checkpoint that meets a full device fails with the kernel's own ENOSPC
+// (its temp file is a link to /dev/full, whose writes return ENOSPC), leaves the
+// last good checkpoint as it was and no temp file behind, and the store goes
+// on; after a crash the restart loads that older checkpoint and replays what
+// came after it, the writes made after the failure included.
+TEST_P(CheckpointTest, CheckpointOnAFullDeviceFailsAndKeepsTheLastGoodOne) {
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  auto e = MustOpen(Opts("live"));
+  for (int i = 0; i < 600; i++) PutStr(*e, "k" + std::to_string(i), Val(i));
+  ASSERT_TRUE(e->Checkpoint().ok());
+  const std::string good = slurp(dir_.file("live.ckpt"));
+  ASSERT_FALSE(good.empty());
+  for (int i = 0; i < 100; i++) PutStr(*e, "k" + std::to_string(i), "new" + std::to_string(i));
+  std::filesystem::create_symlink("/dev/full", dir_.file("live.ckpt.tmp"));
+  const Status s = e->Checkpoint();
+  EXPECT_EQ(s.code(), Code::kIoError) << s.ToString();
+  EXPECT_NE(s.message().find(std::strerror(ENOSPC)), std::string::npos) << s.message();
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(dir_.file("live.ckpt.tmp"))))
+      << "the failed temp file was left behind";
+  EXPECT_EQ(slurp(dir_.file("live.ckpt")), good) << "the last good checkpoint was touched";
+  auto p = PutStr(*e, "after", "still served");
+  ASSERT_TRUE(p.status.ok());
+  EXPECT_TRUE(WaitDurable(*e, p.ticket).ok()) << "a failed checkpoint is not a failed sync";
+  ASSERT_TRUE(e->Flush().ok());
+  // Crash: the store and the checkpoint as they are on disk now.
+  std::filesystem::copy_file(dir_.file("live"), dir_.file("image"));
+  std::filesystem::copy_file(dir_.file("live.ckpt"), dir_.file("image.ckpt"));
+  std::filesystem::copy_file(dir_.file("live"), dir_.file("cold"));
+  auto o = Opts("cold");
+  o.devices[0].checkpoint = "none";
+  auto cold = MustOpen(o);
+  auto r = MustOpen(Opts("image"));
+  EXPECT_LT(r->Stats().recovery_bytes_read, cold->Stats().recovery_bytes_read)
+      << "the restart did not start from the old checkpoint";
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("image.ckpt")));  // loaded and consumed
+  for (auto* eng : {r.get(), cold.get()}) {
+    for (int i = 0; i < 100; i++)
+      EXPECT_EQ(eng->GetSync("k" + std::to_string(i)).item.value, "new" + std::to_string(i));
+    for (int i = 100; i < 600; i++)
+      EXPECT_EQ(eng->GetSync("k" + std::to_string(i)).item.value, Val(i));
+    EXPECT_EQ(eng->GetSync("after").item.value, "still served");
+  }
+  (void)e->Close();
 }
 
 INSTANTIATE_TEST_SUITE_P(Io, CheckpointTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
