@@ -64,6 +64,10 @@ struct PutRequest {
   // memcached's touch does. Meant for re-puts of the value just read (with
   // conditional = true, so the version cannot belong to another value).
   uint64_t keep_version = 0;
+  // Store it on the ring even if admission would keep it off (see PutResult::
+  // stored): for objects whose only copy is elsewhere, e.g. the server's RAM
+  // tier at a clean stop.
+  bool skip_admission = false;
 };
 
 // Identifies an accepted write in its device's journal (see WhenDurable).
@@ -76,6 +80,10 @@ struct PutResult {
   Status status;         // kOk, kExists (condition lost), kTooLarge, kBusy, kIoError ...
   uint64_t version = 0;  // version (CAS) given to the stored value
   WriteTicket ticket;    // for WhenDurable
+  // False when admission kept the value off the ring: the put is then a value
+  // stored and evicted at once (older copies are gone, a get misses), and the
+  // caller holds the only copy if it kept one.
+  bool stored = true;
 };
 
 class Engine {

@@ -19,6 +19,7 @@ struct RamTier::Node {
   int64_t last_access = 0;
   uint8_t freq = 0;
   bool in_main = false;
+  bool only_copy = false;  // the store kept it off its ring
   bool hit_before = false;
   Node* prev = nullptr;
   Node* next = nullptr;
@@ -60,6 +61,7 @@ RamTier::RamTier(uint64_t capacity_bytes) : capacity_(capacity_bytes) {
   for (auto& s : shards_) {
     s.capacity = capacity_bytes / n;
     s.writes.assign(kStripes, 0);
+    s.drops.assign(kStripes, 0);
   }
   max_object_ = capacity_bytes / n / 8;
 }
@@ -72,6 +74,16 @@ RamTier::~RamTier() {
 
 uint64_t RamTier::TicketLocked(Shard& s, uint64_t hash) const {
   return (uint64_t{epoch_.load(std::memory_order_acquire)} << 32) | s.writes[StripeOf(hash)];
+}
+
+uint64_t RamTier::WriteTicketLocked(Shard& s, uint64_t hash) const {
+  return (uint64_t{epoch_.load(std::memory_order_acquire)} << 32) | s.drops[StripeOf(hash)];
+}
+
+uint64_t RamTier::BeginWrite(uint64_t hash) {
+  Shard& s = ShardFor(hash);
+  std::lock_guard lk(s.mu);
+  return WriteTicketLocked(s, hash);
 }
 
 uint64_t RamTier::BeginFill(uint64_t hash) {
@@ -127,6 +139,13 @@ bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedV
     // at least as new as ours.
     return false;
   }
+  fills_.fetch_add(1, std::memory_order_relaxed);
+  return Install(s, key, hash, std::move(value), flags, expiry, version, charge, now, false);
+}
+
+bool RamTier::Install(Shard& s, std::string_view key, uint64_t hash, SharedValue value,
+                      uint32_t flags, int64_t expiry, uint64_t version, uint64_t charge,
+                      int64_t now, bool only_copy) {
   auto* n = new Node;
   n->key.assign(key);
   n->hash = hash;
@@ -136,6 +155,7 @@ bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedV
   n->version = version;
   n->charge = charge;
   n->last_access = now;
+  n->only_copy = only_copy;
   if (s.ghost.erase(hash) != 0) {
     n->in_main = true;
     s.main.PushHead(n);
@@ -145,22 +165,36 @@ bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedV
   s.map.emplace(std::string_view(n->key), n);
   items_.fetch_add(1, std::memory_order_relaxed);
   bytes_.fetch_add(charge, std::memory_order_relaxed);
-  fills_.fetch_add(1, std::memory_order_relaxed);
   EvictLocked(s);
   return true;
 }
 
-void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t version, std::string_view value,
-                      uint32_t flags, int64_t expiry) {
+void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint64_t version,
+                      std::string_view value, uint32_t flags, int64_t expiry, bool only_copy,
+                      int64_t now) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
-  s.writes[StripeOf(hash)]++;
+  const uint32_t stripe = StripeOf(hash);
+  const bool may_insert = WriteTicketLocked(s, hash) == ticket;
+  s.writes[stripe]++;
+  const uint64_t charge = key.size() + value.size() + kEntryOverhead;
+  const bool expired = expiry != 0 && expiry <= now;
   auto it = s.map.find(key);
-  if (it == s.map.end()) return;
+  if (it == s.map.end()) {
+    if (may_insert && !expired && charge <= max_object_) {
+      writes_in_.fetch_add(1, std::memory_order_relaxed);
+      Install(s, key, hash, std::make_shared<const std::string>(value), flags, expiry, version,
+              charge, now, only_copy);
+    } else {
+      // Not inserted: a slower writer of an older version, whose ticket is
+      // newer than ours, must not insert either.
+      s.drops[stripe]++;
+    }
+    return;
+  }
   Node* n = it->second;
   if (n->version >= version) return;  // a newer write already landed here
-  const uint64_t charge = key.size() + value.size() + kEntryOverhead;
-  if (charge > max_object_) {
+  if (charge > max_object_ || expired) {
     Unlink(s, n);
     return;
   }
@@ -174,13 +208,25 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t version, std
   n->flags = flags;
   n->expiry = expiry;
   n->version = version;
+  n->only_copy = only_copy;
   EvictLocked(s);
+}
+
+void RamTier::ForEachOnlyCopy(int64_t now, const std::function<void(const OnlyCopy&)>& fn) {
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    for (const auto& [k, n] : s.map) {
+      if (!n->only_copy || (n->expiry != 0 && n->expiry <= now)) continue;
+      fn(OnlyCopy{n->key, *n->value, n->flags, n->expiry, n->version});
+    }
+  }
 }
 
 void RamTier::Invalidate(std::string_view key, uint64_t hash) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
   s.writes[StripeOf(hash)]++;
+  s.drops[StripeOf(hash)]++;  // also when absent: a pending insert of the key is stale
   auto it = s.map.find(key);
   if (it != s.map.end()) Unlink(s, it->second);
 }
@@ -200,6 +246,7 @@ void RamTier::Clear() {
 }
 
 void RamTier::Unlink(Shard& s, Node* n) {
+  s.drops[StripeOf(n->hash)]++;  // a writer's pending insert of this key may be stale now
   (n->in_main ? s.main : s.small).Remove(n);
   s.map.erase(std::string_view(n->key));
   items_.fetch_sub(1, std::memory_order_relaxed);
@@ -257,6 +304,7 @@ RamTierStats RamTier::Stats() const {
   st.fills = fills_.load(std::memory_order_relaxed);
   st.fills_stale = fills_stale_.load(std::memory_order_relaxed);
   st.fills_too_large = fills_too_large_.load(std::memory_order_relaxed);
+  st.writes_in = writes_in_.load(std::memory_order_relaxed);
   return st;
 }
 

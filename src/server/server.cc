@@ -166,7 +166,14 @@ int Server::Shutdown() {
   }
   if (http_) http_->Stop();
   const auto t0 = std::chrono::steady_clock::now();
-  Status flushed = engine_->Flush();
+  // Objects admission kept off the ring live only in the RAM tier: store them.
+  Result<uint64_t> kept = store_->KeepRamOnlyCopies();
+  if (!kept.ok()) {
+    spdlog::error("storing the RAM tier's only copies failed: {}", kept.status().ToString());
+  } else if (*kept > 0) {
+    spdlog::info("stored {} objects that only the RAM tier held", *kept);
+  }
+  Status flushed = kept.ok() ? engine_->Flush() : kept.status();
   engine_->Close();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -144,6 +144,7 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_ram_fills", rs.fills);
   out->Stat("coss_ram_fills_stale", rs.fills_stale);
   out->Stat("coss_ram_fills_too_large", rs.fills_too_large);
+  out->Stat("coss_ram_writes_in", rs.writes_in);
   out->Stat("coss_ram_evictions", rs.evictions);
   for (int i = kHitsRam; i < kCounterCount; i++) out->Stat(kCounterNames[i], t.c[i]);
   // coss: connections held back by their own limits, and what they hold
@@ -406,6 +407,8 @@ std::string RenderPrometheus(const ServerContext& ctx) {
   p.One("cossd_ram_limit_bytes", "gauge", "RAM tier capacity (-m)", rs.capacity);
   p.One("cossd_ram_fills_stale_total", "counter",
         "RAM tier fills refused because the key was written during the read", rs.fills_stale);
+  p.One("cossd_ram_writes_in_total", "counter", "Written objects that entered the RAM tier",
+        rs.writes_in);
   p.One("cossd_store_busy_total", "counter",
         "Writes refused because every stripe buffer waited for the disk (--on-full busy)", es.busy);
   p.One("cossd_store_waits_total", "counter",

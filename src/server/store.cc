@@ -62,17 +62,44 @@ void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
 }
 
 PutResult Store::Write(const PutRequest& req) {
+  const uint64_t hash = ram_ != nullptr ? RamKeyHash(req.key) : 0;
+  const uint64_t ticket = ram_ != nullptr ? ram_->BeginWrite(hash) : 0;  // before the engine
   PutResult r = engine_->Put(req);
   if (ram_ != nullptr && r.status.ok()) {
     if (req.keep_version != 0) {
       // A touch: same version, new expiry. The RAM tier orders updates by version,
       // so it could not tell two touches apart; the copy goes, the next read refills.
-      ram_->Invalidate(req.key, RamKeyHash(req.key));
+      ram_->Invalidate(req.key, hash);
     } else {
-      ram_->OnWrite(req.key, RamKeyHash(req.key), r.version, req.value, req.flags, req.expiry);
+      ram_->OnWrite(req.key, hash, ticket, r.version, req.value, req.flags, req.expiry, !r.stored,
+                    NowSeconds());
     }
   }
   return r;
+}
+
+Result<uint64_t> Store::KeepRamOnlyCopies() {
+  if (ram_ == nullptr) return uint64_t{0};
+  uint64_t kept = 0;
+  Status first;
+  ram_->ForEachOnlyCopy(NowSeconds(), [&](const RamTier::OnlyCopy& c) {
+    if (!first.ok()) return;
+    PutRequest p;
+    p.key = c.key;
+    p.value = c.value;
+    p.flags = c.flags;
+    p.expiry = c.expiry;
+    p.keep_version = c.version;
+    p.skip_admission = true;
+    const PutResult r = engine_->Put(p);
+    if (r.status.ok()) {
+      kept++;
+    } else {
+      first = r.status;
+    }
+  });
+  if (!first.ok()) return first;
+  return kept;
 }
 
 Status Store::Remove(std::string_view key, const Locator* expect, WriteTicket* ticket) {

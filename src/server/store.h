@@ -10,7 +10,9 @@
 //    can see an object the store no longer has after a read-modify-write said
 //    it was gone.
 //  * Write/Remove/Clear: the engine first; the RAM tier is updated or
-//    invalidated after the engine accepted the change. Write and Remove hand
+//    invalidated after the engine accepted the change, and a written value
+//    enters the tier even when the engine's admission kept it off the ring
+//    (read-your-writes; KeepRamOnlyCopies stores those at a clean stop). Write and Remove hand
 //    back the engine's journal ticket: WhenDurable tells when a crash can no
 //    longer undo the change (Clear returns only once it is durable).
 //  * Callbacks run inline (RAM or membuf hits, misses) or on an engine I/O
@@ -57,6 +59,10 @@ class Store {
   PutResult Write(const PutRequest& req);
   Status Remove(std::string_view key, const Locator* expect, WriteTicket* ticket = nullptr);
   Status Clear();
+  // A clean stop, once no request runs any more: stores every object that only
+  // the RAM tier holds (admission kept it off the ring) so that a restart still
+  // serves it. Returns how many.
+  Result<uint64_t> KeepRamOnlyCopies();
   // cb(Ok) once the write is on stable storage, cb(error) when the engine can
   // no longer promise it (Engine::WhenDurable); inline or on a journal thread.
   void WhenDurable(const WriteTicket& t, std::function<void(const Status&)> cb);

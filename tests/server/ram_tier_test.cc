@@ -43,11 +43,61 @@ TEST(RamTierTest, WriteDuringReadRefusesTheFill) {
   RamTier t(8 << 20);
   const uint64_t h = RamKeyHash("k");
   const uint64_t ticket = t.BeginFill(h);  // reader starts reading v1 from the store
-  t.OnWrite("k", h, 2, "v2", 0, 0);        // a writer stores v2 meanwhile
-  EXPECT_FALSE(t.Fill("k", h, ticket, V("v1"), 0, 0, 1, 100));  // the stale fill
+  t.OnWrite("k", h, t.BeginWrite(h), 2, "v2", 0, 0, false, 100);  // a writer stores v2 meanwhile
+  EXPECT_FALSE(t.Fill("k", h, ticket, V("v1"), 0, 0, 1, 100));    // the stale fill
   RamHit hit;
-  EXPECT_FALSE(t.Lookup("k", h, 100, &hit));
+  ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
+  EXPECT_EQ(*hit.value, "v2");
   EXPECT_EQ(t.Stats().fills_stale, 1u);
+}
+
+// Read-your-writes: a written value is in the tier at once; one the store kept
+// off its ring is marked as the only copy until a stored write replaces it.
+TEST(RamTierTest, WrittenValueIsReadableAndItsOnlyCopyIsKnown) {
+  RamTier t(8 << 20);
+  const uint64_t h = RamKeyHash("k");
+  t.OnWrite("k", h, t.BeginWrite(h), 3, "v3", 9, 0, /*only_copy=*/true, 100);
+  RamHit hit;
+  ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
+  EXPECT_EQ(*hit.value, "v3");
+  EXPECT_EQ(hit.flags, 9u);
+  EXPECT_EQ(hit.version, 3u);
+  std::vector<std::string> only;
+  t.ForEachOnlyCopy(100, [&](const RamTier::OnlyCopy& c) {
+    only.push_back(std::string(c.key) + "=" + std::string(c.value) + "@" +
+                   std::to_string(c.version));
+  });
+  EXPECT_EQ(only, std::vector<std::string>{"k=v3@3"});
+  t.OnWrite("k", h, t.BeginWrite(h), 4, "v4", 0, 0, /*only_copy=*/false, 100);
+  only.clear();
+  t.ForEachOnlyCopy(100, [&](const RamTier::OnlyCopy& c) { only.emplace_back(c.key); });
+  EXPECT_TRUE(only.empty());
+  EXPECT_EQ(t.Stats().writes_in, 1u);
+}
+
+// A delete, a flush_all or an eviction between a write's store put and its
+// insert: the key may have held a newer value since, so the write stays out.
+TEST(RamTierTest, DepartureBetweenAWriteAndItsInsertKeepsItOut) {
+  RamTier t(8 << 20);
+  const uint64_t h = RamKeyHash("k");
+  RamHit hit;
+  uint64_t ticket = t.BeginWrite(h);
+  t.Invalidate("k", h);  // a delete of the key (absent from the tier) overtook the insert
+  t.OnWrite("k", h, ticket, 1, "v1", 0, 0, false, 100);
+  EXPECT_FALSE(t.Lookup("k", h, 100, &hit));
+  ticket = t.BeginWrite(h);
+  t.Clear();
+  t.OnWrite("k", h, ticket, 2, "v2", 0, 0, false, 100);
+  EXPECT_FALSE(t.Lookup("k", h, 100, &hit));
+  // Two writers: v2 took its ticket first, then something left the stripe, then
+  // v1's writer took its ticket (its store put came earlier, its insert later).
+  const uint64_t t2 = t.BeginWrite(h);
+  t.OnWrite("k", h, t.BeginWrite(h), 3, "v3", 0, 0, false, 100);
+  t.Invalidate("k", h);
+  const uint64_t t1 = t.BeginWrite(h);
+  t.OnWrite("k", h, t2, 5, "v5", 0, 0, false, 100);  // refused: a departure since t2
+  t.OnWrite("k", h, t1, 4, "v4", 0, 0, false, 100);  // must not insert the older v4
+  EXPECT_FALSE(t.Lookup("k", h, 100, &hit)) << "served " << *hit.value;
 }
 
 TEST(RamTierTest, DeleteDuringReadRefusesTheFill) {
@@ -74,8 +124,8 @@ TEST(RamTierTest, WriteAfterFillUpdatesOnlyWithNewerVersion) {
   RamTier t(8 << 20);
   const uint64_t h = RamKeyHash("k");
   ASSERT_TRUE(t.Fill("k", h, t.BeginFill(h), V("v5"), 0, 0, 5, 100));
-  t.OnWrite("k", h, 7, "v7", 0, 0);
-  t.OnWrite("k", h, 6, "v6", 0, 0);  // a slower writer whose store put was earlier
+  t.OnWrite("k", h, t.BeginWrite(h), 7, "v7", 0, 0, false, 100);
+  t.OnWrite("k", h, t.BeginWrite(h), 6, "v6", 0, 0, false, 100);  // a slower, earlier writer
   RamHit hit;
   ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
   EXPECT_EQ(*hit.value, "v7");
@@ -156,11 +206,15 @@ class ManualEngine final : public Engine {
     return it == data_.end() ? 0 : it->second.value.size();
   }
   PutResult Put(const PutRequest& req) override {
+    if (!admit && !req.skip_admission) {  // admission keeps it off the ring
+      data_.erase(std::string(req.key));
+      return {Status::Ok(), ++version_, {}, /*stored=*/false};
+    }
     Item& it = data_[std::string(req.key)];
     it.value.assign(req.value);
     it.flags = req.flags;
     it.expiry = req.expiry;
-    it.version = ++version_;
+    it.version = req.keep_version != 0 ? req.keep_version : ++version_;
     return {Status::Ok(), it.version, {}};
   }
   Status Remove(std::string_view key, const Locator*, WriteTicket*) override {
@@ -185,6 +239,7 @@ class ManualEngine final : public Engine {
     f();
   }
   size_t pending() const { return pending_.size(); }
+  bool admit = true;  // false: every put without skip_admission is kept off the ring
 
  private:
   std::map<std::string, Item> data_;
@@ -208,6 +263,7 @@ TEST(StoreTest, SetDuringDiskReadNeverLeavesTheOldValueInRam) {
   p.key = "k";
   p.value = "old";
   ASSERT_TRUE(s.Write(p).status.ok());
+  ram.Invalidate("k", RamKeyHash("k"));  // evicted from RAM: the next read goes to the disk
 
   std::string first;
   s.Read("k", [&](ReadResult r) { first = *r.value; });  // disk read of "old" in flight
@@ -218,8 +274,8 @@ TEST(StoreTest, SetDuringDiskReadNeverLeavesTheOldValueInRam) {
   EXPECT_EQ(first, "old");              // fine: it was issued before the set
   EXPECT_EQ(ram.Stats().fills_stale, 1u);
   EXPECT_EQ(ReadNow(s, e, "k"), "new");  // never "old" from the RAM tier
-  EXPECT_EQ(ReadNow(s, e, "k"), "new");  // (second read: served by the RAM tier)
-  EXPECT_EQ(ram.Stats().hits, 1u);
+  EXPECT_EQ(ReadNow(s, e, "k"), "new");  // (both served by the RAM tier: the set put it there)
+  EXPECT_EQ(ram.Stats().hits, 2u);
 }
 
 TEST(StoreTest, DeleteDuringDiskReadNeverResurrectsTheValue) {
@@ -230,10 +286,40 @@ TEST(StoreTest, DeleteDuringDiskReadNeverResurrectsTheValue) {
   p.key = "k";
   p.value = "old";
   ASSERT_TRUE(s.Write(p).status.ok());
+  ram.Invalidate("k", RamKeyHash("k"));  // evicted from RAM: the next read goes to the disk
   s.Read("k", [](ReadResult) {});
+  ASSERT_EQ(e.pending(), 1u);
   ASSERT_TRUE(s.Remove("k", nullptr).ok());
   e.CompleteOne();
   EXPECT_EQ(ReadNow(s, e, "k"), "<miss>");
+}
+
+// Admission keeps a new value off the ring: it is still read back (from RAM),
+// and a clean stop hands it to the store with its version.
+TEST(StoreTest, ValueKeptOffTheRingIsReadBackAndStoredAtACleanStop) {
+  ManualEngine e;
+  RamTier ram(8 << 20);
+  Store s(&e, &ram);
+  e.admit = false;
+  PutRequest p;
+  p.key = "k";
+  p.value = "fresh";
+  p.flags = 5;
+  const PutResult w = s.Write(p);
+  ASSERT_TRUE(w.status.ok());
+  EXPECT_FALSE(w.stored);
+  EXPECT_EQ(ReadNow(s, e, "k"), "fresh");
+  EXPECT_EQ(e.SizeHint("k"), 0u) << "the engine holds it after all";
+  auto kept = s.KeepRamOnlyCopies();
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, 1u);
+  GetResult g;
+  e.Get("k", [&](GetResult r) { g = std::move(r); });
+  e.CompleteOne();
+  ASSERT_TRUE(g.status.ok());
+  EXPECT_EQ(g.item.value, "fresh");
+  EXPECT_EQ(g.item.flags, 5u);
+  EXPECT_EQ(g.item.version, w.version);
 }
 
 TEST(StoreTest, ReadForUpdateMissDropsTheRamCopy) {
@@ -244,7 +330,7 @@ TEST(StoreTest, ReadForUpdateMissDropsTheRamCopy) {
   p.key = "k";
   p.value = "v";
   ASSERT_TRUE(s.Write(p).status.ok());
-  EXPECT_EQ(ReadNow(s, e, "k"), "v");  // fills the RAM tier
+  EXPECT_EQ(ReadNow(s, e, "k"), "v");  // the set put it in the RAM tier
   ASSERT_EQ(ram.Stats().items, 1u);
   e.Clear();  // the store lost it (evicted) behind the RAM tier's back
   bool miss = false;

@@ -68,8 +68,9 @@ class Metrics(harness.ServerTest):
         c = self.conn()
         c.expect(b"set hot 0 0 5\r\nhello\r\n", b"STORED\r\n")
         blob = b"f" * 50000
+        # Pushes "hot" out of the write buffers and (more than -m) out of the RAM tier.
         c.send(b"".join(b"set fill%d 0 0 %d noreply\r\n%s\r\n" % (i, len(blob), blob)
-                        for i in range(200)))  # pushes "hot" out of the write buffers
+                        for i in range(400)))
         c.expect(b"mn\r\n", b"MN\r\n")
         s0 = stats(c)
         for _ in range(5):
