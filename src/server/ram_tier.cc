@@ -1,5 +1,5 @@
-// RamTier implementation: see ram_tier.h for the policy and the no-stale-fill
-// protocol.
+// RamTier implementation: see ram_tier.h for the memory layout, the policy and
+// the no-stale-fill and no-stale-insert protocols.
 #include "server/ram_tier.h"
 
 #include <xxhash.h>
@@ -8,68 +8,56 @@
 
 namespace coss::server {
 
-struct RamTier::Node {
-  std::string key;
-  uint64_t hash = 0;
-  SharedValue value;
-  uint32_t flags = 0;
-  int64_t expiry = 0;
-  uint64_t version = 0;
-  uint64_t charge = 0;
-  int64_t last_access = 0;
-  uint8_t freq = 0;
-  bool in_main = false;
-  bool only_copy = false;  // the store kept it off its ring
-  bool hit_before = false;
-  Node* prev = nullptr;
-  Node* next = nullptr;
-};
+namespace {
+
+// Index home buckets for `items` objects at about 90 % of their slots (two
+// bucket choices keep overflow rare up to about 97 %).
+uint64_t BucketsFor(uint64_t items) {
+  return std::max<uint64_t>(8, items * 100 / (90 * RamIndex::kWays) + 1);
+}
+
+constexpr uint64_t kCounterBytes = 2 * 1024 * sizeof(uint32_t);
+
+}  // namespace
 
 uint64_t RamKeyHash(std::string_view key) {
   return XXH3_64bits(key.data(), key.size());
 }
 
-void RamTier::List::PushHead(Node* n) {
-  n->prev = nullptr;
-  n->next = head;
-  if (head != nullptr) head->prev = n;
-  head = n;
-  if (tail == nullptr) tail = n;
-  bytes += n->charge;
-  count++;
-}
-
-void RamTier::List::Remove(Node* n) {
-  if (n->prev != nullptr)
-    n->prev->next = n->next;
-  else
-    head = n->next;
-  if (n->next != nullptr)
-    n->next->prev = n->prev;
-  else
-    tail = n->prev;
-  n->prev = n->next = nullptr;
-  bytes -= n->charge;
-  count--;
-}
-
 RamTier::RamTier(uint64_t capacity_bytes) : capacity_(capacity_bytes) {
-  // About 8 MiB per shard, between 1 and 16 shards: enough parallelism for the
-  // workers, while a shard stays large enough to admit 1 MiB objects.
-  const uint64_t n = std::clamp<uint64_t>(capacity_bytes / (8u << 20), 1, 16);
+  // Shards of about 16 MiB (1 to 64): parallelism for the workers. Segments
+  // of 64 KiB (a shard's open and spare segments stay near 1 % of it; S3-FIFO
+  // evicts in fine steps), 128 KiB (the index's offset limit) only for shards
+  // above 1 GiB (the index's segment-id limit), smaller for tiny tiers.
+  const uint64_t n = std::clamp<uint64_t>(capacity_bytes / (16u << 20), 1, 64);
+  const uint64_t per = capacity_bytes / n;
+  uint64_t seg = per > (1ull << 30) ? uint64_t{RamSlot::kMaxOffset} + 1 : 64u << 10;
+  while (seg > 4096 && seg * 64 > per) seg /= 2;
+  segment_bytes_ = static_cast<uint32_t>(seg);
+  max_object_ = std::min<uint64_t>(seg - ram_item::kMaxHeader, per / 8);
   shards_ = std::vector<Shard>(n);
   for (auto& s : shards_) {
-    s.capacity = capacity_bytes / n;
+    s.capacity = per;
     s.writes.assign(kStripes, 0);
     s.drops.assign(kStripes, 0);
+    ResetShardLocked(s);
   }
-  max_object_ = capacity_bytes / n / 8;
 }
 
-RamTier::~RamTier() {
-  for (auto& s : shards_) {
-    for (auto& [k, n] : s.map) delete n;
-  }
+RamTier::~RamTier() = default;
+
+void RamTier::ResetShardLocked(Shard& s) {
+  s.segs.clear();
+  s.segs.shrink_to_fit();
+  s.free_ids.clear();
+  for (auto& f : s.fifo) f.clear();
+  s.open[kSmall] = s.open[kMain] = -1;
+  s.allocated = 0;
+  s.queue_segments[kSmall] = s.queue_segments[kMain] = 0;
+  // Sized for a quarter of the objects of 128 bytes the shard could hold; it
+  // grows (or shrinks) to what it really holds.
+  s.index.Reset(BucketsFor(s.capacity / 128 / 4));
+  s.ghost.Reset(s.capacity / 1024);
 }
 
 uint64_t RamTier::TicketLocked(Shard& s, uint64_t hash) const {
@@ -92,29 +80,200 @@ uint64_t RamTier::BeginFill(uint64_t hash) {
   return TicketLocked(s, hash);
 }
 
+ram_item::Fields RamTier::DecodeAt(Shard& s, uint64_t slot, uint32_t* size) {
+  ram_item::Fields f;
+  const uint32_t n =
+      ram_item::Decode(ItemAt(s, slot), s.segs[RamSlot::Segment(slot)].base_version, &f);
+  if (size != nullptr) *size = n;
+  return f;
+}
+
+uint64_t* RamTier::FindLocked(Shard& s, std::string_view key, uint64_t hash) {
+  return s.index.Find(hash, [&](uint64_t slot) {
+    const char* p = ItemAt(s, slot);
+    return static_cast<uint8_t>(p[0]) == key.size() && DecodeAt(s, slot).key == key;
+  });
+}
+
+uint64_t RamTier::BudgetSegments(const Shard& s) const {
+  const uint64_t overhead = s.index.bytes() + s.ghost.bytes() + kCounterBytes;
+  if (overhead >= s.capacity) return 0;
+  return std::min<uint64_t>((s.capacity - overhead) / segment_bytes_, RamSlot::kMaxSegments);
+}
+
+void RamTier::FreeSegmentLocked(Shard& s, uint32_t id) {
+  Segment& g = s.segs[id];
+  s.queue_segments[g.queue]--;
+  g.used = 0;
+  s.free_ids.push_back(id);  // keeps its memory for reuse
+}
+
+void RamTier::EraseLocked(Shard& s, uint64_t* slot, uint64_t hash) {
+  s.index.Erase(slot);
+  s.drops[StripeOf(hash)]++;  // a writer's pending insert of this key may be stale now
+  items_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+uint64_t RamTier::AppendLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
+                               bool for_eviction) {
+  auto size_in = [&](int64_t id) -> uint64_t {
+    const Segment& g = s.segs[id];
+    return ram_item::Size(f, g.used == 0 ? f.version : g.base_version);
+  };
+  auto fits = [&](int64_t id) {
+    return id >= 0 && s.segs[id].used + size_in(id) <= segment_bytes_;
+  };
+  if (!fits(s.open[q])) {
+    if (s.open[q] >= 0) {
+      s.fifo[q].push_back(static_cast<uint32_t>(s.open[q]));
+      s.open[q] = -1;
+    }
+    if (!for_eviction) MakeRoomLocked(s);
+    if (!fits(s.open[q])) {  // an eviction's copies may have opened one with room
+      if (s.open[q] >= 0) {
+        s.fifo[q].push_back(static_cast<uint32_t>(s.open[q]));
+        s.open[q] = -1;
+      }
+      uint32_t id;
+      if (!s.free_ids.empty()) {
+        id = s.free_ids.back();
+        s.free_ids.pop_back();
+      } else if (s.allocated < BudgetSegments(s)) {
+        id = static_cast<uint32_t>(s.segs.size());
+        s.segs.emplace_back();
+        s.segs[id].mem.reset(new char[segment_bytes_]);
+        s.allocated++;
+      } else {
+        return 0;  // no room at all (a tiny tier): the object does not enter
+      }
+      Segment& g = s.segs[id];
+      g.queue = q;
+      g.base_version = f.version;
+      s.queue_segments[q]++;
+      s.open[q] = id;
+    }
+  }
+  Segment& g = s.segs[s.open[q]];
+  const auto off = g.used;
+  const auto size = static_cast<uint32_t>(size_in(s.open[q]));
+  ram_item::Encode(g.mem.get() + off, f, g.base_version);
+  g.used += size;
+  return RamSlot::Make(hash, static_cast<uint32_t>(s.open[q]), off);
+}
+
+void RamTier::MakeRoomLocked(Shard& s) {
+  // Taking one more segment must leave the spare that an eviction's copies may
+  // need: segments in use + 2 <= budget, with no more memory held than budget.
+  for (int guard = 0; guard < 4 * 16384; guard++) {
+    const uint64_t budget = BudgetSegments(s);
+    if (s.allocated > budget && !s.free_ids.empty()) {
+      // The index grew into the segments' share: give memory back.
+      const uint32_t id = s.free_ids.back();
+      s.free_ids.pop_back();
+      s.segs[id].mem.reset();
+      s.allocated--;
+      continue;
+    }
+    const uint64_t in_use = s.allocated - s.free_ids.size();
+    if (s.allocated <= budget && in_use + 2 <= budget) return;
+    if (s.fifo[kSmall].empty() && s.fifo[kMain].empty()) return;  // nothing sealed to evict
+    // Right-size an index that holds far fewer objects than it was made for
+    // (larger objects than guessed), so its memory goes to segments.
+    if (s.index.load() < 0.45 && s.index.home_buckets() > BucketsFor(s.index.size()) * 3 / 2) {
+      ResizeIndexLocked(s, s.index.size());
+      continue;
+    }
+    EvictOneLocked(s);
+  }
+}
+
+void RamTier::EvictOneLocked(Shard& s) {
+  const uint64_t total = s.queue_segments[kSmall] + s.queue_segments[kMain];
+  Queue q = kMain;
+  if (s.fifo[kMain].empty() || (!s.fifo[kSmall].empty() && s.queue_segments[kSmall] * 10 > total))
+    q = kSmall;
+  if (s.fifo[q].empty()) return;
+  const uint32_t id = s.fifo[q].front();
+  s.fifo[q].pop_front();
+  // Copies may add segments (s.segs may move): read through stable values.
+  const char* mem = s.segs[id].mem.get();
+  const uint32_t used = s.segs[id].used;
+  const uint64_t base = s.segs[id].base_version;
+  const int64_t now = now_.load(std::memory_order_relaxed);
+  for (uint32_t off = 0; off < used;) {
+    ram_item::Fields f;
+    const uint32_t size = ram_item::Decode(mem + off, base, &f);
+    const uint64_t hash = RamKeyHash(f.key);
+    uint64_t* slot = s.index.Find(
+        hash, [&](uint64_t v) { return RamSlot::Segment(v) == id && RamSlot::Offset(v) == off; });
+    if (slot != nullptr) {
+      const uint32_t freq = RamSlot::Freq(*slot);
+      const bool expired = f.expiry != 0 && f.expiry <= now;
+      uint64_t moved = 0;
+      if (freq > 0 && !expired) moved = AppendLocked(s, kMain, hash, f, /*for_eviction=*/true);
+      if (moved != 0) {
+        // Read while here: to main, with one read less (a second chance).
+        *slot = RamSlot::WithFreq(
+            RamSlot::Move(*slot, RamSlot::Segment(moved), RamSlot::Offset(moved)), freq - 1);
+        copied_forward_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        if (q == kSmall && !expired) s.ghost.Add(hash);
+        s.index.Erase(slot);
+        s.drops[StripeOf(hash)]++;
+        items_.fetch_sub(1, std::memory_order_relaxed);
+        evictions_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    off += size;
+  }
+  FreeSegmentLocked(s, id);
+}
+
+uint64_t RamTier::SlotHashLocked(Shard& s, uint64_t slot) {
+  return RamKeyHash(DecodeAt(s, slot).key);
+}
+
+void RamTier::ResizeIndexLocked(Shard& s, uint64_t items) {
+  s.index.Resize(BucketsFor(items), [&](uint64_t slot) { return SlotHashLocked(s, slot); });
+}
+
+void RamTier::InsertLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
+                           bool only_copy, int64_t now) {
+  const uint64_t loc = AppendLocked(s, q, hash, f, /*for_eviction=*/false);
+  if (loc == 0) return;
+  s.index.Insert(hash, RamSlot::WithAccess(RamSlot::WithOnlyCopy(loc, only_copy), now),
+                 [&](uint64_t v) { return SlotHashLocked(s, v); });
+  items_.fetch_add(1, std::memory_order_relaxed);
+  if (s.index.load() > 0.97) {
+    ResizeIndexLocked(s, s.index.size() * 26 / 25);  // to about 87 %
+    MakeRoomLocked(s);                               // the index took memory from the segments
+  }
+}
+
 bool RamTier::Lookup(std::string_view key, uint64_t hash, int64_t now, RamHit* out) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
-  auto it = s.map.find(key);
-  if (it == s.map.end()) {
+  now_.store(now, std::memory_order_relaxed);
+  uint64_t* slot = FindLocked(s, key, hash);
+  if (slot == nullptr) {
     misses_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  Node* n = it->second;
-  if (n->expiry != 0 && n->expiry <= now) {
-    Unlink(s, n);
+  const ram_item::Fields f = DecodeAt(s, *slot);
+  if (f.expiry != 0 && f.expiry <= now) {
+    EraseLocked(s, slot, hash);
     misses_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  out->value = n->value;
-  out->flags = n->flags;
-  out->expiry = n->expiry;
-  out->version = n->version;
-  out->hit_before = n->hit_before;
-  out->last_access = n->last_access;
-  n->hit_before = true;
-  n->last_access = now;
-  if (n->freq < 3) n->freq++;
+  out->value = std::make_shared<const std::string>(f.value);
+  out->flags = f.flags;
+  out->expiry = f.expiry;
+  out->version = f.version;
+  out->hit_before = RamSlot::HitBefore(*slot);
+  out->last_access = RamSlot::Access(*slot, now);
+  uint64_t v = RamSlot::WithAccess(RamSlot::WithHit(*slot), now);
+  if (RamSlot::Freq(v) < 3) v = RamSlot::WithFreq(v, RamSlot::Freq(v) + 1);
+  *slot = v;
   hits_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -122,50 +281,23 @@ bool RamTier::Lookup(std::string_view key, uint64_t hash, int64_t now, RamHit* o
 bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedValue value,
                    uint32_t flags, int64_t expiry, uint64_t version, int64_t now) {
   if (expiry != 0 && expiry <= now) return false;
-  const uint64_t charge = key.size() + value->size() + kEntryOverhead;
-  if (charge > max_object_) {
+  if (key.size() + value->size() > max_object_) {
     fills_too_large_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
+  now_.store(now, std::memory_order_relaxed);
   if (TicketLocked(s, hash) != ticket) {
     fills_stale_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  auto it = s.map.find(key);
-  if (it != s.map.end()) {
-    // Same stripe counter: no write since the ticket, so the resident copy is
-    // at least as new as ours.
-    return false;
-  }
+  // Same stripe counter: no write since the ticket, so a resident copy is at
+  // least as new as ours.
+  if (FindLocked(s, key, hash) != nullptr) return false;
   fills_.fetch_add(1, std::memory_order_relaxed);
-  return Install(s, key, hash, std::move(value), flags, expiry, version, charge, now, false);
-}
-
-bool RamTier::Install(Shard& s, std::string_view key, uint64_t hash, SharedValue value,
-                      uint32_t flags, int64_t expiry, uint64_t version, uint64_t charge,
-                      int64_t now, bool only_copy) {
-  auto* n = new Node;
-  n->key.assign(key);
-  n->hash = hash;
-  n->value = std::move(value);
-  n->flags = flags;
-  n->expiry = expiry;
-  n->version = version;
-  n->charge = charge;
-  n->last_access = now;
-  n->only_copy = only_copy;
-  if (s.ghost.erase(hash) != 0) {
-    n->in_main = true;
-    s.main.PushHead(n);
-  } else {
-    s.small.PushHead(n);
-  }
-  s.map.emplace(std::string_view(n->key), n);
-  items_.fetch_add(1, std::memory_order_relaxed);
-  bytes_.fetch_add(charge, std::memory_order_relaxed);
-  EvictLocked(s);
+  const ram_item::Fields f{key, *value, flags, expiry, version};
+  InsertLocked(s, s.ghost.Contains(hash) ? kMain : kSmall, hash, f, false, now);
   return true;
 }
 
@@ -174,17 +306,18 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint
                       int64_t now) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
+  now_.store(now, std::memory_order_relaxed);
   const uint32_t stripe = StripeOf(hash);
   const bool may_insert = WriteTicketLocked(s, hash) == ticket;
   s.writes[stripe]++;
-  const uint64_t charge = key.size() + value.size() + kEntryOverhead;
+  const bool fits = key.size() + value.size() <= max_object_;
   const bool expired = expiry != 0 && expiry <= now;
-  auto it = s.map.find(key);
-  if (it == s.map.end()) {
-    if (may_insert && !expired && charge <= max_object_) {
+  const ram_item::Fields f{key, value, flags, expiry, version};
+  uint64_t* slot = FindLocked(s, key, hash);
+  if (slot == nullptr) {
+    if (may_insert && !expired && fits) {
       writes_in_.fetch_add(1, std::memory_order_relaxed);
-      Install(s, key, hash, std::make_shared<const std::string>(value), flags, expiry, version,
-              charge, now, only_copy);
+      InsertLocked(s, s.ghost.Contains(hash) ? kMain : kSmall, hash, f, only_copy, now);
     } else {
       // Not inserted: a slower writer of an older version, whose ticket is
       // newer than ours, must not insert either.
@@ -192,33 +325,40 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint
     }
     return;
   }
-  Node* n = it->second;
-  if (n->version >= version) return;  // a newer write already landed here
-  if (charge > max_object_ || expired) {
-    Unlink(s, n);
+  if (DecodeAt(s, *slot).version >= version) return;  // a newer write already landed here
+  if (!fits || expired) {
+    EraseLocked(s, slot, hash);
     return;
   }
-  List& l = n->in_main ? s.main : s.small;
-  l.bytes -= n->charge;
-  bytes_.fetch_sub(n->charge, std::memory_order_relaxed);
-  n->charge = charge;
-  l.bytes += charge;
-  bytes_.fetch_add(charge, std::memory_order_relaxed);
-  n->value = std::make_shared<const std::string>(value);
-  n->flags = flags;
-  n->expiry = expiry;
-  n->version = version;
-  n->only_copy = only_copy;
-  EvictLocked(s);
+  // The new value goes to the queue the object is in, keeping its reads; the
+  // old bytes stay behind, dead. Appending may evict (even the object itself),
+  // so the slot is looked up again afterwards.
+  const Queue q = s.segs[RamSlot::Segment(*slot)].queue;
+  const uint64_t loc = AppendLocked(s, q, hash, f, /*for_eviction=*/false);
+  slot = FindLocked(s, key, hash);  // the old copy (the new one is not indexed yet)
+  if (loc == 0) {
+    if (slot != nullptr) EraseLocked(s, slot, hash);
+    return;
+  }
+  if (slot != nullptr) {
+    *slot = RamSlot::WithOnlyCopy(RamSlot::Move(*slot, RamSlot::Segment(loc), RamSlot::Offset(loc)),
+                                  only_copy);
+  } else {
+    s.index.Insert(hash, RamSlot::WithAccess(RamSlot::WithOnlyCopy(loc, only_copy), now),
+                   [&](uint64_t v) { return SlotHashLocked(s, v); });
+    items_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void RamTier::ForEachOnlyCopy(int64_t now, const std::function<void(const OnlyCopy&)>& fn) {
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
-    for (const auto& [k, n] : s.map) {
-      if (!n->only_copy || (n->expiry != 0 && n->expiry <= now)) continue;
-      fn(OnlyCopy{n->key, *n->value, n->flags, n->expiry, n->version});
-    }
+    s.index.ForEach([&](uint64_t& slot) {
+      if (!RamSlot::OnlyCopy(slot)) return;
+      const ram_item::Fields f = DecodeAt(s, slot);
+      if (f.expiry != 0 && f.expiry <= now) return;
+      fn(OnlyCopy{f.key, f.value, f.flags, f.expiry, f.version});
+    });
   }
 }
 
@@ -227,8 +367,7 @@ void RamTier::Invalidate(std::string_view key, uint64_t hash) {
   std::lock_guard lk(s.mu);
   s.writes[StripeOf(hash)]++;
   s.drops[StripeOf(hash)]++;  // also when absent: a pending insert of the key is stale
-  auto it = s.map.find(key);
-  if (it != s.map.end()) Unlink(s, it->second);
+  if (uint64_t* slot = FindLocked(s, key, hash); slot != nullptr) EraseLocked(s, slot, hash);
 }
 
 void RamTier::Clear() {
@@ -238,65 +377,19 @@ void RamTier::Clear() {
     // Bump under the lock too: a fill that read the epoch before the increment
     // and takes the lock after it still compares unequal.
     for (auto& w : s.writes) w++;
-    while (s.small.head != nullptr) Unlink(s, s.small.head);
-    while (s.main.head != nullptr) Unlink(s, s.main.head);
-    s.ghost.clear();
-    s.ghost_fifo.clear();
-  }
-}
-
-void RamTier::Unlink(Shard& s, Node* n) {
-  s.drops[StripeOf(n->hash)]++;  // a writer's pending insert of this key may be stale now
-  (n->in_main ? s.main : s.small).Remove(n);
-  s.map.erase(std::string_view(n->key));
-  items_.fetch_sub(1, std::memory_order_relaxed);
-  bytes_.fetch_sub(n->charge, std::memory_order_relaxed);
-  delete n;
-}
-
-void RamTier::GhostAdd(Shard& s, uint64_t hash) {
-  if (!s.ghost.insert(hash).second) return;
-  s.ghost_fifo.push_back(hash);
-  const uint64_t limit = std::max<uint64_t>(64, s.main.count + s.small.count);
-  while (s.ghost_fifo.size() > limit) {
-    s.ghost.erase(s.ghost_fifo.front());
-    s.ghost_fifo.pop_front();
-  }
-}
-
-void RamTier::EvictLocked(Shard& s) {
-  const uint64_t small_cap = s.capacity / 10;
-  while (s.small.bytes + s.main.bytes > s.capacity) {
-    if (s.small.bytes > small_cap || s.main.head == nullptr) {
-      Node* n = s.small.tail;
-      if (n->freq > 0) {  // read again while in small: promote
-        s.small.Remove(n);
-        n->freq = 0;
-        n->in_main = true;
-        s.main.PushHead(n);
-      } else {
-        GhostAdd(s, n->hash);
-        Unlink(s, n);
-        evictions_.fetch_add(1, std::memory_order_relaxed);
-      }
-    } else {
-      Node* n = s.main.tail;
-      if (n->freq > 0) {  // second chance
-        s.main.Remove(n);
-        n->freq--;
-        s.main.PushHead(n);
-      } else {
-        Unlink(s, n);
-        evictions_.fetch_add(1, std::memory_order_relaxed);
-      }
-    }
+    for (auto& d : s.drops) d++;
+    items_.fetch_sub(s.index.size(), std::memory_order_relaxed);
+    ResetShardLocked(s);
   }
 }
 
 RamTierStats RamTier::Stats() const {
   RamTierStats st;
   st.items = items_.load(std::memory_order_relaxed);
-  st.bytes = bytes_.load(std::memory_order_relaxed);
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    st.bytes += s.allocated * segment_bytes_ + s.index.bytes() + s.ghost.bytes() + kCounterBytes;
+  }
   st.capacity = capacity_;
   st.hits = hits_.load(std::memory_order_relaxed);
   st.misses = misses_.load(std::memory_order_relaxed);
@@ -305,6 +398,7 @@ RamTierStats RamTier::Stats() const {
   st.fills_stale = fills_stale_.load(std::memory_order_relaxed);
   st.fills_too_large = fills_too_large_.load(std::memory_order_relaxed);
   st.writes_in = writes_in_.load(std::memory_order_relaxed);
+  st.copied_forward = copied_forward_.load(std::memory_order_relaxed);
   return st;
 }
 

@@ -1,9 +1,23 @@
 // RamTier: a byte-bounded in-memory cache of hot objects in front of the store.
 //
-// Policy: S3-FIFO (Yang et al., SOSP'23) per shard: new objects enter a small
-// FIFO (10 % of the bytes); those read again while there move to the main FIFO,
-// the others leave a ghost (their key hash) so that a quick return goes straight
-// to main. Main is a FIFO with a 2-bit frequency (CLOCK-like second chances).
+// Memory: segment-structured, the COSS idea applied to RAM (as Pelikan's
+// Segcache does). Each shard cuts its share of -m into segments (64 or
+// 128 KiB); objects are appended, byte-packed (ram_item.h), to an open
+// segment, and a compact hash index (ram_index.h) maps each key to its place
+// in 8 bytes plus bucket slack. An object costs its key and value plus about
+// 16 bytes (5-7 of header, 9-10 of index, 1 of ghost filter): no per-object
+// allocation, pointer or list node. Everything is charged to -m: segments,
+// index, ghost filter, counters, and one spare segment per shard for eviction.
+// A delete or overwrite leaves dead bytes in a segment until it is evicted.
+//
+// Policy: S3-FIFO (Yang et al., SOSP'23) per shard, over segments: new objects
+// are appended to the small queue's open segment (10 % of the bytes); when the
+// oldest small segment is evicted, its objects read again while there are
+// copied to the main queue, the others leave a ghost (GhostFilter) so that a
+// quick return goes straight to main. Evicting the oldest main segment copies
+// forward the objects read since they were placed (with one read less: a
+// CLOCK-like second chance) and drops the rest.
+//
 // Objects enter when read from the store's disk (fills) and when written: a
 // value just stored is readable from RAM whatever the store's admission policy
 // decided about its ring (read-your-writes while the tier has room).
@@ -41,9 +55,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
+
+#include "server/ghost_filter.h"
+#include "server/ram_index.h"
+#include "server/ram_item.h"
 
 namespace coss::server {
 
@@ -64,17 +80,13 @@ struct RamTierStats {
   uint64_t fills_stale = 0;      // fills refused by the no-stale rule
   uint64_t fills_too_large = 0;  // objects larger than a shard's admission limit
   uint64_t writes_in = 0;        // written objects that entered the tier (read-your-writes)
+  uint64_t copied_forward = 0;   // objects copied to the main queue when their segment left
 };
 
 uint64_t RamKeyHash(std::string_view key);
 
 class RamTier {
  public:
-  // Per-entry bookkeeping charged on top of key and value bytes.
-  // Measured with 200 000 objects (glibc malloc): node, key copy, hash-map entry
-  // and shared value header cost about 290 bytes besides the key and value.
-  static constexpr uint64_t kEntryOverhead = 288;
-
   explicit RamTier(uint64_t capacity_bytes);
   ~RamTier();
   RamTier(const RamTier&) = delete;
@@ -112,46 +124,69 @@ class RamTier {
 
   RamTierStats Stats() const;
   uint64_t capacity() const { return capacity_; }
+  // Largest key + value that may enter (a segment, and an eighth of a shard).
   uint64_t max_object() const { return max_object_; }
+  uint32_t segment_bytes() const { return segment_bytes_; }
 
  private:
-  struct Node;
-  struct List {
-    Node* head = nullptr;
-    Node* tail = nullptr;
-    uint64_t bytes = 0;
-    uint64_t count = 0;
-    void PushHead(Node* n);
-    void Remove(Node* n);
+  enum Queue : uint8_t { kSmall = 0, kMain = 1 };
+  struct Segment {
+    std::unique_ptr<char[]> mem;  // null: free
+    uint32_t used = 0;            // bytes appended
+    uint64_t base_version = 0;    // versions are stored relative to it
+    Queue queue = kSmall;
   };
   struct Shard {
-    std::mutex mu;
-    std::unordered_map<std::string_view, Node*> map;
-    List small, main;
-    std::unordered_set<uint64_t> ghost;
-    std::deque<uint64_t> ghost_fifo;
+    mutable std::mutex mu;
+    RamIndex index;
+    GhostFilter ghost{64};
+    std::vector<Segment> segs;       // by id
+    std::vector<uint32_t> free_ids;  // ids whose mem is null
+    std::deque<uint32_t> fifo[2];    // sealed segments per queue, oldest first
+    int64_t open[2] = {-1, -1};      // open segment per queue
+    uint64_t allocated = 0;          // segments with memory
+    uint64_t queue_segments[2] = {0, 0};
+    uint64_t capacity = 0;
     std::vector<uint32_t> writes;  // per-stripe: writes and departures (fill tickets)
     std::vector<uint32_t> drops;   // per-stripe: departures only (write tickets)
-    uint64_t capacity = 0;
   };
   static constexpr uint32_t kStripes = 1024;
 
-  Shard& ShardFor(uint64_t hash) { return shards_[(hash >> 40) % shards_.size()]; }
+  Shard& ShardFor(uint64_t hash) { return shards_[((hash >> 32) & 0xfffff) % shards_.size()]; }
   static uint32_t StripeOf(uint64_t hash) { return static_cast<uint32_t>(hash % kStripes); }
   uint64_t TicketLocked(Shard& s, uint64_t hash) const;
   uint64_t WriteTicketLocked(Shard& s, uint64_t hash) const;
-  bool Install(Shard& s, std::string_view key, uint64_t hash, SharedValue value, uint32_t flags,
-               int64_t expiry, uint64_t version, uint64_t charge, int64_t now, bool only_copy);
-  void Unlink(Shard& s, Node* n);  // removes from list and map, frees
-  void EvictLocked(Shard& s);
-  void GhostAdd(Shard& s, uint64_t hash);
+
+  // The slot of `key`, or nullptr.
+  uint64_t* FindLocked(Shard& s, std::string_view key, uint64_t hash);
+  const char* ItemAt(Shard& s, uint64_t slot) {
+    return s.segs[RamSlot::Segment(slot)].mem.get() + RamSlot::Offset(slot);
+  }
+  ram_item::Fields DecodeAt(Shard& s, uint64_t slot, uint32_t* size = nullptr);
+  // Appends an object to `queue`'s open segment, making room first; returns
+  // the new slot's location bits (RamSlot::Make with hash). for_eviction: the
+  // copy-forward of an eviction, which may use the spare segment.
+  uint64_t AppendLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f,
+                        bool for_eviction);
+  void InsertLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f, bool only_copy,
+                    int64_t now);
+  void EraseLocked(Shard& s, uint64_t* slot, uint64_t hash);  // the object departs
+  uint64_t BudgetSegments(const Shard& s) const;
+  void MakeRoomLocked(Shard& s);  // evicts until a segment may be allocated
+  void EvictOneLocked(Shard& s);
+  void ResizeIndexLocked(Shard& s, uint64_t items);
+  uint64_t SlotHashLocked(Shard& s, uint64_t slot);  // key hash of the object a slot points to
+  void FreeSegmentLocked(Shard& s, uint32_t id);
+  void ResetShardLocked(Shard& s);
 
   uint64_t capacity_;
   uint64_t max_object_;
+  uint32_t segment_bytes_;
   std::vector<Shard> shards_;
   std::atomic<uint32_t> epoch_{0};
+  std::atomic<int64_t> now_{0};  // the latest time a caller gave (for evictions)
   mutable std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, fills_{0}, fills_stale_{0},
-      fills_too_large_{0}, items_{0}, bytes_{0}, writes_in_{0};
+      fills_too_large_{0}, items_{0}, writes_in_{0}, copied_forward_{0};
 };
 
 }  // namespace coss::server
