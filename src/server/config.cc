@@ -16,6 +16,7 @@
 #include "engine/policy.h"
 #include "engine/relocation.h"
 #include "proto/numbers.h"
+#include "server/ram_tier.h"
 #include "util/store_list.h"
 
 namespace coss::server {
@@ -125,10 +126,12 @@ class Builder {
       c_.threads = static_cast<uint32_t>(n);
     } else if (name == "memory-limit") {
       if (proto::ParseDecimal(v, &n)) {
-        if (n > (1ull << 24)) return bad("expected a size up to 16 TiB");
+        if (n > (RamTier::kMaxCapacity >> 20)) return bad("expected a size up to 128 GiB");
         n <<= 20;  // memcached: -m is in megabytes
       } else if (!ParseByteSize(v, &n)) {
         return bad("expected MiB or a size like 64m/1g");
+      } else if (n > RamTier::kMaxCapacity) {
+        return bad("expected a size up to 128 GiB");
       }
       c_.ram_bytes = n;
     } else if (name == "conn-limit") {

@@ -29,7 +29,7 @@ RamTier::RamTier(uint64_t capacity_bytes) : capacity_(capacity_bytes) {
   // of 64 KiB (a shard's open and spare segments stay near 1 % of it; S3-FIFO
   // evicts in fine steps), 128 KiB (the index's offset limit) only for shards
   // above 1 GiB (the index's segment-id limit), smaller for tiny tiers.
-  const uint64_t n = std::clamp<uint64_t>(capacity_bytes / (16u << 20), 1, 64);
+  const uint64_t n = std::clamp<uint64_t>(capacity_bytes / (16u << 20), 1, kMaxShards);
   const uint64_t per = capacity_bytes / n;
   uint64_t seg = per > (1ull << 30) ? uint64_t{RamSlot::kMaxOffset} + 1 : 64u << 10;
   while (seg > 4096 && seg * 64 > per) seg /= 2;

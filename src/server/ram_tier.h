@@ -87,6 +87,11 @@ uint64_t RamKeyHash(std::string_view key);
 
 class RamTier {
  public:
+  // The most -m can be: 64 shards of the index's 16384 segments of 128 KiB.
+  static constexpr uint64_t kMaxShards = 64;
+  static constexpr uint64_t kMaxCapacity =
+      kMaxShards * RamSlot::kMaxSegments * (RamSlot::kMaxOffset + 1);
+
   explicit RamTier(uint64_t capacity_bytes);
   ~RamTier();
   RamTier(const RamTier&) = delete;

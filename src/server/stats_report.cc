@@ -145,6 +145,7 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_ram_fills_stale", rs.fills_stale);
   out->Stat("coss_ram_fills_too_large", rs.fills_too_large);
   out->Stat("coss_ram_writes_in", rs.writes_in);
+  out->Stat("coss_ram_copied_forward", rs.copied_forward);
   out->Stat("coss_ram_evictions", rs.evictions);
   for (int i = kHitsRam; i < kCounterCount; i++) out->Stat(kCounterNames[i], t.c[i]);
   // coss: connections held back by their own limits, and what they hold

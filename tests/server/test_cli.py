@@ -53,6 +53,7 @@ class CommandLine(unittest.TestCase):
             (["--membufs", "0"], "--membufs"),
             (["-t", "0"], "--threads"),
             (["-m", "lots"], "--memory-limit"),
+            (["-m", "200000"], "up to 128 GiB"),
             (["-c", "-5"], "-c"),
             (["--on-full", "maybe"], "--on-full"),
             (["--idle-timeout", "soon"], "--idle-timeout"),
