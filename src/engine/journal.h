@@ -28,6 +28,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -97,6 +98,8 @@ class Journal {
 
   // Block writes are tried this many times before the journal fails.
   static constexpr int kWriteAttempts = 4;
+  // How long entries that no one waits for may wait for company.
+  static constexpr std::chrono::milliseconds kLinger{2};
 
  private:
   void Run();
