@@ -62,8 +62,14 @@ class EngineImpl final : public Engine {
       auto shard = std::make_unique<Shard>(cfg, std::move(d));
       if (Status s = shard->Open(&uuid, &have_uuid); !s.ok()) return s;
       if (i == 0) first_shard_.store(shard.get(), std::memory_order_release);
+      if (i > 0 && shard->key_seed() != shards_.front()->key_seed()) {
+        return Error(Code::kInvalidArgument,
+                     opts_.devices[i].path + " hashes keys unlike " + opts_.devices[0].path +
+                         " (a device formatted by another coss version): use a new store");
+      }
       shards_.push_back(std::move(shard));
     }
+    key_seed_ = shards_.front()->key_seed();
     // No version may repeat after a crash: the first reservation above what
     // recovery found is durable before anything is served (version_clock.h).
     versions_.Reserve();
@@ -82,13 +88,13 @@ class EngineImpl final : public Engine {
       cb(std::move(r));
       return;
     }
-    const uint64_t h = KeyHash(key);
+    const uint64_t h = KeyHash(key, key_seed_);
     ShardFor(h).Get(h, key, std::move(cb));
   }
 
   uint64_t SizeHint(std::string_view key) override {
     if (key.empty() || key.size() > format::kMaxKey) return 0;
-    const uint64_t h = KeyHash(key);
+    const uint64_t h = KeyHash(key, key_seed_);
     return ShardFor(h).SizeHint(h);
   }
 
@@ -97,7 +103,7 @@ class EngineImpl final : public Engine {
       return {Error(Code::kInvalidArgument, "key length must be 1..250"), 0};
     if (req.value.size() > opts_.max_value_size)
       return {Error(Code::kTooLarge, "value larger than the configured maximum"), 0};
-    const uint64_t h = KeyHash(req.key);
+    const uint64_t h = KeyHash(req.key, key_seed_);
     // Admission (policy.h) may drop a put of a new key: a cache may forget
     // anything, but not bring back an older value (see Shard::Admit).
     uint64_t barrier = 0;
@@ -114,7 +120,7 @@ class EngineImpl final : public Engine {
   Status Remove(std::string_view key, const Locator* expect, WriteTicket* ticket) override {
     if (key.empty() || key.size() > format::kMaxKey)
       return Error(Code::kInvalidArgument, "key length must be 1..250");
-    const uint64_t h = KeyHash(key);
+    const uint64_t h = KeyHash(key, key_seed_);
     uint64_t lsn = 0;
     Status s = ShardFor(h).Remove(h, key, expect, &lsn);
     if (ticket != nullptr) *ticket = WriteTicket{ShardIndex(h), lsn};
@@ -215,6 +221,7 @@ class EngineImpl final : public Engine {
   Shard& ShardFor(uint64_t h) { return *shards_[ShardIndex(h)]; }
 
   EngineOptions opts_;
+  uint64_t key_seed_ = 0;  // the store's KeyHash seed (set by Init, then read-only)
   std::unique_ptr<RelocationPolicy> policy_;
   PolicySpec spec_;
   Counters ctr_;

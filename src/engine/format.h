@@ -49,6 +49,14 @@ struct Uuid {
   }
 };
 
+// The key hash seed of a new store: from its (random) uuid, never 0, the same
+// on every device of the store.
+inline uint64_t KeySeedFor(const Uuid& u) {
+  uint64_t s = u.Seed() * 0xD6E8FEB86659FD93ull;
+  s ^= s >> 32;
+  return s == 0 ? 1 : s;
+}
+
 struct Superblock {
   uint64_t magic;
   uint32_t format_version;
@@ -60,7 +68,8 @@ struct Superblock {
   uint64_t device_size;  // bytes the store was formatted for
   uint64_t created_unix;
   uint64_t journal_bytes;  // journal region after the superblock; stripes follow it
-  uint64_t reserved[2];
+  uint64_t key_seed;       // KeyHash seed (KeySeedFor(uuid)); 0: a store made before seeding
+  uint64_t reserved[1];
   uint64_t checksum;  // XXH3 of the preceding bytes
 };
 static_assert(sizeof(Superblock) == 96);

@@ -113,6 +113,7 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
       *have_uuid = true;
     }
     uuid_seed_ = uuid->Seed();
+    key_seed_ = format::KeySeedFor(*uuid);
     if (Status s = Format(*uuid); !s.ok()) return s;
     journal_scan_ = JournalScan{};
   } else {
@@ -152,6 +153,7 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
     *uuid = sb.uuid;
     *have_uuid = true;
     uuid_seed_ = uuid->Seed();
+    key_seed_ = sb.key_seed;
     auto warm = WarmStart();
     if (!warm.ok()) return warm.status();
     if (!*warm) {
@@ -295,6 +297,7 @@ Status Shard::Format(const format::Uuid& uuid) {
   sb.device_size = dev_->size();
   sb.created_unix = static_cast<uint64_t>(NowSeconds());
   sb.journal_bytes = journal_bytes_;
+  sb.key_seed = key_seed_;
   format::SealSuperblock(&sb);
   std::memcpy(buf.data(), &sb, sizeof sb);
   if (Status s = WriteSync(*dev_, 0, buf.data(), buf.size()); !s.ok()) return s;

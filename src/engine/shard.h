@@ -106,6 +106,7 @@ class Shard {
   bool Admit(uint64_t hash, uint64_t bytes, uint64_t* lsn);
 
   uint32_t stripe_count() const { return nstripes_; }
+  uint64_t key_seed() const { return key_seed_; }
   uint32_t stripe_size() const { return stripe_size_; }
   Device& device() { return *dev_; }
 
@@ -248,6 +249,7 @@ class Shard {
   std::vector<uint32_t> hidden_;           // positions recovery dropped (HideDroppedContent)
   bool journal_lost_clear_ = false;
   uint64_t uuid_seed_ = 0;
+  uint64_t key_seed_ = 0;  // the store's KeyHash seed (Superblock::key_seed)
   Counters& ctr_;
 
   std::mutex mu_;

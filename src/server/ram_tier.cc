@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <random>
 
 namespace coss::server {
 
@@ -21,7 +22,13 @@ constexpr uint64_t kCounterBytes = 2 * 1024 * sizeof(uint32_t);
 }  // namespace
 
 uint64_t RamKeyHash(std::string_view key) {
-  return XXH3_64bits(key.data(), key.size());
+  // Seeded per process (the tier is not persistent), so that keys cannot be
+  // crafted to pile into one bucket chain.
+  static const uint64_t seed = [] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32) ^ rd();
+  }();
+  return XXH3_64bits_withSeed(key.data(), key.size(), seed);
 }
 
 RamTier::RamTier(uint64_t capacity_bytes) : capacity_(capacity_bytes) {

@@ -47,6 +47,14 @@ class RecoveryTest : public ::testing::TestWithParam<IoKind> {
     }
     return out;
   }
+  // The store's key hash seed, from its superblock.
+  uint64_t KeySeed() {
+    format::Superblock sb{};
+    const int fd = ::open(Path().c_str(), O_RDONLY);
+    EXPECT_EQ(::pread(fd, &sb, sizeof sb, 0), static_cast<ssize_t>(sizeof sb));
+    ::close(fd);
+    return sb.key_seed;
+  }
   void Poke(uint64_t off, char xor_mask) {
     const int fd = ::open(Path().c_str(), O_RDWR);
     char c;
@@ -113,6 +121,8 @@ TEST_P(RecoveryTest, CorruptStripeIsDroppedAlone) {
     ASSERT_TRUE(e->Close().ok());
   }
   const auto victims = HashesInStripe(2);
+  const uint64_t seed = KeySeed();
+  ASSERT_NE(seed, 0u) << "a new store's key hash is seeded";
   ASSERT_GT(victims.size(), 10u);
   Poke(kData + 2 * kStripe + 20, 0x40);  // inside stripe 2's header
   auto e = MustOpen(Opts());
@@ -121,7 +131,7 @@ TEST_P(RecoveryTest, CorruptStripeIsDroppedAlone) {
   for (int i = 0; i < 400; i++) {
     const std::string k = "k" + std::to_string(i);
     auto g = e->GetSync(k);
-    if (victims.count(KeyHash(k))) {
+    if (victims.count(KeyHash(k, seed))) {
       EXPECT_EQ(g.status.code(), Code::kNotFound) << k;
       lost++;
     } else {
@@ -130,6 +140,36 @@ TEST_P(RecoveryTest, CorruptStripeIsDroppedAlone) {
     }
   }
   EXPECT_EQ(lost, static_cast<int>(victims.size()));
+}
+
+// Key hashes are seeded per store (a denial of service by keys crafted to
+// collide in the index needs the seed): two stores hash the same key apart, a
+// store keeps its seed across restarts, and seed 0 (stores made before
+// seeding) is the unseeded hash those stores were written with.
+TEST_P(RecoveryTest, EachStoreHashesKeysWithItsOwnSeed) {
+  uint64_t first;
+  {
+    auto e = MustOpen(Opts());
+    PutStr(*e, "k", "v");
+    ASSERT_TRUE(e->Close().ok());
+    first = KeySeed();
+  }
+  ASSERT_NE(first, 0u);
+  {
+    auto e = MustOpen(Opts());
+    EXPECT_EQ(e->GetSync("k").item.value, "v");
+  }
+  EXPECT_EQ(KeySeed(), first);
+  TempDir other;
+  auto o = SmallStore(other, GetParam(), 2u << 20);
+  { auto e = MustOpen(o); }
+  format::Superblock sb{};
+  const int fd = ::open(o.devices[0].path.c_str(), O_RDONLY);
+  ASSERT_EQ(::pread(fd, &sb, sizeof sb, 0), static_cast<ssize_t>(sizeof sb));
+  ::close(fd);
+  EXPECT_NE(sb.key_seed, first);
+  EXPECT_NE(KeyHash("k", sb.key_seed), KeyHash("k", first));
+  EXPECT_EQ(KeyHash("k", 0), XXH3_64bits("k", 1));
 }
 
 TEST_P(RecoveryTest, CorruptDirectoryDropsStripeAlone) {

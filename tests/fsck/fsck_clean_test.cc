@@ -88,6 +88,7 @@ TEST_F(FsckTest, JsonIsConsistentAndVerboseListsEveryStripe) {
   EXPECT_EQ(PyU(js.out, "len(" + dev + "['stripe_list'])"), total);
   EXPECT_EQ(PyU(js.out, dev + "['stripes']['valid']"), DataStripes().size());
   EXPECT_EQ(PyU(js.out, dev + "['superblock']['stripe_size']"), kStripe);
+  EXPECT_EQ(Py(js.out, dev + "['superblock']['key_hash_seeded']"), "True");
   EXPECT_EQ(PyU(js.out, "d['exit_code']"), 0u);
   // The clean stop left an index checkpoint that a restart would load.
   EXPECT_EQ(Py(js.out, dev + "['checkpoint']['usable'] and " + dev + "['checkpoint']['clean']"),

@@ -135,7 +135,7 @@ class FsckTest : public ::testing::Test {
   // The newest directory entry of `key` (value or tombstone) on disk.
   RecordAt Find(const std::string& key, const std::string& name = "store0") const {
     RecordAt best;
-    const uint64_t hash = KeyHash(key);
+    const uint64_t hash = KeyHash(key, Super(name).key_seed);
     for (uint32_t s : DataStripes(name)) {
       const format::StripeHeader h = Header(s, name);
       const uint64_t run = uint64_t{h.span} * kStripe;

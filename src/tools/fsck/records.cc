@@ -9,14 +9,15 @@ namespace coss::tools::fsck {
 namespace {
 
 // A record that verifies but is the marker `fsck --repair` leaves.
-bool IsClearedMarker(const format::RecordView& v, const format::DirEntry& e) {
+bool IsClearedMarker(const format::RecordView& v, const format::DirEntry& e, uint64_t key_seed) {
   return v.header->type == format::RecordType::kTombstone && !v.key.empty() &&
          kClearedKey.starts_with(v.key) &&
-         (e.type != format::RecordType::kTombstone || KeyHash(v.key) != e.key_hash);
+         (e.type != format::RecordType::kTombstone || KeyHash(v.key, key_seed) != e.key_hash);
 }
 
 // Why a verified record disagrees with its directory entry; empty if it agrees.
-std::string Disagreement(const format::RecordView& v, const format::DirEntry& e) {
+std::string Disagreement(const format::RecordView& v, const format::DirEntry& e,
+                         uint64_t key_seed) {
   const format::RecordHeader& h = *v.header;
   if (h.type != e.type) return "record type differs from its directory entry";
   if (format::RecordLength(v.key.size(), v.value.size()) != e.length)
@@ -25,7 +26,7 @@ std::string Disagreement(const format::RecordView& v, const format::DirEntry& e)
   const uint32_t exp =
       h.expiry <= 0 ? 0 : static_cast<uint32_t>(std::min<int64_t>(h.expiry, UINT32_MAX));
   if (exp != e.expiry) return "record expiry differs from its directory entry";
-  if (h.type == format::RecordType::kValue && KeyHash(v.key) != e.key_hash)
+  if (h.type == format::RecordType::kValue && KeyHash(v.key, key_seed) != e.key_hash)
     return "record key does not match its directory hash";
   return {};
 }
@@ -33,7 +34,7 @@ std::string Disagreement(const format::RecordView& v, const format::DirEntry& e)
 }  // namespace
 
 RecordOutcome VerifyRunRecords(StoreFile& f, const Run& run, uint64_t run_off, uint64_t seed,
-                               const std::vector<format::DirEntry>& entries,
+                               uint64_t key_seed, const std::vector<format::DirEntry>& entries,
                                const RecordFailure& on_fail) {
   RecordOutcome out;
   std::vector<char> buf;
@@ -66,10 +67,10 @@ RecordOutcome VerifyRunRecords(StoreFile& f, const Run& run, uint64_t run_off, u
     auto rec = format::DecodeRecord(p, e.length, seed, run.h.seq);
     if (!rec.ok()) {
       fail(rec.status().message());
-    } else if (IsClearedMarker(*rec, e)) {
+    } else if (IsClearedMarker(*rec, e, key_seed)) {
       out.cleared_by_fsck++;
       on_fail(e, Verdict::kCleared, {});
-    } else if (std::string why = Disagreement(*rec, e); !why.empty()) {
+    } else if (std::string why = Disagreement(*rec, e, key_seed); !why.empty()) {
       fail(why);
     }
   }

@@ -36,9 +36,10 @@ enum class Verdict { kFailed, kCleared };  // kCleared: a marker left by fsck --
 using RecordFailure =
     std::function<void(const format::DirEntry& e, Verdict v, const std::string& why)>;
 
-// `entries`: the run's sane directory entries; `run_off`: device offset of the run.
+// `entries`: the run's sane directory entries; `run_off`: device offset of the run;
+// `seed`: the store's uuid seed (checksums); `key_seed`: its key hash seed.
 RecordOutcome VerifyRunRecords(StoreFile& f, const Run& run, uint64_t run_off, uint64_t seed,
-                               const std::vector<format::DirEntry>& entries,
+                               uint64_t key_seed, const std::vector<format::DirEntry>& entries,
                                const RecordFailure& on_fail);
 
 }  // namespace coss::tools::fsck

@@ -71,7 +71,7 @@ void ClearFailingRecords(StoreFile& f, const StripeDamage& d, DeviceReport* r) {
     return;
   }
   const uint64_t run_off = r->data_start + uint64_t{d.stripe} * r->stripe_size;
-  VerifyRunRecords(f, run, run_off, r->super.sb.uuid.Seed(), entries,
+  VerifyRunRecords(f, run, run_off, r->super.sb.uuid.Seed(), r->super.sb.key_seed, entries,
                    [&](const format::DirEntry& e, Verdict v, const std::string& why) {
                      if (v == Verdict::kFailed) ClearRecord(f, d.stripe, d.seq, e, why, r);
                    });

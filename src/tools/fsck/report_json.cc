@@ -23,6 +23,7 @@ void Superblock(Json& j, const SuperblockInfo& s) {
     j.Key("journal_bytes").Uint(s.sb.journal_bytes);
     j.Key("uuid").String(UuidString(s.sb.uuid));
     j.Key("created_unix").Uint(s.sb.created_unix);
+    j.Key("key_hash_seeded").Bool(s.sb.key_seed != 0);
   }
   j.Key("problems").BeginArray();
   for (const std::string& p : s.problems) j.String(p);

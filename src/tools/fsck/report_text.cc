@@ -46,10 +46,11 @@ void PrintDevice(const DeviceReport& d, size_t index, size_t count, bool verbose
   if (d.super.valid) {
     std::fprintf(o,
                  "  superblock  %s: format %u, stripe size %s, %" PRIu64
-                 " stripes, journal %s, store %s, created %s\n",
+                 " stripes, journal %s, store %s, created %s, key hash %s\n",
                  d.super.problems.empty() ? "ok" : "PROBLEMS", sb.format_version,
                  Bytes(sb.stripe_size).c_str(), sb.stripe_count, Bytes(sb.journal_bytes).c_str(),
-                 UuidString(sb.uuid).c_str(), Date(sb.created_unix).c_str());
+                 UuidString(sb.uuid).c_str(), Date(sb.created_unix).c_str(),
+                 sb.key_seed != 0 ? "seeded" : "unseeded (made before seeding)");
   } else {
     std::fprintf(o, "  superblock  UNUSABLE\n");
   }

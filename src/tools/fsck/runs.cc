@@ -56,7 +56,7 @@ StripeState CheckRun(StoreFile& f, const Run& run, uint32_t run_id, bool verify,
   if (verify) {
     const uint64_t run_off = r->data_start + uint64_t{run.stripe} * r->stripe_size;
     const RecordOutcome o =
-        VerifyRunRecords(f, run, run_off, r->super.sb.uuid.Seed(), entries,
+        VerifyRunRecords(f, run, run_off, r->super.sb.uuid.Seed(), r->super.sb.key_seed, entries,
                          [&](const format::DirEntry& e, Verdict v, const std::string& why) {
                            if (e.type == format::RecordType::kValue)
                              index->MarkUnreadable(e.key_hash, run_id);
