@@ -9,7 +9,7 @@ with VALUE-byte values over one connection (pipelined noreply sets), then
 reads every key back once with 100-key gets. Reports, per server: objects held
 in RAM after the sets (memcached curr_items; cossd coss_ram_items), the hits of
 the read-back, its duration, and the process's resident memory (VmRSS) after
-the sets. cossd's store (1 GiB, in OUT_DIR) is large enough to keep every key,
+the sets. cossd's store (1 GiB, under /var/tmp) is large enough to keep every key,
 so its read-back also hits what the RAM tier does not hold (from the disk,
 through the page cache: this run measures density, not disk speed).
 Writes OUT_DIR/report.md and OUT_DIR/results.json.
@@ -19,18 +19,12 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "side_by_side"))
+import servers  # noqa: E402  (the side-by-side suite's server starter)
 
 
 class Conn:
@@ -62,33 +56,12 @@ class Conn:
         return out
 
 
-def wait_port(port, proc, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def run(name, argv, port, keys, value, items_stat):
-    proc = subprocess.Popen(["taskset", "-c", "0,1"] + argv, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def run(server, keys, value, items_stat):
+    """Starts `server` (servers.Server) on CPUs 0-1, stores and reads back."""
+    server.argv = ["taskset", "-c", "0,1"] + server.argv
+    server.start()
     try:
-        wait_port(port, proc)
-        c = Conn(port)
+        c = Conn(server.port)
         t0 = time.time()
         batch = []
         for i in range(keys):
@@ -100,26 +73,20 @@ def run(name, argv, port, keys, value, items_stat):
         c.send(b"".join(batch) + b"version\r\n")
         c.until(b"\r\n")
         set_s = time.time() - t0
-        st = c.stats()
-        items = int(st[items_stat])
-        rss = rss_kib(proc.pid)
+        items = int(c.stats()[items_stat])
+        rss = servers.rss_bytes(server.pid) or 0
         t0 = time.time()
         hits = 0
         for start in range(0, keys, 100):
             ks = b" ".join(b"key:%07d" % i for i in range(start, min(keys, start + 100)))
             c.send(b"get " + ks + b"\r\n")
-            reply = c.until(b"END\r\n")
-            hits += reply.count(b"VALUE ")
+            hits += c.until(b"END\r\n").count(b"VALUE ")
         get_s = time.time() - t0
-        return {"server": name, "items_in_ram": items, "read_back_hits": hits,
+        return {"server": server.kind, "items_in_ram": items, "read_back_hits": hits,
                 "read_back_seconds": round(get_s, 2), "set_seconds": round(set_s, 2),
-                "rss_mib": round(rss / 1024, 1), "argv": " ".join(argv)}
+                "rss_mib": round(rss / (1 << 20), 1), "argv": " ".join(server.argv)}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
 
 
 def main():
@@ -133,15 +100,12 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     value = b"v" * a.value
     tmp = tempfile.mkdtemp(prefix="coss-density-", dir="/var/tmp")
+    log = lambda line: None  # noqa: E731 (the command lines are in results.json)
     try:
-        p1, p2 = free_port(), free_port()
-        mc = run("memcached", [shutil.which("memcached"), "-p", str(p1), "-U", "0", "-t", "2",
-                               "-m", str(a.memory), "-l", "127.0.0.1"]
-                 + (["-u", "nobody"] if os.geteuid() == 0 else []),
-                 p1, a.keys, value, "curr_items")
-        co = run("cossd", [os.path.abspath(a.cossd), "-p", str(p2), "-t", "2", "-m", str(a.memory),
-                           "--store", os.path.join(tmp, "s.coss") + ":1g", "--checkpoint", "none"],
-                 p2, a.keys, value, "coss_ram_items")
+        mc = run(servers.memcached("mc", tmp, tmp, log, a.memory), a.keys, value, "curr_items")
+        co = run(servers.cossd(os.path.abspath(a.cossd), "coss", tmp, tmp, log, a.memory, "1g",
+                               extra=("--checkpoint", "none")),
+                 a.keys, value, "coss_ram_items")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     ratio = co["items_in_ram"] / mc["items_in_ram"]

@@ -50,22 +50,27 @@ def set_then_get(c, keys):
     return hits
 
 
+def wrap_then_set_and_get(test, c, fill_mib, keys):
+    """Fills the store past a wrap, then sets and reads back `keys`; checks
+    that admission refused some of them (else the test proves nothing) and
+    returns (hits, refused)."""
+    fill(c, fill_mib, b"other")
+    before = int(stats(c)["coss_admission_rejected"])
+    hits = set_then_get(c, keys)
+    refused = int(stats(c)["coss_admission_rejected"]) - before
+    test.assertGreater(refused, 0, "admission never refused a new key")
+    return hits, refused
+
+
 class AfterTheRingWrapped(harness.ServerTest):
     STORE_SIZE = "16m"
     MEMORY = "64"
 
     def test_every_new_key_is_read_back_at_once(self):
-        c = self.conn()
-        fill(c, 64, b"other")
-        before = stats(c)
-        keys = [b"new%d" % i for i in range(500)]
-        hits = set_then_get(c, keys)
-        after = stats(c)
-        rejected = int(after["coss_admission_rejected"]) - int(before["coss_admission_rejected"])
-        # Not vacuous: admission kept some of these sets off the ring.
-        self.assertGreater(rejected, 0, "admission never refused a new key")
+        hits, refused = wrap_then_set_and_get(self, self.conn(), 64,
+                                              [b"new%d" % i for i in range(500)])
         self.assertEqual(hits, 500, f"{500 - hits} of 500 new keys missed right after their set "
-                         f"({rejected} kept off the ring by admission)")
+                         f"({refused} kept off the ring by admission)")
 
 
 class CleanStopKeepsWhatOnlyRamHeld(harness.ServerTest):
@@ -77,12 +82,8 @@ class CleanStopKeepsWhatOnlyRamHeld(harness.ServerTest):
 
     def test_restart_serves_keys_admission_kept_off_the_ring(self):
         c = self.conn()
-        fill(c, 48, b"other")
-        before = stats(c)
         keys = [b"kept%d" % i for i in range(300)]
-        self.assertEqual(set_then_get(c, keys), 300)
-        rejected = int(stats(c)["coss_admission_rejected"]) - int(before["coss_admission_rejected"])
-        self.assertGreater(rejected, 0, "admission never refused a new key")
+        self.assertEqual(wrap_then_set_and_get(self, c, 48, keys)[0], 300)
         cas = {}
         for k in keys:
             c.send(b"gets %s\r\n" % k)
