@@ -41,7 +41,7 @@ RamTier::RamTier(uint64_t capacity_bytes) : capacity_(capacity_bytes) {
   uint64_t seg = per > (1ull << 30) ? uint64_t{RamSlot::kMaxOffset} + 1 : 64u << 10;
   while (seg > 4096 && seg * 64 > per) seg /= 2;
   segment_bytes_ = static_cast<uint32_t>(seg);
-  max_object_ = std::min<uint64_t>(seg - ram_item::kMaxHeader, per / 8);
+  max_object_ = per / 8;
   shards_ = std::vector<Shard>(n);
   for (auto& s : shards_) {
     s.capacity = per;
@@ -57,10 +57,11 @@ void RamTier::ResetShardLocked(Shard& s) {
   s.segs.clear();
   s.segs.shrink_to_fit();
   s.free_ids.clear();
+  s.empty_ids.clear();
   for (auto& f : s.fifo) f.clear();
   s.open[kSmall] = s.open[kMain] = -1;
   s.allocated = 0;
-  s.queue_segments[kSmall] = s.queue_segments[kMain] = 0;
+  s.queue_bytes[kSmall] = s.queue_bytes[kMain] = 0;
   // Sized for a quarter of the objects of 128 bytes the shard could hold; it
   // grows (or shrinks) to what it really holds.
   s.index.Reset(BucketsFor(s.capacity / 128 / 4));
@@ -102,17 +103,53 @@ uint64_t* RamTier::FindLocked(Shard& s, std::string_view key, uint64_t hash) {
   });
 }
 
-uint64_t RamTier::BudgetSegments(const Shard& s) const {
+uint64_t RamTier::BudgetBytes(const Shard& s) const {
   const uint64_t overhead = s.index.bytes() + s.ghost.bytes() + kCounterBytes;
-  if (overhead >= s.capacity) return 0;
-  return std::min<uint64_t>((s.capacity - overhead) / segment_bytes_, RamSlot::kMaxSegments);
+  return overhead >= s.capacity ? 0 : s.capacity - overhead;
 }
 
 void RamTier::FreeSegmentLocked(Shard& s, uint32_t id) {
   Segment& g = s.segs[id];
-  s.queue_segments[g.queue]--;
+  s.queue_bytes[g.queue] -= g.size;
   g.used = 0;
-  s.free_ids.push_back(id);  // keeps its memory for reuse
+  if (g.jumbo) {  // sized for its object: the memory goes back
+    s.allocated -= g.size;
+    g.mem.reset();
+    g.size = 0;
+    g.jumbo = false;
+    s.empty_ids.push_back(id);
+  } else {
+    s.free_ids.push_back(id);  // keeps its memory for reuse
+  }
+}
+
+int64_t RamTier::NewSegmentLocked(Shard& s, uint64_t size, bool for_eviction) {
+  const bool plain = size == segment_bytes_;
+  if (plain && !s.free_ids.empty()) {
+    const uint32_t id = s.free_ids.back();
+    s.free_ids.pop_back();
+    return id;
+  }
+  // (An eviction's copies find the spare that MakeRoomLocked keeps: a kept
+  // segment, or room for one.)
+  (void)for_eviction;
+  if (s.allocated + size > BudgetBytes(s)) return -1;
+  uint32_t id;
+  if (!s.empty_ids.empty()) {
+    id = s.empty_ids.back();
+    s.empty_ids.pop_back();
+  } else if (s.segs.size() < RamSlot::kMaxSegments) {
+    id = static_cast<uint32_t>(s.segs.size());
+    s.segs.emplace_back();
+  } else {
+    return -1;
+  }
+  Segment& g = s.segs[id];
+  g.mem.reset(new char[size]);
+  g.size = static_cast<uint32_t>(size);
+  g.jumbo = !plain;
+  s.allocated += size;
+  return id;
 }
 
 void RamTier::EraseLocked(Shard& s, uint64_t* slot, uint64_t hash) {
@@ -123,6 +160,7 @@ void RamTier::EraseLocked(Shard& s, uint64_t* slot, uint64_t hash) {
 
 uint64_t RamTier::AppendLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
                                bool for_eviction) {
+  if (ram_item::Size(f, f.version) > segment_bytes_) return AppendJumboLocked(s, q, hash, f);
   auto size_in = [&](int64_t id) -> uint64_t {
     const Segment& g = s.segs[id];
     return ram_item::Size(f, g.used == 0 ? f.version : g.base_version);
@@ -130,33 +168,23 @@ uint64_t RamTier::AppendLocked(Shard& s, Queue q, uint64_t hash, const ram_item:
   auto fits = [&](int64_t id) {
     return id >= 0 && s.segs[id].used + size_in(id) <= segment_bytes_;
   };
-  if (!fits(s.open[q])) {
+  auto seal = [&] {
     if (s.open[q] >= 0) {
       s.fifo[q].push_back(static_cast<uint32_t>(s.open[q]));
       s.open[q] = -1;
     }
-    if (!for_eviction) MakeRoomLocked(s);
+  };
+  if (!fits(s.open[q])) {
+    seal();
+    if (!for_eviction) MakeRoomLocked(s, segment_bytes_, /*jumbo=*/false);
     if (!fits(s.open[q])) {  // an eviction's copies may have opened one with room
-      if (s.open[q] >= 0) {
-        s.fifo[q].push_back(static_cast<uint32_t>(s.open[q]));
-        s.open[q] = -1;
-      }
-      uint32_t id;
-      if (!s.free_ids.empty()) {
-        id = s.free_ids.back();
-        s.free_ids.pop_back();
-      } else if (s.allocated < BudgetSegments(s)) {
-        id = static_cast<uint32_t>(s.segs.size());
-        s.segs.emplace_back();
-        s.segs[id].mem.reset(new char[segment_bytes_]);
-        s.allocated++;
-      } else {
-        return 0;  // no room at all (a tiny tier): the object does not enter
-      }
+      seal();
+      const int64_t id = NewSegmentLocked(s, segment_bytes_, for_eviction);
+      if (id < 0) return 0;  // no room at all (a tiny tier): the object does not enter
       Segment& g = s.segs[id];
       g.queue = q;
       g.base_version = f.version;
-      s.queue_segments[q]++;
+      s.queue_bytes[q] += g.size;
       s.open[q] = id;
     }
   }
@@ -168,21 +196,41 @@ uint64_t RamTier::AppendLocked(Shard& s, Queue q, uint64_t hash, const ram_item:
   return RamSlot::Make(hash, static_cast<uint32_t>(s.open[q]), off);
 }
 
-void RamTier::MakeRoomLocked(Shard& s) {
-  // Taking one more segment must leave the spare that an eviction's copies may
-  // need: segments in use + 2 <= budget, with no more memory held than budget.
+uint64_t RamTier::AppendJumboLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f) {
+  const uint64_t size = ram_item::Size(f, f.version);
+  MakeRoomLocked(s, size, /*jumbo=*/true);
+  const int64_t id = NewSegmentLocked(s, size, false);
+  if (id < 0) return 0;
+  Segment& g = s.segs[id];
+  g.queue = q;
+  g.base_version = f.version;
+  ram_item::Encode(g.mem.get(), f, g.base_version);
+  g.used = static_cast<uint32_t>(size);
+  s.queue_bytes[q] += g.size;
+  s.fifo[q].push_back(static_cast<uint32_t>(id));  // sealed at once: it is full
+  return RamSlot::Make(hash, static_cast<uint32_t>(id), 0);
+}
+
+void RamTier::MakeRoomLocked(Shard& s, uint64_t need, bool jumbo) {
+  // Taking `need` more bytes must leave a spare plain segment for the copies
+  // of an eviction, with no more memory held than the budget.
   for (int guard = 0; guard < 4 * 16384; guard++) {
-    const uint64_t budget = BudgetSegments(s);
-    if (s.allocated > budget && !s.free_ids.empty()) {
-      // The index grew into the segments' share: give memory back.
+    const uint64_t budget = BudgetBytes(s);
+    const uint64_t spare = s.free_ids.size() * segment_bytes_;
+    const uint64_t in_use = s.allocated - spare;
+    const bool over = s.allocated > budget || (jumbo && s.allocated + need > budget);
+    if (over && !s.free_ids.empty()) {
+      // The index grew into the segments' share, or a large object needs
+      // memory of its own: give a kept segment back.
       const uint32_t id = s.free_ids.back();
       s.free_ids.pop_back();
       s.segs[id].mem.reset();
-      s.allocated--;
+      s.segs[id].size = 0;
+      s.allocated -= segment_bytes_;
+      s.empty_ids.push_back(id);
       continue;
     }
-    const uint64_t in_use = s.allocated - s.free_ids.size();
-    if (s.allocated <= budget && in_use + 2 <= budget) return;
+    if (!over && in_use + need + segment_bytes_ <= budget) return;
     if (s.fifo[kSmall].empty() && s.fifo[kMain].empty()) return;  // nothing sealed to evict
     // Right-size an index that holds far fewer objects than it was made for
     // (larger objects than guessed), so its memory goes to segments.
@@ -195,9 +243,9 @@ void RamTier::MakeRoomLocked(Shard& s) {
 }
 
 void RamTier::EvictOneLocked(Shard& s) {
-  const uint64_t total = s.queue_segments[kSmall] + s.queue_segments[kMain];
+  const uint64_t total = s.queue_bytes[kSmall] + s.queue_bytes[kMain];
   Queue q = kMain;
-  if (s.fifo[kMain].empty() || (!s.fifo[kSmall].empty() && s.queue_segments[kSmall] * 10 > total))
+  if (s.fifo[kMain].empty() || (!s.fifo[kSmall].empty() && s.queue_bytes[kSmall] * 10 > total))
     q = kSmall;
   if (s.fifo[q].empty()) return;
   const uint32_t id = s.fifo[q].front();
@@ -206,6 +254,7 @@ void RamTier::EvictOneLocked(Shard& s) {
   const char* mem = s.segs[id].mem.get();
   const uint32_t used = s.segs[id].used;
   const uint64_t base = s.segs[id].base_version;
+  const bool jumbo = s.segs[id].jumbo;
   const int64_t now = now_.load(std::memory_order_relaxed);
   for (uint32_t off = 0; off < used;) {
     ram_item::Fields f;
@@ -216,10 +265,20 @@ void RamTier::EvictOneLocked(Shard& s) {
     if (slot != nullptr) {
       const uint32_t freq = RamSlot::Freq(*slot);
       const bool expired = f.expiry != 0 && f.expiry <= now;
+      if (freq > 0 && !expired && jumbo) {
+        // Read while here: to main with one read less (a second chance). A
+        // segment of its own moves whole.
+        *slot = RamSlot::WithFreq(*slot, freq - 1);
+        s.queue_bytes[q] -= s.segs[id].size;
+        s.queue_bytes[kMain] += s.segs[id].size;
+        s.segs[id].queue = kMain;
+        s.fifo[kMain].push_back(id);
+        copied_forward_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
       uint64_t moved = 0;
       if (freq > 0 && !expired) moved = AppendLocked(s, kMain, hash, f, /*for_eviction=*/true);
       if (moved != 0) {
-        // Read while here: to main, with one read less (a second chance).
         *slot = RamSlot::WithFreq(
             RamSlot::Move(*slot, RamSlot::Segment(moved), RamSlot::Offset(moved)), freq - 1);
         copied_forward_.fetch_add(1, std::memory_order_relaxed);
@@ -253,7 +312,7 @@ void RamTier::InsertLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fie
   items_.fetch_add(1, std::memory_order_relaxed);
   if (s.index.load() > 0.97) {
     ResizeIndexLocked(s, s.index.size() * 26 / 25);  // to about 87 %
-    MakeRoomLocked(s);                               // the index took memory from the segments
+    MakeRoomLocked(s, 0, /*jumbo=*/false);           // the index took memory from the segments
   }
 }
 
@@ -395,7 +454,7 @@ RamTierStats RamTier::Stats() const {
   st.items = items_.load(std::memory_order_relaxed);
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
-    st.bytes += s.allocated * segment_bytes_ + s.index.bytes() + s.ghost.bytes() + kCounterBytes;
+    st.bytes += s.allocated + s.index.bytes() + s.ghost.bytes() + kCounterBytes;
   }
   st.capacity = capacity_;
   st.hits = hits_.load(std::memory_order_relaxed);

@@ -9,6 +9,8 @@
 // allocation, pointer or list node. Everything is charged to -m: segments,
 // index, ghost filter, counters, and one spare segment per shard for eviction.
 // A delete or overwrite leaves dead bytes in a segment until it is evicted.
+// An object larger than a segment gets a segment of its own, sized for it
+// (a jumbo segment: freed, or moved to main whole, when it is evicted).
 //
 // Policy: S3-FIFO (Yang et al., SOSP'23) per shard, over segments: new objects
 // are appended to the small queue's open segment (10 % of the bytes); when the
@@ -129,28 +131,32 @@ class RamTier {
 
   RamTierStats Stats() const;
   uint64_t capacity() const { return capacity_; }
-  // Largest key + value that may enter (a segment, and an eighth of a shard).
+  // Largest key + value that may enter (an eighth of a shard; objects larger
+  // than a segment get a segment of their own).
   uint64_t max_object() const { return max_object_; }
   uint32_t segment_bytes() const { return segment_bytes_; }
 
  private:
   enum Queue : uint8_t { kSmall = 0, kMain = 1 };
   struct Segment {
-    std::unique_ptr<char[]> mem;  // null: free
+    std::unique_ptr<char[]> mem;  // null: an unused id
+    uint32_t size = 0;            // bytes of mem
     uint32_t used = 0;            // bytes appended
     uint64_t base_version = 0;    // versions are stored relative to it
     Queue queue = kSmall;
+    bool jumbo = false;  // holds one object larger than a segment; freed when it leaves
   };
   struct Shard {
     mutable std::mutex mu;
     RamIndex index;
     GhostFilter ghost{64};
-    std::vector<Segment> segs;       // by id
-    std::vector<uint32_t> free_ids;  // ids whose mem is null
-    std::deque<uint32_t> fifo[2];    // sealed segments per queue, oldest first
-    int64_t open[2] = {-1, -1};      // open segment per queue
-    uint64_t allocated = 0;          // segments with memory
-    uint64_t queue_segments[2] = {0, 0};
+    std::vector<Segment> segs;         // by id
+    std::vector<uint32_t> free_ids;    // evicted segments that keep their memory for reuse
+    std::vector<uint32_t> empty_ids;   // ids without memory
+    std::deque<uint32_t> fifo[2];      // sealed segments per queue, oldest first
+    int64_t open[2] = {-1, -1};        // open segment per queue
+    uint64_t allocated = 0;            // bytes of segment memory held
+    uint64_t queue_bytes[2] = {0, 0};  // segment bytes in each queue (open ones included)
     uint64_t capacity = 0;
     std::vector<uint32_t> writes;  // per-stripe: writes and departures (fill tickets)
     std::vector<uint32_t> drops;   // per-stripe: departures only (write tickets)
@@ -176,8 +182,12 @@ class RamTier {
   void InsertLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f, bool only_copy,
                     int64_t now);
   void EraseLocked(Shard& s, uint64_t* slot, uint64_t hash);  // the object departs
-  uint64_t BudgetSegments(const Shard& s) const;
-  void MakeRoomLocked(Shard& s);  // evicts until a segment may be allocated
+  uint64_t BudgetBytes(const Shard& s) const;                 // segment memory the shard may hold
+  // Evicts until `need` more bytes of segments fit beside the spare segment
+  // that an eviction's copies may need.
+  void MakeRoomLocked(Shard& s, uint64_t need, bool jumbo);
+  int64_t NewSegmentLocked(Shard& s, uint64_t size, bool for_eviction);  // -1: no room
+  uint64_t AppendJumboLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f);
   void EvictOneLocked(Shard& s);
   void ResizeIndexLocked(Shard& s, uint64_t items);
   uint64_t SlotHashLocked(Shard& s, uint64_t slot);  // key hash of the object a slot points to

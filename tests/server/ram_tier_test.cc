@@ -462,3 +462,41 @@ TEST(RamTierTest, LookupsAlwaysSeeTheLatestWriteUnderEviction) {
 
 }  // namespace
 }  // namespace coss::server
+
+namespace coss::server {
+namespace {
+
+// Objects larger than a segment get a segment of their own, sized for them:
+// they enter, are served, move to main whole when read, and a churn of them
+// (mixed with small objects) stays within -m.
+TEST(RamTierTest, LargeObjectsGetSegmentsOfTheirOwn) {
+  RamTier t(16 << 20);  // one shard of 16 MiB, 64 KiB segments, objects up to 2 MiB
+  ASSERT_LT(t.segment_bytes(), 300'000u);
+  ASSERT_GE(t.max_object(), 1'000'000u);
+  std::mt19937_64 rng(5);
+  RamHit hit;
+  const std::string hot(700'000, 'h');
+  const uint64_t hh = RamKeyHash("hot");
+  t.OnWrite("hot", hh, t.BeginWrite(hh), 1, hot, 0, 0, false, 100);
+  for (uint64_t i = 0; i < 400; i++) {
+    const std::string k = "big" + std::to_string(i);
+    const std::string v(100'000 + rng() % 900'000, static_cast<char>('a' + i % 26));
+    const uint64_t h = RamKeyHash(k);
+    t.OnWrite(k, h, t.BeginWrite(h), i + 2, v, 0, 0, false, 100);
+    for (int j = 0; j < 20; j++) {  // small objects between them
+      const std::string sk = "small" + std::to_string(i * 20 + j);
+      const uint64_t sh = RamKeyHash(sk);
+      t.OnWrite(sk, sh, t.BeginWrite(sh), 1, std::string(200, 's'), 0, 0, false, 100);
+    }
+    ASSERT_TRUE(t.Lookup(k, h, 100, &hit)) << "a large object just written";
+    ASSERT_EQ(*hit.value, v);
+    ASSERT_TRUE(t.Lookup("hot", hh, 100, &hit)) << "the read-again large object was evicted";
+    ASSERT_EQ(*hit.value, hot);
+    ASSERT_LE(t.Stats().bytes, t.capacity());
+  }
+  EXPECT_GT(t.Stats().evictions, 300u);
+  EXPECT_GT(t.Stats().copied_forward, 0u);
+}
+
+}  // namespace
+}  // namespace coss::server
