@@ -106,11 +106,11 @@ class EngineImpl final : public Engine {
     const uint64_t h = KeyHash(req.key, key_seed_);
     // Admission (policy.h) may drop a put of a new key: a cache may forget
     // anything, but not bring back an older value (see Shard::Admit).
-    uint64_t barrier = 0;
+    uint64_t barrier = 0, version = 0;
     if (!req.conditional && !req.skip_admission &&
-        !ShardFor(h).Admit(h, req.key.size() + req.value.size(), &barrier)) {
-      return {Status::Ok(), req.keep_version != 0 ? req.keep_version : versions_.Next(),
-              WriteTicket{ShardIndex(h), barrier}, /*stored=*/false};
+        !ShardFor(h).Admit(h, req.key.size() + req.value.size(), req.keep_version, &barrier,
+                           &version)) {
+      return {Status::Ok(), version, WriteTicket{ShardIndex(h), barrier}, /*stored=*/false};
     }
     PutResult r = ShardFor(h).Put(h, req);
     r.ticket.shard = ShardIndex(h);

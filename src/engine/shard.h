@@ -102,8 +102,11 @@ class Shard {
   // are always admitted. A dropped put is a value stored and evicted at once:
   // it may be acknowledged only when no older copy of the key can come back,
   // so on false *lsn is the journal entry to wait for (every write accepted
-  // before, such as an earlier delete's tombstone). Implemented in shard_policies.cc.
-  bool Admit(uint64_t hash, uint64_t bytes, uint64_t* lsn);
+  // before, such as an earlier delete's tombstone), and *version the dropped
+  // value's version (keep_version, or the next one, taken under the lock).
+  // Implemented in shard_policies.cc.
+  bool Admit(uint64_t hash, uint64_t bytes, uint64_t keep_version, uint64_t* lsn,
+             uint64_t* version);
 
   uint32_t stripe_count() const { return nstripes_; }
   uint64_t key_seed() const { return key_seed_; }

@@ -52,7 +52,8 @@ void Shard::EvacuationDeleter::operator()(Evacuation* ev) const {
   delete ev;
 }
 
-bool Shard::Admit(uint64_t hash, uint64_t bytes, uint64_t* lsn) {
+bool Shard::Admit(uint64_t hash, uint64_t bytes, uint64_t keep_version, uint64_t* lsn,
+                  uint64_t* version) {
   if (cfg_.spec == nullptr || !cfg_.spec->admission.ghost) return true;
   std::lock_guard lk(mu_);
   const uint64_t cur = index_.Find(hash);
@@ -79,6 +80,10 @@ bool Shard::Admit(uint64_t hash, uint64_t bytes, uint64_t* lsn) {
   // The key is not indexed, but its last delete, flush_all or recovery
   // re-tombstone may not be durable yet: the drop is final only once it is.
   *lsn = journal_ ? journal_->appended_lsn() : 0;
+  // The dropped value's version, taken under the lock like a stored put's: a
+  // put stored concurrently is ordered against it (the RAM tier, which keeps
+  // the dropped value, orders by version).
+  *version = keep_version != 0 ? keep_version : cfg_.versions->Next();
   return false;
 }
 

@@ -149,11 +149,12 @@ void Connection::AwaitDurable(Op& op, const WriteTicket& t) {
   ctx_->store->WhenDurable(t, [w, id, seq](const Status& st) { w->DeliverDurable(id, seq, st); });
 }
 
-Status Connection::RemoveAfterMiss(Op& op, std::string_view key) {
+Status Connection::RemoveAfterMiss(Op& op, std::string_view key, bool* deleted) {
   WriteTicket ticket;
   const Status st = ctx_->store->Remove(key, nullptr, &ticket);
   if (!st.ok() && st.code() != Code::kNotFound) return st;
   AwaitDurable(op, ticket);
+  *deleted = st.ok();
   return Status::Ok();
 }
 
@@ -532,12 +533,13 @@ void Connection::ContinueText(Op& op, Slot& s) {
     }
     case Command::kDelete: {
       if (!hit) {
-        if (Status st = RemoveAfterMiss(op, q.key()); !st.ok()) {
+        bool deleted = false;
+        if (Status st = RemoveAfterMiss(op, q.key(), &deleted); !st.ok()) {
           ServerError(op, st);
           break;
         }
-        m_->Add(kDeleteMisses);
-        Reply(op, kNotFound);
+        m_->Add(deleted ? kDeleteHits : kDeleteMisses);
+        Reply(op, deleted ? kDeleted : kNotFound);
         break;
       }
       WriteTicket ticket;

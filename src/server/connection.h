@@ -120,8 +120,10 @@ class Connection {
   // still hold the key (an expired value, or one whose read failed with EIO,
   // which the engine reports as a miss), and the delete or flush_all that
   // removed it may not be durable yet. Removing it anyway makes NOT_FOUND final
-  // (and, with --write-ack durable, waits until it is durable).
-  Status RemoveAfterMiss(Op& op, std::string_view key);
+  // (and, with --write-ack durable, waits until it is durable). *deleted: the
+  // key existed after all, in the RAM tier alone (admission kept it off the
+  // ring): the answer is DELETED.
+  Status RemoveAfterMiss(Op& op, std::string_view key, bool* deleted);
   // *pace: the size it looked up for key (0 when it did not need to).
   bool ReadBudget(std::string_view key, uint64_t* pace) const;
   uint64_t PaceBytes(std::string_view key) const;

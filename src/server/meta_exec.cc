@@ -246,13 +246,18 @@ void Connection::ContinueMetaDelete(Op& op, Slot& s) {
   ReadResult& r = s.res;
   const proto::MetaItemInfo none;
   if (!r.ok()) {
-    if (Status st = RemoveAfterMiss(op, q.key()); !st.ok()) {
+    bool deleted = false;
+    if (Status st = RemoveAfterMiss(op, q.key(), &deleted); !st.ok()) {
       ServerError(op, st);
       Finish(op);
       return;
     }
-    m_->Add(kDeleteMisses);
-    MetaReply(op, "NF", none, kMdFlags, false);
+    m_->Add(deleted ? kDeleteHits : kDeleteMisses);
+    if (deleted) {
+      MetaReply(op, "HD", none, kMdFlags, f.quiet);
+    } else {
+      MetaReply(op, "NF", none, kMdFlags, false);
+    }
     Finish(op);
     return;
   }

@@ -16,7 +16,8 @@
 // well over 90 % before a bucket overflows into a chained overflow bucket. Nothing here knows keys:
 // callers confirm a tag match against the object's bytes, and give the key hash of a slot when the
 // table is resized. Not thread-safe: the owning shard's mutex guards it.
-// Pointers to slots stay valid across Insert; Resize and Reset move them.
+// Insert may move another slot (its cuckoo step); Resize and Reset move all:
+// a slot pointer is good only until the next of these.
 #pragma once
 
 #include <cstdint>

@@ -87,7 +87,8 @@ inline void Encode(char* dst, const Fields& f, uint64_t base) {
   if (f.expiry != 0) p = PutVarint(p, static_cast<uint64_t>(f.expiry));
   p = PutVarint(p, ZigZag(f.version, base));
   std::memcpy(p, f.key.data(), f.key.size());
-  std::memcpy(p + f.key.size(), f.value.data(), f.value.size());
+  // An empty value may have no data pointer at all (memcpy from null is UB).
+  if (!f.value.empty()) std::memcpy(p + f.key.size(), f.value.data(), f.value.size());
 }
 
 // Reads the item at src; returns its size in bytes.

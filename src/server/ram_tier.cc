@@ -303,10 +303,15 @@ void RamTier::ResizeIndexLocked(Shard& s, uint64_t items) {
   s.index.Resize(BucketsFor(items), [&](uint64_t slot) { return SlotHashLocked(s, slot); });
 }
 
-void RamTier::InsertLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
+bool RamTier::InsertLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
                            bool only_copy, int64_t now) {
   const uint64_t loc = AppendLocked(s, q, hash, f, /*for_eviction=*/false);
-  if (loc == 0) return;
+  if (loc == 0) return false;
+  IndexLocked(s, hash, loc, only_copy, now);
+  return true;
+}
+
+void RamTier::IndexLocked(Shard& s, uint64_t hash, uint64_t loc, bool only_copy, int64_t now) {
   s.index.Insert(hash, RamSlot::WithAccess(RamSlot::WithOnlyCopy(loc, only_copy), now),
                  [&](uint64_t v) { return SlotHashLocked(s, v); });
   items_.fetch_add(1, std::memory_order_relaxed);
@@ -381,12 +386,12 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint
   const ram_item::Fields f{key, value, flags, expiry, version};
   uint64_t* slot = FindLocked(s, key, hash);
   if (slot == nullptr) {
-    if (may_insert && !expired && fits) {
+    if (may_insert && !expired && fits &&
+        InsertLocked(s, s.ghost.Contains(hash) ? kMain : kSmall, hash, f, only_copy, now)) {
       writes_in_.fetch_add(1, std::memory_order_relaxed);
-      InsertLocked(s, s.ghost.Contains(hash) ? kMain : kSmall, hash, f, only_copy, now);
     } else {
-      // Not inserted: a slower writer of an older version, whose ticket is
-      // newer than ours, must not insert either.
+      // Not inserted (refused, or no room): a slower writer of an older
+      // version, whose ticket is newer than ours, must not insert either.
       s.drops[stripe]++;
     }
     return;
@@ -410,9 +415,7 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint
     *slot = RamSlot::WithOnlyCopy(RamSlot::Move(*slot, RamSlot::Segment(loc), RamSlot::Offset(loc)),
                                   only_copy);
   } else {
-    s.index.Insert(hash, RamSlot::WithAccess(RamSlot::WithOnlyCopy(loc, only_copy), now),
-                   [&](uint64_t v) { return SlotHashLocked(s, v); });
-    items_.fetch_add(1, std::memory_order_relaxed);
+    IndexLocked(s, hash, loc, only_copy, now);  // the old copy was evicted meanwhile
   }
 }
 
@@ -428,12 +431,26 @@ void RamTier::ForEachOnlyCopy(int64_t now, const std::function<void(const OnlyCo
   }
 }
 
-void RamTier::Invalidate(std::string_view key, uint64_t hash) {
+bool RamTier::Invalidate(std::string_view key, uint64_t hash) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
   s.writes[StripeOf(hash)]++;
   s.drops[StripeOf(hash)]++;  // also when absent: a pending insert of the key is stale
-  if (uint64_t* slot = FindLocked(s, key, hash); slot != nullptr) EraseLocked(s, slot, hash);
+  uint64_t* slot = FindLocked(s, key, hash);
+  if (slot == nullptr) return false;
+  const bool only = RamSlot::OnlyCopy(*slot);
+  EraseLocked(s, slot, hash);
+  return only;
+}
+
+void RamTier::DropStoreCopy(std::string_view key, uint64_t hash) {
+  Shard& s = ShardFor(hash);
+  std::lock_guard lk(s.mu);
+  uint64_t* slot = FindLocked(s, key, hash);
+  if (slot == nullptr || RamSlot::OnlyCopy(*slot)) return;
+  s.writes[StripeOf(hash)]++;
+  s.drops[StripeOf(hash)]++;
+  EraseLocked(s, slot, hash);
 }
 
 void RamTier::Clear() {

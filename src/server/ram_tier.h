@@ -125,7 +125,11 @@ class RamTier {
   };
   void ForEachOnlyCopy(int64_t now, const std::function<void(const OnlyCopy&)>& fn);
   // The key was deleted or is unknown to the store: drop any resident copy.
-  void Invalidate(std::string_view key, uint64_t hash);
+  // True when that copy was an only copy (the key existed, in the tier alone).
+  bool Invalidate(std::string_view key, uint64_t hash);
+  // The store no longer has the key (evicted from its ring): drop a resident
+  // copy, unless it is an only copy (which the store never had).
+  void DropStoreCopy(std::string_view key, uint64_t hash);
   // flush_all.
   void Clear();
 
@@ -179,8 +183,11 @@ class RamTier {
   // copy-forward of an eviction, which may use the spare segment.
   uint64_t AppendLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f,
                         bool for_eviction);
-  void InsertLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f, bool only_copy,
+  // Appends and indexes a new object; false when there was no room.
+  bool InsertLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f, bool only_copy,
                     int64_t now);
+  // Indexes an appended object (grows the index, and makes room, as needed).
+  void IndexLocked(Shard& s, uint64_t hash, uint64_t loc, bool only_copy, int64_t now);
   void EraseLocked(Shard& s, uint64_t* slot, uint64_t hash);  // the object departs
   uint64_t BudgetBytes(const Shard& s) const;                 // segment memory the shard may hold
   // Evicts until `need` more bytes of segments fit beside the spare segment

@@ -56,7 +56,7 @@ void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
   std::string k(key);
   engine_->Get(key, [ram, k = std::move(k), cb = std::move(cb)](GetResult g) {
     ReadResult r = FromEngine(std::move(g));
-    if (ram != nullptr && r.code == Code::kNotFound) ram->Invalidate(k, RamKeyHash(k));
+    if (ram != nullptr && r.code == Code::kNotFound) ram->DropStoreCopy(k, RamKeyHash(k));
     cb(std::move(r));
   });
 }
@@ -105,7 +105,12 @@ Result<uint64_t> Store::KeepRamOnlyCopies() {
 Status Store::Remove(std::string_view key, const Locator* expect, WriteTicket* ticket) {
   Status s = engine_->Remove(key, expect, ticket);
   // Also when the engine no longer had it: the RAM copy must not outlive it.
-  if (ram_ != nullptr && s.code() != Code::kExists) ram_->Invalidate(key, RamKeyHash(key));
+  // A copy only the RAM tier held (admission kept it off the ring) existed:
+  // deleting it is a delete, not a miss.
+  if (ram_ != nullptr && s.code() != Code::kExists && ram_->Invalidate(key, RamKeyHash(key)) &&
+      s.code() == Code::kNotFound && expect == nullptr) {
+    s = Status::Ok();
+  }
   return s;
 }
 

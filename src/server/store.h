@@ -6,9 +6,13 @@
 //    to the RAM tier (S3-FIFO decides) under the fill-ticket rule of ram_tier.h.
 //  * SizeHint: what a read would bring back, from the engine's index, no I/O.
 //  * ReadForUpdate: always the engine, so the result carries `seen` for a
-//    compare-and-swap Put; a miss also drops any RAM copy, so that no command
-//    can see an object the store no longer has after a read-modify-write said
-//    it was gone.
+//    compare-and-swap Put; a miss also drops any RAM copy the store once had,
+//    so that no command can see an object the store no longer has after a
+//    read-modify-write said it was gone. A value only the RAM tier holds
+//    (admission kept it off the ring) stays: read-modify-write commands
+//    (incr, append, cas, touch ...) answer NOT_FOUND for it, as before such
+//    values were kept at all, since the engine's compare-and-swap cannot see
+//    it; get and delete see it.
 //  * Write/Remove/Clear: the engine first; the RAM tier is updated or
 //    invalidated after the engine accepted the change, and a written value
 //    enters the tier even when the engine's admission kept it off the ring

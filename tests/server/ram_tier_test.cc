@@ -325,6 +325,27 @@ TEST(StoreTest, ValueKeptOffTheRingIsReadBackAndStoredAtACleanStop) {
   EXPECT_EQ(g.item.version, w.version);
 }
 
+// A value only the RAM tier holds survives a read-modify-write's engine miss
+// (the engine never had it), and deleting it is a delete, not a miss.
+TEST(StoreTest, OnlyCopySurvivesAnEngineMissAndItsDeleteIsAHit) {
+  ManualEngine e;
+  RamTier ram(8 << 20);
+  Store s(&e, &ram);
+  e.admit = false;
+  PutRequest p;
+  p.key = "k";
+  p.value = "only";
+  ASSERT_FALSE(s.Write(p).stored);
+  bool miss = false;
+  s.ReadForUpdate("k", [&](ReadResult r) { miss = !r.ok(); });
+  e.CompleteOne();
+  EXPECT_TRUE(miss);  // the engine's compare-and-swap cannot see it
+  EXPECT_EQ(ReadNow(s, e, "k"), "only");
+  EXPECT_TRUE(s.Remove("k", nullptr).ok()) << "it existed: DELETED, not NOT_FOUND";
+  EXPECT_EQ(ReadNow(s, e, "k"), "<miss>");
+  EXPECT_EQ(s.Remove("k", nullptr).code(), Code::kNotFound);
+}
+
 TEST(StoreTest, ReadForUpdateMissDropsTheRamCopy) {
   ManualEngine e;
   RamTier ram(8 << 20);

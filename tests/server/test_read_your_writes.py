@@ -67,10 +67,18 @@ class AfterTheRingWrapped(harness.ServerTest):
     MEMORY = "64"
 
     def test_every_new_key_is_read_back_at_once(self):
-        hits, refused = wrap_then_set_and_get(self, self.conn(), 64,
-                                              [b"new%d" % i for i in range(500)])
+        c = self.conn()
+        keys = [b"new%d" % i for i in range(500)]
+        hits, refused = wrap_then_set_and_get(self, c, 64, keys)
         self.assertEqual(hits, 500, f"{500 - hits} of 500 new keys missed right after their set "
                          f"({refused} kept off the ring by admission)")
+        # Deleting them is a delete (text and meta), whichever tier held them.
+        for k in keys[:250]:
+            c.expect(b"delete %s\r\n" % k, b"DELETED\r\n")
+        for k in keys[250:]:
+            c.expect(b"md %s\r\n" % k, b"HD\r\n")
+        for k in keys:
+            c.expect(b"get %s\r\n" % k, b"END\r\n")
 
 
 class CleanStopKeepsWhatOnlyRamHeld(harness.ServerTest):
