@@ -587,6 +587,9 @@ class ClusterScript(unittest.TestCase):
             ok = True
             for p in range(base, base + 5):
                 with socket.socket() as s:
+                    # As the servers bind (SO_REUSEADDR): a port whose only use is
+                    # closed connections in TIME_WAIT is free for them.
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                     try:
                         s.bind(("127.0.0.1", p))
                     except OSError:
