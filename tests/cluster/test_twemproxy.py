@@ -17,6 +17,7 @@ Figures (balance, error counts, timings) are printed for docs/OPERATIONS.md.
 """
 import os
 import re
+import random
 import shutil
 import signal
 import socket
@@ -580,16 +581,17 @@ class ClusterScript(unittest.TestCase):
 
     @staticmethod
     def free_base():
-        for _ in range(50):
-            base = harness.free_port()
-            if base > 65530:
-                continue
+        # Below the ephemeral range, which client connections (and their
+        # TIME_WAIT leftovers: thousands when a load runs beside the tests) fill.
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+        rng = random.Random()
+        for _ in range(200):
+            base = rng.randrange(max(1024, low - 12000), low - 5)
             ok = True
             for p in range(base, base + 5):
                 with socket.socket() as s:
-                    # As the servers bind (SO_REUSEADDR): a port whose only use is
-                    # closed connections in TIME_WAIT is free for them.
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
                     try:
                         s.bind(("127.0.0.1", p))
                     except OSError:
