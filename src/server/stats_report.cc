@@ -410,6 +410,9 @@ std::string RenderPrometheus(const ServerContext& ctx) {
         "RAM tier fills refused because the key was written during the read", rs.fills_stale);
   p.One("cossd_ram_writes_in_total", "counter", "Written objects that entered the RAM tier",
         rs.writes_in);
+  p.One("cossd_ram_copied_forward_total", "counter",
+        "RAM tier objects copied to the main queue when their segment was evicted",
+        rs.copied_forward);
   p.One("cossd_store_busy_total", "counter",
         "Writes refused because every stripe buffer waited for the disk (--on-full busy)", es.busy);
   p.One("cossd_store_waits_total", "counter",
