@@ -44,7 +44,10 @@ for t in "$@"; do
   done
   rc=0
   wait "$pid" || rc=$?
-  crashes=$(find "$out/$t-artifacts" -type f | wc -l)
+  # crash-, leak-, timeout-, oom- files are findings; slow-unit- files only say
+  # an input took over 10 s (also when the process was stopped meanwhile).
+  crashes=$(find "$out/$t-artifacts" -type f ! -name 'slow-unit-*' | wc -l)
+  slow=$(find "$out/$t-artifacts" -type f -name 'slow-unit-*' | wc -l)
   last=$(grep -E '^#[0-9]+' "$out/$t.log" | tail -n 1 || true)
   {
     echo "target: $t"
@@ -52,6 +55,7 @@ for t in "$@"; do
     echo "wall_seconds: $(($(date +%s) - start))"
     echo "exit_status: $rc (libFuzzer exits 0 or 72 after SIGINT when nothing was found)"
     echo "crash_inputs: $crashes"
+    echo "slow_units: $slow (run them again to see whether they are slow)"
     echo "corpus_files: $(find "$corpus" -type f | wc -l)"
     echo "last_status: $last"
     grep -E '^stat::' "$out/$t.log" || true
