@@ -47,7 +47,6 @@ class GhostFilter {
     return in_cur || in_old;
   }
 
-  void Clear() { Reset(per_generation_); }
   uint64_t bytes() const { return 2 * words_ * sizeof(uint64_t); }
 
  private:

@@ -20,8 +20,6 @@
 
 namespace coss::server::ram_item {
 
-inline constexpr uint32_t kMaxHeader = 1 + 5 + 1 + 5 + 10 + 10;
-
 inline uint32_t VarintSize(uint64_t v) {
   uint32_t n = 1;
   while (v >= 0x80) {

@@ -17,8 +17,6 @@ uint64_t BucketsFor(uint64_t items) {
   return std::max<uint64_t>(8, items * 100 / (90 * RamIndex::kWays) + 1);
 }
 
-constexpr uint64_t kCounterBytes = 2 * 1024 * sizeof(uint32_t);
-
 }  // namespace
 
 uint64_t RamKeyHash(std::string_view key) {
@@ -88,11 +86,9 @@ uint64_t RamTier::BeginFill(uint64_t hash) {
   return TicketLocked(s, hash);
 }
 
-ram_item::Fields RamTier::DecodeAt(Shard& s, uint64_t slot, uint32_t* size) {
+ram_item::Fields RamTier::DecodeAt(Shard& s, uint64_t slot) {
   ram_item::Fields f;
-  const uint32_t n =
-      ram_item::Decode(ItemAt(s, slot), s.segs[RamSlot::Segment(slot)].base_version, &f);
-  if (size != nullptr) *size = n;
+  (void)ram_item::Decode(ItemAt(s, slot), s.segs[RamSlot::Segment(slot)].base_version, &f);
   return f;
 }
 
@@ -103,8 +99,12 @@ uint64_t* RamTier::FindLocked(Shard& s, std::string_view key, uint64_t hash) {
   });
 }
 
+uint64_t RamTier::OverheadBytes(const Shard& s) {
+  return s.index.bytes() + s.ghost.bytes() + (s.writes.size() + s.drops.size()) * sizeof(uint32_t);
+}
+
 uint64_t RamTier::BudgetBytes(const Shard& s) const {
-  const uint64_t overhead = s.index.bytes() + s.ghost.bytes() + kCounterBytes;
+  const uint64_t overhead = OverheadBytes(s);
   return overhead >= s.capacity ? 0 : s.capacity - overhead;
 }
 
@@ -123,7 +123,7 @@ void RamTier::FreeSegmentLocked(Shard& s, uint32_t id) {
   }
 }
 
-int64_t RamTier::NewSegmentLocked(Shard& s, uint64_t size, bool for_eviction) {
+int64_t RamTier::NewSegmentLocked(Shard& s, uint64_t size) {
   const bool plain = size == segment_bytes_;
   if (plain && !s.free_ids.empty()) {
     const uint32_t id = s.free_ids.back();
@@ -132,7 +132,6 @@ int64_t RamTier::NewSegmentLocked(Shard& s, uint64_t size, bool for_eviction) {
   }
   // (An eviction's copies find the spare that MakeRoomLocked keeps: a kept
   // segment, or room for one.)
-  (void)for_eviction;
   if (s.allocated + size > BudgetBytes(s)) return -1;
   uint32_t id;
   if (!s.empty_ids.empty()) {
@@ -179,7 +178,7 @@ uint64_t RamTier::AppendLocked(Shard& s, Queue q, uint64_t hash, const ram_item:
     if (!for_eviction) MakeRoomLocked(s, segment_bytes_, /*jumbo=*/false);
     if (!fits(s.open[q])) {  // an eviction's copies may have opened one with room
       seal();
-      const int64_t id = NewSegmentLocked(s, segment_bytes_, for_eviction);
+      const int64_t id = NewSegmentLocked(s, segment_bytes_);
       if (id < 0) return 0;  // no room at all (a tiny tier): the object does not enter
       Segment& g = s.segs[id];
       g.queue = q;
@@ -199,7 +198,7 @@ uint64_t RamTier::AppendLocked(Shard& s, Queue q, uint64_t hash, const ram_item:
 uint64_t RamTier::AppendJumboLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f) {
   const uint64_t size = ram_item::Size(f, f.version);
   MakeRoomLocked(s, size, /*jumbo=*/true);
-  const int64_t id = NewSegmentLocked(s, size, false);
+  const int64_t id = NewSegmentLocked(s, size);
   if (id < 0) return 0;
   Segment& g = s.segs[id];
   g.queue = q;
@@ -284,9 +283,7 @@ void RamTier::EvictOneLocked(Shard& s) {
         copied_forward_.fetch_add(1, std::memory_order_relaxed);
       } else {
         if (q == kSmall && !expired) s.ghost.Add(hash);
-        s.index.Erase(slot);
-        s.drops[StripeOf(hash)]++;
-        items_.fetch_sub(1, std::memory_order_relaxed);
+        EraseLocked(s, slot, hash);
         evictions_.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -303,8 +300,10 @@ void RamTier::ResizeIndexLocked(Shard& s, uint64_t items) {
   s.index.Resize(BucketsFor(items), [&](uint64_t slot) { return SlotHashLocked(s, slot); });
 }
 
-bool RamTier::InsertLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
-                           bool only_copy, int64_t now) {
+bool RamTier::InsertLocked(Shard& s, uint64_t hash, const ram_item::Fields& f, bool only_copy,
+                           int64_t now) {
+  // A key evicted from small a short while ago goes straight to main.
+  const Queue q = s.ghost.Contains(hash) ? kMain : kSmall;
   const uint64_t loc = AppendLocked(s, q, hash, f, /*for_eviction=*/false);
   if (loc == 0) return false;
   IndexLocked(s, hash, loc, only_copy, now);
@@ -368,7 +367,7 @@ bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedV
   if (FindLocked(s, key, hash) != nullptr) return false;
   fills_.fetch_add(1, std::memory_order_relaxed);
   const ram_item::Fields f{key, *value, flags, expiry, version};
-  InsertLocked(s, s.ghost.Contains(hash) ? kMain : kSmall, hash, f, false, now);
+  InsertLocked(s, hash, f, false, now);
   return true;
 }
 
@@ -386,8 +385,7 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint
   const ram_item::Fields f{key, value, flags, expiry, version};
   uint64_t* slot = FindLocked(s, key, hash);
   if (slot == nullptr) {
-    if (may_insert && !expired && fits &&
-        InsertLocked(s, s.ghost.Contains(hash) ? kMain : kSmall, hash, f, only_copy, now)) {
+    if (may_insert && !expired && fits && InsertLocked(s, hash, f, only_copy, now)) {
       writes_in_.fetch_add(1, std::memory_order_relaxed);
     } else {
       // Not inserted (refused, or no room): a slower writer of an older
@@ -448,8 +446,7 @@ void RamTier::DropStoreCopy(std::string_view key, uint64_t hash) {
   std::lock_guard lk(s.mu);
   uint64_t* slot = FindLocked(s, key, hash);
   if (slot == nullptr || RamSlot::OnlyCopy(*slot)) return;
-  s.writes[StripeOf(hash)]++;
-  s.drops[StripeOf(hash)]++;
+  s.writes[StripeOf(hash)]++;  // a fill read before this miss is stale too
   EraseLocked(s, slot, hash);
 }
 
@@ -471,7 +468,7 @@ RamTierStats RamTier::Stats() const {
   st.items = items_.load(std::memory_order_relaxed);
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
-    st.bytes += s.allocated + s.index.bytes() + s.ghost.bytes() + kCounterBytes;
+    st.bytes += s.allocated + OverheadBytes(s);
   }
   st.capacity = capacity_;
   st.hits = hits_.load(std::memory_order_relaxed);

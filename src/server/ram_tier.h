@@ -177,23 +177,26 @@ class RamTier {
   const char* ItemAt(Shard& s, uint64_t slot) {
     return s.segs[RamSlot::Segment(slot)].mem.get() + RamSlot::Offset(slot);
   }
-  ram_item::Fields DecodeAt(Shard& s, uint64_t slot, uint32_t* size = nullptr);
+  ram_item::Fields DecodeAt(Shard& s, uint64_t slot);
   // Appends an object to `queue`'s open segment, making room first; returns
   // the new slot's location bits (RamSlot::Make with hash). for_eviction: the
   // copy-forward of an eviction, which may use the spare segment.
   uint64_t AppendLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f,
                         bool for_eviction);
-  // Appends and indexes a new object; false when there was no room.
-  bool InsertLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f, bool only_copy,
+  // Appends (to small, or to main for a ghost) and indexes a new object;
+  // false when there was no room.
+  bool InsertLocked(Shard& s, uint64_t hash, const ram_item::Fields& f, bool only_copy,
                     int64_t now);
   // Indexes an appended object (grows the index, and makes room, as needed).
   void IndexLocked(Shard& s, uint64_t hash, uint64_t loc, bool only_copy, int64_t now);
   void EraseLocked(Shard& s, uint64_t* slot, uint64_t hash);  // the object departs
-  uint64_t BudgetBytes(const Shard& s) const;                 // segment memory the shard may hold
+  // What a shard keeps besides segments: index, ghost filter, ticket counters.
+  static uint64_t OverheadBytes(const Shard& s);
+  uint64_t BudgetBytes(const Shard& s) const;  // segment memory the shard may hold
   // Evicts until `need` more bytes of segments fit beside the spare segment
   // that an eviction's copies may need.
   void MakeRoomLocked(Shard& s, uint64_t need, bool jumbo);
-  int64_t NewSegmentLocked(Shard& s, uint64_t size, bool for_eviction);  // -1: no room
+  int64_t NewSegmentLocked(Shard& s, uint64_t size);  // -1: no room
   uint64_t AppendJumboLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f);
   void EvictOneLocked(Shard& s);
   void ResizeIndexLocked(Shard& s, uint64_t items);

@@ -258,60 +258,56 @@ std::string ReadNow(Store& s, ManualEngine& e, const std::string& key) {
   return got;
 }
 
-TEST(StoreTest, SetDuringDiskReadNeverLeavesTheOldValueInRam) {
+// A store over the manual engine and an 8 MiB RAM tier; Put writes key "k".
+class StoreTest : public ::testing::Test {
+ protected:
+  PutResult Put(std::string_view value, uint32_t flags = 0) {
+    PutRequest p;
+    p.key = "k";
+    p.value = value;
+    p.flags = flags;
+    return s.Write(p);
+  }
+  std::string Read() { return ReadNow(s, e, "k"); }
   ManualEngine e;
-  RamTier ram(8 << 20);
-  Store s(&e, &ram);
-  PutRequest p;
-  p.key = "k";
-  p.value = "old";
-  ASSERT_TRUE(s.Write(p).status.ok());
+  RamTier ram{8 << 20};
+  Store s{&e, &ram};
+};
+
+TEST_F(StoreTest, SetDuringDiskReadNeverLeavesTheOldValueInRam) {
+  ASSERT_TRUE(Put("old").status.ok());
   ram.Invalidate("k", RamKeyHash("k"));  // evicted from RAM: the next read goes to the disk
 
   std::string first;
   s.Read("k", [&](ReadResult r) { first = *r.value; });  // disk read of "old" in flight
   ASSERT_EQ(e.pending(), 1u);
-  p.value = "new";
-  ASSERT_TRUE(s.Write(p).status.ok());  // the set completes before the read
+  ASSERT_TRUE(Put("new").status.ok());  // the set completes before the read
   e.CompleteOne();                      // the read returns "old" and tries to fill
   EXPECT_EQ(first, "old");              // fine: it was issued before the set
   EXPECT_EQ(ram.Stats().fills_stale, 1u);
-  EXPECT_EQ(ReadNow(s, e, "k"), "new");  // never "old" from the RAM tier
-  EXPECT_EQ(ReadNow(s, e, "k"), "new");  // (both served by the RAM tier: the set put it there)
+  EXPECT_EQ(Read(), "new");  // never "old" from the RAM tier
+  EXPECT_EQ(Read(), "new");  // (both served by the RAM tier: the set put it there)
   EXPECT_EQ(ram.Stats().hits, 2u);
 }
 
-TEST(StoreTest, DeleteDuringDiskReadNeverResurrectsTheValue) {
-  ManualEngine e;
-  RamTier ram(8 << 20);
-  Store s(&e, &ram);
-  PutRequest p;
-  p.key = "k";
-  p.value = "old";
-  ASSERT_TRUE(s.Write(p).status.ok());
+TEST_F(StoreTest, DeleteDuringDiskReadNeverResurrectsTheValue) {
+  ASSERT_TRUE(Put("old").status.ok());
   ram.Invalidate("k", RamKeyHash("k"));  // evicted from RAM: the next read goes to the disk
   s.Read("k", [](ReadResult) {});
   ASSERT_EQ(e.pending(), 1u);
   ASSERT_TRUE(s.Remove("k", nullptr).ok());
   e.CompleteOne();
-  EXPECT_EQ(ReadNow(s, e, "k"), "<miss>");
+  EXPECT_EQ(Read(), "<miss>");
 }
 
 // Admission keeps a new value off the ring: it is still read back (from RAM),
 // and a clean stop hands it to the store with its version.
-TEST(StoreTest, ValueKeptOffTheRingIsReadBackAndStoredAtACleanStop) {
-  ManualEngine e;
-  RamTier ram(8 << 20);
-  Store s(&e, &ram);
+TEST_F(StoreTest, ValueKeptOffTheRingIsReadBackAndStoredAtACleanStop) {
   e.admit = false;
-  PutRequest p;
-  p.key = "k";
-  p.value = "fresh";
-  p.flags = 5;
-  const PutResult w = s.Write(p);
+  const PutResult w = Put("fresh", 5);
   ASSERT_TRUE(w.status.ok());
   EXPECT_FALSE(w.stored);
-  EXPECT_EQ(ReadNow(s, e, "k"), "fresh");
+  EXPECT_EQ(Read(), "fresh");
   EXPECT_EQ(e.SizeHint("k"), 0u) << "the engine holds it after all";
   auto kept = s.KeepRamOnlyCopies();
   ASSERT_TRUE(kept.ok());
@@ -327,34 +323,22 @@ TEST(StoreTest, ValueKeptOffTheRingIsReadBackAndStoredAtACleanStop) {
 
 // A value only the RAM tier holds survives a read-modify-write's engine miss
 // (the engine never had it), and deleting it is a delete, not a miss.
-TEST(StoreTest, OnlyCopySurvivesAnEngineMissAndItsDeleteIsAHit) {
-  ManualEngine e;
-  RamTier ram(8 << 20);
-  Store s(&e, &ram);
+TEST_F(StoreTest, OnlyCopySurvivesAnEngineMissAndItsDeleteIsAHit) {
   e.admit = false;
-  PutRequest p;
-  p.key = "k";
-  p.value = "only";
-  ASSERT_FALSE(s.Write(p).stored);
+  ASSERT_FALSE(Put("only").stored);
   bool miss = false;
   s.ReadForUpdate("k", [&](ReadResult r) { miss = !r.ok(); });
   e.CompleteOne();
   EXPECT_TRUE(miss);  // the engine's compare-and-swap cannot see it
-  EXPECT_EQ(ReadNow(s, e, "k"), "only");
+  EXPECT_EQ(Read(), "only");
   EXPECT_TRUE(s.Remove("k", nullptr).ok()) << "it existed: DELETED, not NOT_FOUND";
-  EXPECT_EQ(ReadNow(s, e, "k"), "<miss>");
+  EXPECT_EQ(Read(), "<miss>");
   EXPECT_EQ(s.Remove("k", nullptr).code(), Code::kNotFound);
 }
 
-TEST(StoreTest, ReadForUpdateMissDropsTheRamCopy) {
-  ManualEngine e;
-  RamTier ram(8 << 20);
-  Store s(&e, &ram);
-  PutRequest p;
-  p.key = "k";
-  p.value = "v";
-  ASSERT_TRUE(s.Write(p).status.ok());
-  EXPECT_EQ(ReadNow(s, e, "k"), "v");  // the set put it in the RAM tier
+TEST_F(StoreTest, ReadForUpdateMissDropsTheRamCopy) {
+  ASSERT_TRUE(Put("v").status.ok());
+  EXPECT_EQ(Read(), "v");  // the set put it in the RAM tier
   ASSERT_EQ(ram.Stats().items, 1u);
   e.Clear();  // the store lost it (evicted) behind the RAM tier's back
   bool miss = false;
@@ -362,7 +346,7 @@ TEST(StoreTest, ReadForUpdateMissDropsTheRamCopy) {
   e.CompleteOne();
   EXPECT_TRUE(miss);
   EXPECT_EQ(ram.Stats().items, 0u);
-  EXPECT_EQ(ReadNow(s, e, "k"), "<miss>");
+  EXPECT_EQ(Read(), "<miss>");
 }
 
 }  // namespace
