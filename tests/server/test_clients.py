@@ -19,7 +19,8 @@ except ImportError:  # pragma: no cover
 class PyMemcache(harness.ServerTest):
     def client(self):
         if Client is None:
-            self.skipTest("python3-pymemcache not installed")
+            self.fail("python3-pymemcache is not installed (scripts/deps.sh installs it); "
+                      "run the tests with /usr/bin/python3")
         c = Client(("127.0.0.1", self.server.port), connect_timeout=5, timeout=10)
         self.addCleanup(c.close)
         return c
