@@ -11,7 +11,9 @@
 # CPU_SECONDS of CPU (user + system), then stops it with SIGINT. Writes
 # OUTDIR/<target>.log (libFuzzer's output, final stats included),
 # OUTDIR/<target>.summary (CPU seconds, runs, corpus size, coverage, crashes)
-# and keeps any crash input in OUTDIR/<target>-artifacts/.
+# and keeps any crash input in OUTDIR/<target>-artifacts/. With SEED=DIR, the
+# corpus also starts from DIR/<name>/ (e.g. the corpora a previous campaign
+# kept: tar xzf bench/results/.../corpora.tar.gz -C /tmp/seed, SEED=/tmp/seed/corpora).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out=$(realpath -m "$1")
@@ -28,6 +30,7 @@ for t in "$@"; do
   mkdir -p "$corpus" "$out/$t-artifacts"
   seed="$root/tests/fuzz/corpus/${t#fuzz_}"
   [ -d "$seed" ] && cp -r "$seed/." "$corpus/"
+  if [ -n "${SEED:-}" ] && [ -d "$SEED/${t#fuzz_}" ]; then cp -r "$SEED/${t#fuzz_}/." "$corpus/"; fi
   start=$(date +%s)
   nice -n 19 "$work/$t" -rss_limit_mb=2048 -print_final_stats=1 -max_total_time=86400 \
     -artifact_prefix="$out/$t-artifacts/" "$corpus" >"$out/$t.log" 2>&1 &
