@@ -17,6 +17,8 @@
 
 namespace coss::server {
 
+class Worker;
+
 inline constexpr const char* kCossVersion = "0.1.0";
 // What "version" and "stats" report: the memcached protocol level we follow,
 // then our own version (clients parse the leading numbers).
@@ -30,6 +32,10 @@ struct ServerContext {
   MetaStates* meta = nullptr;
   ConnectionGauges conns;
   std::vector<WorkerMetrics*> worker_metrics;
+  // Every worker, in index order: accepted connections are dealt round-robin
+  // over them (Worker::AcceptAll). Set before the workers start.
+  std::vector<Worker*> workers;
+  std::atomic<uint64_t> next_worker{0};
   int64_t started_at = 0;  // unix seconds
   std::atomic<int> verbosity{0};
   PendingFlush* pending_flush = nullptr;  // a delayed flush_all, kept across restarts

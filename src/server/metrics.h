@@ -63,6 +63,7 @@ enum Gauge : int {
   kConnsInputPaused,   // connections not reading because of their queued requests
   kOutputBytes,        // reply bytes held for clients
   kInputBytes,         // read buffers plus request bytes queued in ops
+  kConnections,        // open client connections this worker serves
   kGaugeCount
 };
 

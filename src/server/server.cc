@@ -93,6 +93,7 @@ bool Server::Open(std::string* err) {
       return false;
     }
     ctx_.worker_metrics.push_back(w->metrics());
+    ctx_.workers.push_back(w.get());
     workers_.push_back(std::move(w));
   }
   if (cfg_.metrics_port != 0) {

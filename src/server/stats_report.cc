@@ -424,6 +424,12 @@ std::string RenderPrometheus(const ServerContext& ctx) {
              std::string("reads=\"") + kRerefLabels[i] + "\"", es.reref[i]);
   }
   p.One("cossd_connections", "gauge", "Open client connections", ctx.conns.curr.load());
+  p.Head("cossd_worker_connections", "gauge",
+         "Open client connections by the worker thread serving them (dealt round-robin)");
+  for (size_t i = 0; i < ctx.worker_metrics.size(); i++) {
+    p.Sample("cossd_worker_connections", "worker=\"" + std::to_string(i) + "\"",
+             ctx.worker_metrics[i]->g[kConnections].load(std::memory_order_relaxed));
+  }
   p.One("cossd_connections_total", "counter", "Client connections accepted",
         ctx.conns.total.load());
   p.One("cossd_connections_rejected_total", "counter", "Connections refused at the -c limit",

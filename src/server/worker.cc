@@ -102,7 +102,7 @@ void Worker::Post(Completion c) {
   bool was_empty;
   {
     std::lock_guard lk(mu_);
-    was_empty = queue_.empty();
+    was_empty = queue_.empty() && adopted_.empty();
     queue_.push_back(std::move(c));
   }
   if (was_empty) {
@@ -126,6 +126,54 @@ bool Worker::TakeConnectionSlot() {
   return true;
 }
 
+void Worker::Adopt(int fd) {
+  bool was_empty;
+  {
+    std::lock_guard lk(mu_);
+    if (exited_) {  // this worker's loop has ended: nobody would take it
+      RefuseAdopted(fd);
+      return;
+    }
+    was_empty = queue_.empty() && adopted_.empty();
+    adopted_.push_back(fd);
+  }
+  if (was_empty) {
+    const uint64_t one = 1;
+    (void)!::write(evfd_, &one, sizeof one);
+  }
+}
+
+// A socket that holds a connection slot but will not be served (the server is
+// stopping): closed, its slot given back.
+void Worker::RefuseAdopted(int fd) {
+  ::close(fd);
+  ctx_->conns.curr.fetch_sub(1);
+}
+
+void Worker::Open(int fd) {
+  if (draining_) {
+    RefuseAdopted(fd);
+    return;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const uint64_t id = next_id_++;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = id;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    RefuseAdopted(fd);
+    return;
+  }
+  Entry e;
+  e.conn = std::make_unique<Connection>(this, ctx_, &metrics_, id, fd);
+  e.events = EPOLLIN;
+  conns_.emplace(id, std::move(e));
+  metrics_.Move(kConnections, 1);
+  ctx_->conns.total.fetch_add(1);
+  spdlog::trace("worker {}: connection {} opened", index_, id);
+}
+
 void Worker::AcceptAll() {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -145,23 +193,13 @@ void Worker::AcceptAll() {
       ctx_->conns.rejected.fetch_add(1);
       continue;
     }
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const uint64_t id = next_id_++;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = id;
-    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-      ::close(fd);
-      ctx_->conns.curr.fetch_sub(1);
-      continue;
+    const auto& all = ctx_->workers;
+    Worker* to = all.empty() ? this : all[ctx_->next_worker.fetch_add(1) % all.size()];
+    if (to == this) {
+      Open(fd);
+    } else {
+      to->Adopt(fd);
     }
-    Entry e;
-    e.conn = std::make_unique<Connection>(this, ctx_, &metrics_, id, fd);
-    e.events = EPOLLIN;
-    conns_.emplace(id, std::move(e));
-    ctx_->conns.total.fetch_add(1);
-    spdlog::trace("worker {}: connection {} opened", index_, id);
   }
 }
 
@@ -172,6 +210,7 @@ void Worker::Close(uint64_t id) {
   // Counted out before the socket closes: a client that sees the close and
   // asks for stats finds the connection gone.
   ctx_->conns.curr.fetch_sub(1);
+  metrics_.Move(kConnections, -1);
   conns_.erase(it);
   spdlog::trace("worker {}: connection {} closed", index_, id);
 }
@@ -213,10 +252,13 @@ void Worker::HandleWake() {
   while (::read(evfd_, &v, sizeof v) > 0) {
   }
   std::vector<Completion> batch;
+  std::vector<int> adopted;
   {
     std::lock_guard lk(mu_);
     batch.swap(queue_);
+    adopted.swap(adopted_);
   }
+  for (int fd : adopted) Open(fd);
   for (auto& c : batch) {
     auto it = conns_.find(c.conn);
     if (it == conns_.end()) continue;  // the client went away meanwhile
@@ -321,6 +363,12 @@ void Worker::Run() {
   std::vector<uint64_t> ids;
   for (auto& [id, e] : conns_) ids.push_back(id);
   for (uint64_t id : ids) Close(id);
+  {
+    std::lock_guard lk(mu_);
+    exited_ = true;
+    for (int fd : adopted_) RefuseAdopted(fd);
+    adopted_.clear();
+  }
   finished_.store(true);
   t_worker = nullptr;
 }

@@ -9,8 +9,13 @@
 //    a read that completes inline (RAM or membuf hit, miss) is delivered
 //    directly on the worker thread;
 //  * new connections are taken from the shared listening socket (EPOLLEXCLUSIVE
-//    wakes one worker); above the -c limit a client gets memcached's
-//    "ERROR Too many open connections" and is closed;
+//    wakes one worker) and dealt round-robin over all workers, as memcached's
+//    dispatcher does: the worker that accepts hands each socket to its turn's
+//    worker (Adopt, thread-safe: queued under the same mutex; at most one
+//    entry per connection slot, so bounded by -c). Without the hand-off, the
+//    first worker awake took a burst of connections for itself and served
+//    them alone while the other idled. Above the -c limit a client gets
+//    memcached's "ERROR Too many open connections" and is closed;
 //  * --idle-timeout N: a connection that moved no byte for N seconds while none
 //    of its requests ran is closed (counted in idle_kicks);
 //  * RequestDrain: stop accepting, let each connection finish the requests it
@@ -54,6 +59,9 @@ class Worker {
   // Thread-safe: a write of request `seq` is durable (same queue, same bound:
   // one entry per write awaiting its journal sync).
   void DeliverDurable(uint64_t conn, uint64_t seq, const Status& st);
+  // Thread-safe: takes over an accepted socket that already holds a
+  // connection slot (see the contract above).
+  void Adopt(int fd);
 
   WorkerMetrics* metrics() { return &metrics_; }
 
@@ -74,6 +82,8 @@ class Worker {
   void Run();
   void AcceptAll();
   bool TakeConnectionSlot();
+  void Open(int fd);  // on this worker's thread
+  void RefuseAdopted(int fd);
   void CloseIdle(uint32_t timeout);
   void HandleWake();
   void Update(uint64_t id);
@@ -95,6 +105,8 @@ class Worker {
 
   std::mutex mu_;
   std::vector<Completion> queue_;
+  std::vector<int> adopted_;  // sockets handed over by the accepting worker
+  bool exited_ = false;       // the loop has ended: Adopt refuses (GUARDED_BY mu_)
   std::atomic<bool> drain_requested_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> finished_{false};

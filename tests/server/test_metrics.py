@@ -102,9 +102,30 @@ class Metrics(harness.ServerTest):
             self.assertIn(p, names)
         get_line = re.search(r'^cossd_commands_total\{cmd="get"\} (\d+)$', body, re.M)
         self.assertGreaterEqual(int(get_line.group(1)), 1)
+        self.assertIn('cossd_worker_connections{worker="1"}', names)
         with self.assertRaises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/nope", timeout=5)
         self.assertEqual(e.exception.code, 404)
+
+    def test_connections_are_dealt_round_robin_over_workers(self):
+        # Connections accepted in a burst are spread over both workers (-t 2),
+        # not kept by the worker that happened to wake for the accept.
+        def per_worker():
+            with urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5) as r:
+                body = r.read().decode()
+            return {int(w): int(n) for w, n in
+                    re.findall(r'^cossd_worker_connections\{worker="(\d+)"\} (\d+)$', body, re.M)}
+        conns = [self.conn() for _ in range(8)]
+        for c in conns:
+            c.expect(b"mn\r\n", b"MN\r\n")  # each one is open and served
+        # Eight accepts in a row: four for each worker, whatever other tests'
+        # connections (closing or not) add to either.
+        after = per_worker()
+        self.assertEqual(sorted(after), [0, 1])
+        for w in (0, 1):
+            self.assertGreaterEqual(after[w], 4, after)
+        for c in conns:
+            c.close()
 
 
 if __name__ == "__main__":
