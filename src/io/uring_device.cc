@@ -1,7 +1,10 @@
 // UringDevice: io_uring backend. Submissions go straight to the ring (one
 // syscall per submit, many operations in flight); a completion thread reaps
-// CQEs and runs callbacks. Membufs registered with RegisterBuffers are written
-// with IORING_OP_WRITE_FIXED. Short transfers are resubmitted for the rest.
+// CQEs and runs callbacks. Reads started on a thread with a ThreadRing
+// installed (a server worker) go to that ring instead, and complete on that
+// thread (thread_ring.h); they count as in flight here all the same. Membufs registered with
+// RegisterBuffers are written with IORING_OP_WRITE_FIXED. Short transfers are resubmitted for the
+// rest.
 #include <liburing.h>
 #include <unistd.h>
 
@@ -13,6 +16,7 @@
 #include <thread>
 
 #include "io/device.h"
+#include "io/thread_ring.h"
 
 // The kernel hands an Op from the submitting thread to the reaper through the
 // ring's shared memory, an edge ThreadSanitizer cannot see: state it.
@@ -56,6 +60,17 @@ class UringDevice final : public Device {
   }
 
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
+    if (ThreadRing* tr = ThreadRing::Current()) {  // the calling loop's own ring (thread_ring.h)
+      inflight_.fetch_add(1);
+      tr->Read(
+          f_.fd, off, buf, len,
+          [this, cb = std::move(cb)](Status st) {
+            cb(std::move(st));
+            Done();
+          },
+          &path_);
+      return;
+    }
     Submit(new Op{false, off, static_cast<char*>(buf), len, 0, std::move(cb)});
   }
   void Write(uint64_t off, const void* buf, size_t len, IoCallback cb) override {
@@ -170,10 +185,14 @@ class UringDevice final : public Device {
       }
       op->cb(std::move(st));
       delete op;
-      if (inflight_.fetch_sub(1) == 1) {
-        std::lock_guard lk(idle_mu_);
-        idle_cv_.notify_all();
-      }
+      Done();
+    }
+  }
+
+  void Done() {  // an operation's callback has run
+    if (inflight_.fetch_sub(1) == 1) {
+      std::lock_guard lk(idle_mu_);
+      idle_cv_.notify_all();
     }
   }
 

@@ -17,6 +17,10 @@ namespace coss::server {
 namespace {
 constexpr uint64_t kListenerId = 1;
 constexpr uint64_t kWakeId = 2;
+constexpr uint64_t kRingId = 3;
+// Reads one worker's ring holds at once before it submits early; more stay
+// queued in the kernel's overflow list, never lost (thread_ring.h).
+constexpr uint32_t kRingEntries = 256;
 thread_local Worker* t_worker = nullptr;
 }  // namespace
 
@@ -42,6 +46,14 @@ bool Worker::Init(std::string* err) {
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev) != 0) {
     *err = std::string("epoll_ctl: ") + std::strerror(errno);
     return false;
+  }
+  if (auto r = ThreadRing::Make(kRingEntries); r.ok()) {
+    ev.data.u64 = kRingId;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, (*r)->fd(), &ev) == 0) ring_ = std::move(*r);
+  } else {
+    // Device reads then complete on the device's own threads and come back
+    // through the queue: slower, same results.
+    spdlog::debug("worker {}: no io_uring of its own ({})", index_, r.status().ToString());
   }
   return true;
 }
@@ -295,6 +307,7 @@ void Worker::CloseIdle(uint32_t timeout) {
 
 void Worker::Run() {
   t_worker = this;
+  if (ring_) ring_->Install();
   const uint32_t idle_timeout = ctx_->config->idle_timeout_s;
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
@@ -303,6 +316,7 @@ void Worker::Run() {
   for (;;) {
     // Connections touched from inside another's processing are pumped at once.
     const int timeout = !touched_.empty() ? 0 : draining_ ? 100 : idle_timeout ? 1000 : -1;
+    if (ring_) ring_->Submit();  // the reads this turn started: one syscall
     const int n = ::epoll_wait(epfd_, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::error("worker {}: epoll_wait: {}", index_, std::strerror(errno));
@@ -316,6 +330,10 @@ void Worker::Run() {
       }
       if (id == kWakeId) {
         HandleWake();
+        continue;
+      }
+      if (id == kRingId) {
+        ring_->Reap();  // completions deliver inline (DeliverRead on this thread)
         continue;
       }
       auto it = conns_.find(id);
@@ -363,6 +381,9 @@ void Worker::Run() {
   std::vector<uint64_t> ids;
   for (auto& [id, e] : conns_) ids.push_back(id);
   for (uint64_t id : ids) Close(id);
+  // Reads still in flight hold stripe pins the engine waits for: finish them
+  // (their connections are gone; DeliverRead drops the results).
+  if (ring_) ring_->Uninstall();
   {
     std::lock_guard lk(mu_);
     exited_ = true;

@@ -2,7 +2,13 @@
 //
 // Contract:
 //  * every Connection is created, used and destroyed on its worker's thread;
-//  * store reads that complete on an engine I/O thread are handed back with
+//  * each worker has its own io_uring (io/thread_ring.h), installed on its
+//    thread: the store's device reads it starts (io_uring backend) are
+//    submitted once per loop turn and complete on this thread, so a disk hit
+//    is delivered inline with no hand-off. The loop drains the ring before it
+//    exits (the engine waits for those reads when it closes);
+//  * store reads that complete on an engine I/O thread (the thread-pool
+//    backend, or a worker without a ring) are handed back with
 //    DeliverRead (thread-safe): queued under a mutex and signalled through an
 //    eventfd. The queue holds at most one entry per store read issued by this
 //    worker's connections, i.e. it is bounded by conn_inflight x connections;
@@ -33,6 +39,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io/thread_ring.h"
 #include "server/connection.h"
 #include "server/context.h"
 #include "server/metrics.h"
@@ -96,6 +103,7 @@ class Worker {
   WorkerMetrics metrics_;
   int epfd_ = -1;
   int evfd_ = -1;
+  std::unique_ptr<ThreadRing> ring_;  // null when io_uring is not available
   int listen_fd_ = -1;
   std::thread thread_;
   std::unordered_map<uint64_t, Entry> conns_;
