@@ -26,10 +26,28 @@ Index::Slot* Index::Lookup(Partition& p, uint32_t tag) const {
   }
 }
 
-uint64_t Index::Find(uint64_t hash) const {
+uint64_t Index::FindLocked(uint64_t hash) const {
   auto& p = const_cast<Partition&>(parts_[hash & (kPartitions - 1)]);
   Slot* s = Lookup(p, static_cast<uint32_t>(hash >> 32));
   return s ? s->packed() : 0;
+}
+
+uint64_t Index::Find(uint64_t hash) const {
+  std::lock_guard lk(LockOf(static_cast<uint32_t>(hash)));
+  return FindLocked(hash);
+}
+
+void Index::UpdateLocked(uint64_t hash, uint64_t packed) {
+  Partition& p = parts_[hash & (kPartitions - 1)];
+  if (Slot* s = Lookup(p, static_cast<uint32_t>(hash >> 32))) s->set(packed);
+}
+
+Index::AllLocked::AllLocked(Index& idx) : idx_(idx) {
+  for (uint32_t i = 0; i < kLockStripes; i++) idx_.locks_[i].mu.lock();
+}
+
+Index::AllLocked::~AllLocked() {
+  for (uint32_t i = kLockStripes; i-- > 0;) idx_.locks_[i].mu.unlock();
 }
 
 void Index::Place(Partition& p, uint32_t tag, uint64_t packed) {
@@ -46,6 +64,11 @@ void Index::Grow(Partition& p) {
 }
 
 void Index::Reserve(uint64_t total) {
+  AllLocked all(*this);
+  GrowAllTo(total);
+}
+
+void Index::GrowAllTo(uint64_t total) {
   // Mean per partition at load 0.8, plus four standard deviations of the
   // (Poisson) spread so that hardly any partition grows during the load.
   const double mean = static_cast<double>(total) / kPartitions;
@@ -69,6 +92,11 @@ void Index::GrowTo(Partition& p, uint32_t ncap) {
 }
 
 uint64_t Index::Assign(uint64_t hash, uint64_t packed) {
+  std::lock_guard lk(LockOf(static_cast<uint32_t>(hash)));
+  return AssignUnlocked(hash, packed);
+}
+
+uint64_t Index::AssignUnlocked(uint64_t hash, uint64_t packed) {
   Partition& p = parts_[hash & (kPartitions - 1)];
   const uint32_t tag = static_cast<uint32_t>(hash >> 32);
   if (Slot* s = Lookup(p, tag)) {
@@ -84,6 +112,7 @@ uint64_t Index::Assign(uint64_t hash, uint64_t packed) {
 }
 
 bool Index::CompareAndSet(uint64_t hash, uint64_t expect, uint64_t packed) {
+  std::lock_guard lk(LockOf(static_cast<uint32_t>(hash)));
   Partition& p = parts_[hash & (kPartitions - 1)];
   Slot* s = Lookup(p, static_cast<uint32_t>(hash >> 32));
   if (s == nullptr || s->packed() != expect) return false;
@@ -113,6 +142,7 @@ void Index::EraseAt(Partition& p, uint32_t i) {
 }
 
 uint64_t Index::Erase(uint64_t hash) {
+  std::lock_guard lk(LockOf(static_cast<uint32_t>(hash)));
   Partition& p = parts_[hash & (kPartitions - 1)];
   Slot* s = Lookup(p, static_cast<uint32_t>(hash >> 32));
   if (s == nullptr) return 0;
@@ -122,6 +152,11 @@ uint64_t Index::Erase(uint64_t hash) {
 }
 
 void Index::Clear() {
+  AllLocked all(*this);
+  ClearUnlocked();
+}
+
+void Index::ClearUnlocked() {
   for (auto& p : parts_) {
     p = Partition{};
   }
@@ -130,6 +165,7 @@ void Index::Clear() {
 }
 
 void Index::Sweep(uint32_t partition, const std::function<bool(uint64_t)>& drop) {
+  std::lock_guard lk(LockOf(partition % kPartitions));
   Partition& p = parts_[partition % kPartitions];
   uint32_t i = 0;
   while (i < p.cap) {
@@ -145,6 +181,7 @@ void Index::Sweep(uint32_t partition, const std::function<bool(uint64_t)>& drop)
 }
 
 void Index::Visit(uint32_t partition, const std::function<void(uint64_t, uint64_t)>& fn) const {
+  std::lock_guard lk(LockOf(partition % kPartitions));
   const Partition& p = parts_[partition % kPartitions];
   for (uint32_t i = 0; i < p.cap; i++) {
     if (!p.slots[i].empty()) fn((uint64_t{p.slots[i].tag} << 32) | partition, p.slots[i].packed());

@@ -12,12 +12,23 @@
 // which is a miss, never wrong data, because every read compares the full key
 // stored with the record.
 //
-// Not thread-safe: the owning shard's mutex guards it.
+// Locking: partitions are guarded by kLockStripes mutexes (partition p by lock
+// p % kLockStripes). Every public call below takes the lock of the partition it
+// touches (Clear and Reserve take them all), so lookups on different
+// partitions never wait for each other. Calls that change which slots exist
+// (Assign of a new hash, Erase, Sweep, Clear, Reserve) must also be serialized
+// by the caller: the shard's mutex (size_ and capacity_ are kept under it).
+// The read path instead holds one partition's lock across a lookup and an
+// in-place update (Lock + FindLocked + UpdateLocked) without the shard's mutex;
+// the shard changes what such a reader may see about a stripe (generation,
+// membuf) only while holding every partition lock (AllLocked), so a reader
+// sees a stripe's state consistent with the entry it found.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace coss {
@@ -26,6 +37,7 @@ class Index {
  public:
   static constexpr uint32_t kPartitionBits = 10;
   static constexpr uint32_t kPartitions = 1u << kPartitionBits;
+  static constexpr uint32_t kLockStripes = 64;
 
   explicit Index(uint64_t expected_objects = 0);
 
@@ -51,6 +63,29 @@ class Index {
   // bits the index keeps (partition and tag): enough to Assign it back.
   void Visit(uint32_t partition,
              const std::function<void(uint64_t hash, uint64_t packed)>& fn) const;
+
+  // The lock of hash's partition, held by the caller for FindLocked and
+  // UpdateLocked (the read path).
+  std::unique_lock<std::mutex> Lock(uint64_t hash) {
+    return std::unique_lock<std::mutex>(locks_[hash & (kLockStripes - 1)].mu);
+  }
+  // As Find, with the partition's lock already held.
+  uint64_t FindLocked(uint64_t hash) const;
+  // Replaces the value of an entry that exists (a hit counter update); never
+  // inserts, so it needs no serialization beyond the partition's lock.
+  void UpdateLocked(uint64_t hash, uint64_t packed);
+
+  // Every partition lock, in order, for as long as it lives.
+  class AllLocked {
+   public:
+    explicit AllLocked(Index& idx);
+    ~AllLocked();
+    AllLocked(const AllLocked&) = delete;
+    AllLocked& operator=(const AllLocked&) = delete;
+
+   private:
+    Index& idx_;
+  };
 
   uint64_t size() const { return size_; }
   uint64_t capacity() const { return capacity_; }
@@ -80,11 +115,20 @@ class Index {
     return static_cast<uint32_t>((uint64_t{tag} * cap) >> 32);
   }
   Slot* Lookup(Partition& p, uint32_t tag) const;
+  uint64_t AssignUnlocked(uint64_t hash, uint64_t packed);
+  void ClearUnlocked();
+  void GrowAllTo(uint64_t total);
   void EraseAt(Partition& p, uint32_t i);
   void Grow(Partition& p);
   void GrowTo(Partition& p, uint32_t ncap);
   static void Place(Partition& p, uint32_t tag, uint64_t packed);
 
+  struct alignas(64) LockStripe {
+    std::mutex mu;
+  };
+  std::mutex& LockOf(uint32_t partition) const { return locks_[partition & (kLockStripes - 1)].mu; }
+
+  std::unique_ptr<LockStripe[]> locks_{new LockStripe[kLockStripes]};
   std::vector<Partition> parts_;
   uint32_t initial_cap_;
   uint64_t size_ = 0;

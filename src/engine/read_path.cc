@@ -37,23 +37,42 @@ double Shard::Age(uint32_t stripe) const {
   return 1.0 - static_cast<double>(d + 1) / nstripes_;
 }
 
+double Shard::AgeHint(uint32_t stripe) const {
+  const uint32_t head = head_hint_.load(std::memory_order_relaxed);
+  const uint32_t d = (stripe + nstripes_ - head) % nstripes_;
+  return 1.0 - static_cast<double>(d + 1) / nstripes_;
+}
+
 uint64_t Shard::SizeHint(uint64_t hash) {
-  Lock lk(mu_);
-  const uint64_t cur = index_.Find(hash);
+  auto lk = index_.Lock(hash);
+  const uint64_t cur = index_.FindLocked(hash);
   return Live(cur) ? SizeClass::Decode(Location::Unpack(cur).size_class) : 0;
 }
 
+namespace {
+// Per-thread xorshift state for the hit counters' coin flips (no shared state
+// on the read path).
+uint32_t NextRandom() {
+  thread_local uint32_t x = 0x9E3779B9u ^ static_cast<uint32_t>(reinterpret_cast<uintptr_t>(&x));
+  if (x == 0) x = 0x9E3779B9u;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return x;
+}
+}  // namespace
+
+// Without mu_: see the concurrency rule in shard.h.
 void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
   Counters::Add(ctr_.gets);
-  Lock lk(mu_);
-  if (closed_) {
-    lk.unlock();
+  if (closed_.load()) {
     GetResult r;
     r.status = Error(Code::kShutdown, "engine is closing");
     cb(std::move(r));
     return;
   }
-  const uint64_t cur = index_.Find(hash);
+  auto lk = index_.Lock(hash);
+  const uint64_t cur = index_.FindLocked(hash);
   if (!Live(cur)) {
     lk.unlock();
     Counters::Add(ctr_.misses);
@@ -62,17 +81,24 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
   }
   Location loc = Location::Unpack(cur);
   const Locator seen{Location::Identity(cur)};
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 17;
-  rng_ ^= rng_ << 5;
-  loc.hits = BumpHits(loc.hits, rng_);
-  index_.Assign(hash, loc.Pack());
+  const uint8_t hits = BumpHits(loc.hits, NextRandom());
+  if (hits != loc.hits) {
+    loc.hits = hits;
+    index_.UpdateLocked(hash, loc.Pack());
+  }
   StripeState& st = stripes_[loc.stripe];
-  st.max_hits = std::max(st.max_hits, loc.hits);
+  auto max_hits = MaxHitsOf(st);
+  for (uint8_t m = max_hits.load(std::memory_order_relaxed);
+       m < loc.hits && !max_hits.compare_exchange_weak(m, loc.hits, std::memory_order_relaxed);) {
+  }
 
   if (Membuf* mb = st.membuf) {  // invariant (a): still in memory, served from memory
-    GetResult r;
-    auto rec = format::DecodeRecordInMemory(mb->at(loc.offset), mb->data_end - loc.offset);
+    // The record's bytes were written before its entry was published under
+    // this lock, and the membuf is not recycled while any partition lock is
+    // held (OnWriteDone). Its size class bounds it (data_end may be moving).
+    const uint64_t avail = std::min<uint64_t>(SizeClass::Decode(loc.size_class),
+                                              mb->run_bytes() - loc.offset);
+    auto rec = format::DecodeRecordInMemory(mb->at(loc.offset), avail);
     if (!rec.ok() || rec->key != key || rec->header->type != format::RecordType::kValue) {
       lk.unlock();
       Counters::Add(ctr_.misses);
@@ -80,13 +106,18 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
       return;
     }
     if (Expired(rec->header->expiry)) {
-      DropEntry(index_.Erase(hash));
       lk.unlock();
+      {
+        Lock rlk(mu_);  // dropping an entry changes the live counts: mu_
+        const uint64_t now = index_.Find(hash);
+        if (now != 0 && Location::Identity(now) == seen.raw) DropEntry(index_.Erase(hash));
+      }
       Counters::Add(ctr_.expired);
       Counters::Add(ctr_.misses);
       cb(Miss());
       return;
     }
+    GetResult r;
     r.item.value.assign(rec->value);
     r.item.flags = rec->header->flags;
     r.item.expiry = rec->header->expiry;
@@ -114,16 +145,18 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
   r->pin_first = loc.stripe;
   r->pin_count = static_cast<uint32_t>(std::min<uint64_t>(
       nstripes_ - loc.stripe, (loc.offset + (end - start) + stripe_size_ - 1) / stripe_size_));
-  for (uint32_t j = 0; j < r->pin_count; j++) stripes_[r->pin_first + j].pins++;
+  // Under the partition lock: a run that reclaims these stripes takes every
+  // partition lock first, then sees the pins (TryStartWrite).
+  for (uint32_t j = 0; j < r->pin_count; j++) PinsOf(stripes_[r->pin_first + j]).fetch_add(1);
+  lk.unlock();
   r->buf = AlignedBuffer(b - a);
   r->skip = static_cast<uint32_t>(start - a);
-  lk.unlock();
   dev_->Read(a, r->buf.data(), r->buf.size(),
              [this, r](Status s) { FinishDiskRead(r, std::move(s)); });
 }
 
 void Shard::Unpin(uint32_t first, uint32_t count) {
-  for (uint32_t j = 0; j < count; j++) stripes_[first + j].pins--;
+  for (uint32_t j = 0; j < count; j++) PinsOf(stripes_[first + j]).fetch_sub(1);
 }
 
 void Shard::FinishDiskRead(DiskRead* r, Status io) {
@@ -156,10 +189,29 @@ void Shard::FinishDiskRead(DiskRead* r, Status io) {
     Counters::Add(ctr_.expired);
   }
 
+  // Without mu_ unless there is something to change: an expired entry to drop,
+  // a relocation the policy asks for, or a sealed run waiting for these pins.
+  Unpin(r->pin_first, r->pin_count);
+  bool locked_work = pinned_count_.load() != 0;
+  if (view != nullptr || expired) {
+    uint64_t cur;
+    {
+      auto ilk = index_.Lock(r->hash);
+      cur = index_.FindLocked(r->hash);
+      if (!Live(cur) || Location::Identity(cur) != r->identity) cur = 0;
+    }
+    if (cur != 0 && expired) locked_work = true;
+    if (cur != 0 && view != nullptr && !locked_work) {
+      const Location old = Location::Unpack(cur);
+      const uint32_t len = format::RecordLength(view->key.size(), view->value.size());
+      const uint64_t fp = format::RecordFootprint(view->key.size(), view->value.size());
+      locked_work = fp <= stripe_size_ - format::kStripeHeaderSize &&
+                    cfg_.policy->ShouldRelocate(RelocationContext{AgeHint(old.stripe), old.hits, len});
+    }
+  }
   Actions act;
-  {
+  if (locked_work) {
     Lock lk(mu_);
-    Unpin(r->pin_first, r->pin_count);
     const uint64_t cur = index_.Find(r->hash);
     const bool same = Live(cur) && Location::Identity(cur) == r->identity;
     if (expired && same) {

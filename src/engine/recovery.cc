@@ -162,6 +162,7 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   }
 
   if (Status s = HideDroppedContent(); !s.ok()) return s;
+  head_hint_.store(head_, std::memory_order_relaxed);
 
   pool_.clear();
   free_.clear();

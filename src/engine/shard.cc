@@ -127,7 +127,6 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
     // Stripes at the end of the ring that a jumbo run cannot use are reclaimed
     // and overwritten with an empty header, so a rebuild never revives them.
     for (uint32_t j = skip_from; j < skip_to; j++) {
-      Reclaim(j);
       auto* m = new Membuf;
       m->buf = AlignedBuffer(format::kBlock);
       m->buf.zero();
@@ -135,8 +134,12 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
       m->stripe = j;
       m->seq = next_seq_++;
       unwritten_seqs_.insert(m->seq);
-      stripes_[j].seq = m->seq;
-      stripes_[j].membuf = m;
+      {
+        Index::AllLocked all(index_);  // what Gets may see about stripe j changes
+        Reclaim(j);
+        stripes_[j].seq = m->seq;
+        stripes_[j].membuf = m;
+      }
       Seal(m, act);
     }
     Membuf* mb;
@@ -156,12 +159,16 @@ Result<Membuf*> Shard::Reserve(Lock& lk, uint64_t footprint, bool may_wait, Acti
     unwritten_seqs_.insert(mb->seq);
     mb->data_end = format::kStripeHeaderSize;
     mb->count = 0;
-    for (uint32_t j = target; j < target + span; j++) {
-      Reclaim(j);
-      stripes_[j].seq = mb->seq;
-      stripes_[j].membuf = mb;
+    {
+      Index::AllLocked all(index_);  // what Gets may see about these stripes changes
+      for (uint32_t j = target; j < target + span; j++) {
+        Reclaim(j);
+        stripes_[j].seq = mb->seq;
+        stripes_[j].membuf = mb;
+      }
     }
     head_ = (target + span) % nstripes_;
+    head_hint_.store(head_, std::memory_order_relaxed);
     in_flight_++;
     // Sweep the whole index at least once per lap (generations are 8 bits).
     SweepSome(span * (Index::kPartitions / nstripes_ + 1));
@@ -195,12 +202,17 @@ void Shard::Seal(Membuf* mb, Actions* act) {
 }
 
 void Shard::TryStartWrite(Membuf* mb, Actions* act) {
+  // Announced before the pins are read: a read that unpins after this load
+  // sees a waiter and retries (FinishDiskRead), one that unpinned before is
+  // seen here (both sides sequentially consistent).
+  pinned_count_.store(static_cast<uint32_t>(pinned_.size() + 1));
   for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) {
-    if (stripes_[j].pins != 0) {  // invariant (b): wait for reads of the old content
+    if (PinsOf(stripes_[j]).load() != 0) {  // invariant (b): wait for reads of the old content
       pinned_.push_back(mb);
       return;
     }
   }
+  pinned_count_.store(static_cast<uint32_t>(pinned_.size()));
   mb->state = Membuf::State::kWriting;
   act->writes.push_back(mb);
 }
@@ -209,6 +221,7 @@ void Shard::RetryPinnedWrites(Actions* act) {
   if (pinned_.empty()) return;
   std::vector<Membuf*> waiting;
   waiting.swap(pinned_);
+  pinned_count_.store(0);
   for (Membuf* mb : waiting) TryStartWrite(mb, act);
 }
 
@@ -226,19 +239,26 @@ void Shard::OnWriteDone(Membuf* mb, Status st) {
   Actions act;
   Lock lk(mu_);
   const bool failed = !st.ok();
+  {
+    // Gets stop reading this membuf (and, on failure, its stripes' entries)
+    // before it goes back to the pool: each reads it under a partition lock.
+    Index::AllLocked all(index_);
+    if (failed) {
+      for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) Reclaim(j);
+    }
+    for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) {
+      if (stripes_[j].membuf == mb) stripes_[j].membuf = nullptr;
+    }
+  }
   if (failed) {
     Counters::Add(ctr_.io_errors);
     spdlog::error("{}: stripe write at stripe {} failed ({}); its {} objects are dropped",
                   dev_->path(), mb->stripe, st.ToString(), mb->count);
-    for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) Reclaim(j);
     CollectLostRecords(mb);
   } else {
     unwritten_seqs_.erase(mb->seq);
     Counters::Add(ctr_.stripes_written, mb->span);
     Counters::Add(ctr_.device_bytes_written, mb->buf.size());
-  }
-  for (uint32_t j = mb->stripe; j < mb->stripe + mb->span; j++) {
-    if (stripes_[j].membuf == mb) stripes_[j].membuf = nullptr;
   }
   writes_pending_--;
   if (mb->kind == Membuf::Kind::kData) in_flight_--;
@@ -364,7 +384,8 @@ void Shard::Close() {
   Actions act;
   Lock lk(mu_);
   if (closed_ || nstripes_ == 0) {
-    closing_ = closed_ = true;
+    closing_ = true;
+    closed_ = true;
     return;
   }
   // Invariant (e): from here on no run is opened, so the open membuf sealed below

@@ -4,9 +4,21 @@
 // write_path.cc (Put/Remove/Clear), read_path.cc (Get, relocation),
 // recovery.cc (format and rebuild at open).
 //
-// Concurrency: one mutex (mu_) guards all state below. Device I/O is never
-// submitted while mu_ is held (collected as `Actions` and issued after unlock),
-// because callbacks may run inline and take mu_.
+// Concurrency: the ring mutex (mu_) guards the ring, the membufs and every
+// change to the index's set of keys; the read path does not take it. A Get
+// holds only the lock of its key's index partition (Index::Lock, one of 64)
+// while it looks the key up, bumps its hit counter, and either copies the value
+// out of a membuf or pins the stripe for a device read; it takes mu_ only to
+// drop an expired entry. What a Get reads about a stripe is kept consistent by
+// this rule: a stripe's generation, membuf and seq change only under mu_ AND
+// every partition lock (Index::AllLocked, taken once per run opened or written:
+// about 1 us per MiB). Pins and the max hit counter, which Gets on different
+// partitions update at once, are atomics (PinsOf, MaxHitsOf). A read completion
+// takes mu_ only to drop an expired entry, to relocate, or when a sealed run
+// waits for pins to drain (pinned_count_). Lock order: mu_, then partition
+// locks; a partition lock is never held while taking mu_.
+// Device I/O is never submitted while a lock is held (collected as `Actions`
+// and issued after unlock), because callbacks may run inline and take mu_.
 //
 // Invariants (each provoked by a deterministic test in tests/engine/races_test.cc):
 //  (a) an index entry is published only after its record bytes are in a membuf,
@@ -24,6 +36,7 @@
 //      tests/engine/policy_test.cc, EvacuationDuringCloseLosesNothing).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -115,15 +128,18 @@ class Shard {
 
  private:
   struct StripeState {
-    uint64_t seq = 0;         // seq of the current content (0: none)
-    uint8_t gen = 0;          // reclaim generation (see location.h)
-    uint32_t live = 0;        // live index entries in this stripe
-    uint64_t live_bytes = 0;  // their record bytes (by size class)
-    uint32_t pins = 0;        // device reads in flight against this stripe
+    // seq, gen, membuf: written under mu_ and Index::AllLocked (or in Open).
+    uint64_t seq = 0;  // seq of the current content (0: none)
+    uint8_t gen = 0;   // reclaim generation (see location.h)
     Membuf* membuf = nullptr;
-    uint8_t max_hits = 0;     // highest hit counter read since written (evacuation hint)
-    bool evacuating = false;  // its evacuation read is in flight (not reclaimed meanwhile)
+    uint32_t live = 0;        // live index entries in this stripe (mu_)
+    uint64_t live_bytes = 0;  // their record bytes (by size class) (mu_)
+    uint32_t pins = 0;        // device reads in flight against this stripe (PinsOf only)
+    uint8_t max_hits = 0;     // highest hit counter read since written (MaxHitsOf only)
+    bool evacuating = false;  // its evacuation read is in flight (not reclaimed meanwhile) (mu_)
   };
+  static std::atomic_ref<uint32_t> PinsOf(StripeState& s) { return std::atomic_ref(s.pins); }
+  static std::atomic_ref<uint8_t> MaxHitsOf(StripeState& s) { return std::atomic_ref(s.max_hits); }
 
   struct Evacuation;  // shard_policies.cc
 
@@ -149,6 +165,7 @@ class Shard {
   // the older copies on disk must not come back after a crash.
   void RelogLostRecords(Lock& lk, Actions* act);
   void PopLostRecord();
+  // Under mu_ or the entry's partition lock (reads the stripe's generation).
   bool Live(uint64_t packed) const;
   // True while the stripe an index entry points into holds content that is not
   // yet durable: after a power cut the entry's old copy could still be there.
@@ -157,7 +174,7 @@ class Shard {
   // the next one if needed. May wait (kWait) unless `may_wait` is false.
   Result<Membuf*> Reserve(Lock& lk, uint64_t footprint, bool may_wait, Actions* act);
   Result<Membuf*> OpenRun(Lock& lk, uint32_t span, bool may_wait, Actions* act);
-  void Reclaim(uint32_t stripe);
+  void Reclaim(uint32_t stripe);  // REQUIRES: mu_ and Index::AllLocked (or in Open)
   void Seal(Membuf* mb, Actions* act);
   void TryStartWrite(Membuf* mb, Actions* act);
   void RetryPinnedWrites(Actions* act);
@@ -179,7 +196,8 @@ class Shard {
   struct DiskRead;
   void FinishDiskRead(DiskRead* r, Status st);
   void Unpin(uint32_t first, uint32_t count);
-  double Age(uint32_t stripe) const;
+  double Age(uint32_t stripe) const;      // REQUIRES: mu_
+  double AgeHint(uint32_t stripe) const;  // the same from head_hint_, without mu_
 
   // --- lazy reinsertion at eviction (shard_policies.cc) ---
   // After `opened` took its stripes: plans the read of the next stripe to reclaim.
@@ -262,8 +280,13 @@ class Shard {
   std::vector<std::unique_ptr<Membuf>> pool_;
   std::vector<Membuf*> free_;
   std::vector<Membuf*> pinned_;  // sealed runs waiting for pins to drain
+  // pinned_.size(), announced before the pins are checked (TryStartWrite) and
+  // read after a read unpins (FinishDiskRead), both sequentially consistent:
+  // either the unpinning read sees the waiting run, or the run sees no pin.
+  std::atomic<uint32_t> pinned_count_{0};
   Membuf* open_ = nullptr;
   uint32_t head_ = 0;  // next stripe to open
+  std::atomic<uint32_t> head_hint_{0};  // head_, for the relocation hint without mu_
   uint64_t next_seq_ = 1;
   uint32_t in_flight_ = 0;             // data membufs open or not yet written
   uint32_t writes_pending_ = 0;        // membufs (any kind) sealed and not yet written
@@ -280,7 +303,6 @@ class Shard {
   uint32_t sweep_cursor_ = 0;
   uint64_t live_objects_ = 0;
   uint64_t live_bytes_ = 0;
-  uint32_t rng_ = 0x9E3779B9u;                 // for hit counter increments
   std::unique_ptr<Reinserter> reinserter_;     // when the policy has reinsert:B
   std::unique_ptr<GhostAdmission> admission_;  // when the policy has admit:ghost
   struct EvacuationDeleter {
@@ -289,7 +311,7 @@ class Shard {
   // Evacuations read and waiting for a membuf (shard_policies.cc).
   std::vector<std::unique_ptr<Evacuation, EvacuationDeleter>> evac_waiting_;
   bool closing_ = false;  // Close has begun: no new run (invariant (e))
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};  // read by Get without mu_
 };
 
 }  // namespace coss

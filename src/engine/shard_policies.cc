@@ -98,7 +98,7 @@ void Shard::UpdateReinsertionBudget() {
 
 void Shard::ScheduleEvacuation(Membuf* opened, Actions* act) {
   for (uint32_t j = opened->stripe; j < opened->stripe + opened->span; j++) {
-    stripes_[j].max_hits = 0;
+    MaxHitsOf(stripes_[j]).store(0, std::memory_order_relaxed);
   }
   if (cfg_.spec == nullptr || !cfg_.spec->reinsertion.enabled) return;
   if (!reinserter_) {
@@ -135,13 +135,13 @@ void Shard::PlanEvacuation(uint32_t v, Actions* act) {
   const bool multi = st.seq != 0 && ((v > 0 && stripes_[v - 1].seq == st.seq) ||
                                      (v + 1 < nstripes_ && stripes_[v + 1].seq == st.seq));
   if (st.seq == 0 || st.membuf != nullptr || multi || st.live == 0 ||
-      st.max_hits < reinserter_->threshold()) {
+      MaxHitsOf(st).load(std::memory_order_relaxed) < reinserter_->threshold()) {
     UpdateReinsertionBudget();
     reinserter_->EndOfStripe();
     return;
   }
   auto* ev = new Evacuation{v, st.seq, st.gen, AlignedBuffer(stripe_size_)};
-  st.pins++;
+  PinsOf(st).fetch_add(1);
   st.evacuating = true;
   act->evacuations.push_back(ev);
 }
