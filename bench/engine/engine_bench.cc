@@ -558,7 +558,7 @@ void RegisterAll() {
         benchmark::RegisterBenchmark(
             name(disk ? "engine/GetDisk" : "engine/GetMemory", io, "value:" + std::to_string(v)).c_str(),
             BM_Get, io, v, disk)
-            ->UseRealTime()->Threads(1)->Threads(4);
+            ->UseRealTime()->Threads(1)->Threads(2)->Threads(4);
       }
       if (disk) {
         for (size_t v : {size_t{100}, size_t{4096}}) {

@@ -96,8 +96,8 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
     // The record's bytes were written before its entry was published under
     // this lock, and the membuf is not recycled while any partition lock is
     // held (OnWriteDone). Its size class bounds it (data_end may be moving).
-    const uint64_t avail = std::min<uint64_t>(SizeClass::Decode(loc.size_class),
-                                              mb->run_bytes() - loc.offset);
+    const uint64_t avail =
+        std::min<uint64_t>(SizeClass::Decode(loc.size_class), mb->run_bytes() - loc.offset);
     auto rec = format::DecodeRecordInMemory(mb->at(loc.offset), avail);
     if (!rec.ok() || rec->key != key || rec->header->type != format::RecordType::kValue) {
       lk.unlock();
@@ -205,8 +205,9 @@ void Shard::FinishDiskRead(DiskRead* r, Status io) {
       const Location old = Location::Unpack(cur);
       const uint32_t len = format::RecordLength(view->key.size(), view->value.size());
       const uint64_t fp = format::RecordFootprint(view->key.size(), view->value.size());
-      locked_work = fp <= stripe_size_ - format::kStripeHeaderSize &&
-                    cfg_.policy->ShouldRelocate(RelocationContext{AgeHint(old.stripe), old.hits, len});
+      locked_work =
+          fp <= stripe_size_ - format::kStripeHeaderSize &&
+          cfg_.policy->ShouldRelocate(RelocationContext{AgeHint(old.stripe), old.hits, len});
     }
   }
   Actions act;

@@ -24,7 +24,8 @@
 //  (a) an index entry is published only after its record bytes are in a membuf,
 //      and a stripe is served from its membuf until the device write completes;
 //  (b) a run is written to the device only when no read is pinned on any of its
-//      stripes (pins are taken under mu_ before a read is issued, dropped after);
+//      stripes (pins are taken under the partition lock before a read is issued,
+//      dropped after; see the concurrency rule above);
 //  (c) a relocation is applied only if the index still holds the identity of the
 //      copy that was read, in the same critical section as the append, so a
 //      concurrent overwrite or delete always wins.
@@ -285,7 +286,7 @@ class Shard {
   // either the unpinning read sees the waiting run, or the run sees no pin.
   std::atomic<uint32_t> pinned_count_{0};
   Membuf* open_ = nullptr;
-  uint32_t head_ = 0;  // next stripe to open
+  uint32_t head_ = 0;                   // next stripe to open
   std::atomic<uint32_t> head_hint_{0};  // head_, for the relocation hint without mu_
   uint64_t next_seq_ = 1;
   uint32_t in_flight_ = 0;             // data membufs open or not yet written
@@ -310,7 +311,7 @@ class Shard {
   };
   // Evacuations read and waiting for a membuf (shard_policies.cc).
   std::vector<std::unique_ptr<Evacuation, EvacuationDeleter>> evac_waiting_;
-  bool closing_ = false;  // Close has begun: no new run (invariant (e))
+  bool closing_ = false;             // Close has begun: no new run (invariant (e))
   std::atomic<bool> closed_{false};  // read by Get without mu_
 };
 
