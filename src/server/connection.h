@@ -77,6 +77,10 @@ class Connection {
   // (paused or not and why, bytes held) up to date; counts a new pause. Called
   // by the worker after every Pump; the destructor takes the share back.
   void ReportGauges();
+  // Takes this connection out of the gauges (as if it held nothing); done
+  // before the connection is counted out of curr_connections, so a stats
+  // reader that sees it gone sees nothing of it in the gauges either.
+  void ClearGauges() { SetGauges(Pause::kNone, 0, 0); }
   bool has_inflight_reads() const { return inflight_ != 0; }
   // --idle-timeout: no byte read or written since `since`, and nothing the
   // connection waits for on the server's side (a store read or a journal

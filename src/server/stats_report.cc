@@ -104,6 +104,10 @@ std::string Fixed(double v) {
 
 void GeneralStats(const ServerContext& ctx, Lines* out) {
   const ServerConfig& cfg = *ctx.config;
+  // The connection count first: a connection leaves the gauges before it
+  // leaves this count (Worker::Close), so once it is seen gone here, the
+  // gauges read after show nothing of it.
+  const uint64_t curr = ctx.conns.curr.load();
   const MetricsTotals t = SumMetrics(ctx.worker_metrics);
   const StatsSnapshot es = ctx.engine->Stats();
   const RamTierStats rs = ctx.ram ? ctx.ram->Stats() : RamTierStats{};
@@ -118,10 +122,10 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("rusage_user", Rusage(ru.ru_utime));
   out->Stat("rusage_system", Rusage(ru.ru_stime));
   out->Stat("max_connections", cfg.max_connections);
-  out->Stat("curr_connections", ctx.conns.curr.load());
+  out->Stat("curr_connections", curr);
   out->Stat("total_connections", ctx.conns.total.load());
   out->Stat("rejected_connections", ctx.conns.rejected.load());
-  out->Stat("connection_structures", ctx.conns.curr.load());
+  out->Stat("connection_structures", curr);
   out->Stat("idle_kicks", ctx.conns.idle_kicks.load());
   for (int i = kCmdGet; i <= kStoreNoMemory; i++) out->Stat(kCounterNames[i], t.c[i]);
   out->Stat("bytes_read", t.c[kBytesRead]);

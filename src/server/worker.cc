@@ -220,9 +220,11 @@ void Worker::Close(uint64_t id) {
   if (it == conns_.end()) return;
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second.conn->fd(), nullptr);
   // Counted out before the socket closes: a client that sees the close and
-  // asks for stats finds the connection gone.
-  ctx_->conns.curr.fetch_sub(1);
+  // asks for stats finds the connection gone, and nothing of it in the gauges
+  // (they go first: a reader that sees curr_connections drop sees them clear).
+  it->second.conn->ClearGauges();
   metrics_.Move(kConnections, -1);
+  ctx_->conns.curr.fetch_sub(1);
   conns_.erase(it);
   spdlog::trace("worker {}: connection {} closed", index_, id);
 }

@@ -109,11 +109,18 @@ class CommandLine(unittest.TestCase):
         self.assertIn("missing.toml", p.stderr.decode())
 
     def test_defaults_without_arguments(self):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", 11211))
-            except OSError:
-                self.skipTest("port 11211 is busy on this machine")
+        # The default port must be free: wait a while for whatever holds it
+        # (a socket in TIME_WAIT lasts a minute), then fail rather than skip.
+        deadline = time.monotonic() + 90
+        while True:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", 11211))
+                    break
+                except OSError as e:
+                    if time.monotonic() > deadline:
+                        self.fail(f"port 11211 stayed busy on this machine: {e}")
+            time.sleep(1)
         tmp = tempfile.mkdtemp(dir=harness.TMP_BASE)
         self.addCleanup(shutil.rmtree, tmp, True)
         srv = harness.Server(tmpdir=tmp, port=11211)
