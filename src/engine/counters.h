@@ -1,4 +1,8 @@
 // Counters: the engine's live statistics (relaxed atomics, shared by shards).
+// The ones every get adds to are striped (StripedCounter): threads on
+// different cores add to different cache lines, so reads on several cores do
+// not bounce one line between them (measured: two threads' in-memory gets ran
+// at 0.4x one thread's rate while these shared a line with each other).
 #pragma once
 
 #include <atomic>
@@ -8,9 +12,34 @@
 
 namespace coss {
 
+// A counter each thread adds to in its own cell (one of kCells, each on its
+// own cache line, chosen once per thread); Load sums the cells.
+class StripedCounter {
+ public:
+  static constexpr unsigned kCells = 16;
+  void Add(uint64_t n) { cells_[Cell()].v.fetch_add(n, std::memory_order_relaxed); }
+  uint64_t Load() const {
+    uint64_t sum = 0;
+    for (const auto& c : cells_) sum += c.v.load(std::memory_order_relaxed);
+    return sum;
+  }
+
+ private:
+  struct alignas(64) CellT {
+    std::atomic<uint64_t> v{0};
+  };
+  static unsigned Cell() {
+    static std::atomic<unsigned> next{0};
+    thread_local const unsigned cell = next.fetch_add(1, std::memory_order_relaxed) % kCells;
+    return cell;
+  }
+  CellT cells_[kCells];
+};
+
 struct Counters {
   using C = std::atomic<uint64_t>;
-  C gets{0}, hits_memory{0}, hits_disk{0}, misses{0}, puts{0}, removes{0}, busy{0}, waits{0};
+  StripedCounter gets, hits_memory, hits_disk, misses;
+  C puts{0}, removes{0}, busy{0}, waits{0};
   C stripes_written{0}, device_bytes_written{0}, client_bytes_written{0}, device_bytes_read{0};
   C relocations{0}, relocated_bytes{0}, evictions{0}, expired{0}, checksum_failures{0};
   C io_errors{0}, stripes_dropped_at_open{0}, objects_recovered{0}, journal_dropped{0};
@@ -20,16 +49,17 @@ struct Counters {
   C reref[kRerefBuckets]{};
 
   static void Add(C& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+  static void Add(StripedCounter& c, uint64_t n = 1) { c.Add(n); }
 
   // Bucket of an evicted entry by its log hit counter (see BumpHits).
   void CountEvicted(uint8_t hits) { Add(reref[hits < kRerefBuckets ? hits : kRerefBuckets - 1]); }
 
   void CopyTo(StatsSnapshot* s) const {
     auto r = [](const C& c) { return c.load(std::memory_order_relaxed); };
-    s->gets = r(gets);
-    s->hits_memory = r(hits_memory);
-    s->hits_disk = r(hits_disk);
-    s->misses = r(misses);
+    s->gets = gets.Load();
+    s->hits_memory = hits_memory.Load();
+    s->hits_disk = hits_disk.Load();
+    s->misses = misses.Load();
     s->puts = r(puts);
     s->removes = r(removes);
     s->busy = r(busy);
