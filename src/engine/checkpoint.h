@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,5 +54,10 @@ struct Checkpoint {
 Status WriteCheckpointFile(const std::string& path, Checkpoint& ck);
 // kNotFound: no file; kCorruption: damaged; kOk otherwise (caller checks identity).
 Result<Checkpoint> ReadCheckpointFile(const std::string& path);
+
+// Test hook: called by every checkpoint dump after each index partition it
+// has copied (outside the shard's locks), with the partition's number; null
+// to remove. Lets a test write while a dump is under way, at a known point.
+void SetCheckpointHookForTesting(std::function<void(uint32_t partition)> hook);
 
 }  // namespace coss
