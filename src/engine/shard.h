@@ -6,7 +6,7 @@
 //
 // Concurrency: the ring mutex (mu_) guards the ring, the membufs and every
 // change to the index's set of keys; the read path does not take it. A Get
-// holds only the lock of its key's index partition (Index::Lock, one of 64)
+// holds only the lock of its key's index partition (Index::Lock, one of 32)
 // while it looks the key up, bumps its hit counter, and either copies the value
 // out of a membuf or pins the stripe for a device read; it takes mu_ only to
 // drop an expired entry. What a Get reads about a stripe is kept consistent by
