@@ -11,7 +11,8 @@
 # CPU_SECONDS of CPU (user + system), then stops it with SIGINT. Writes
 # OUTDIR/<target>.log (libFuzzer's output, final stats included),
 # OUTDIR/<target>.summary (CPU seconds, runs, corpus size, coverage, crashes)
-# and keeps any crash input in OUTDIR/<target>-artifacts/. With SEED=DIR, the
+# keeps any crash input in OUTDIR/<target>-artifacts/, and the corpus, minimized,
+# in OUTDIR/<target>-corpus.tar.gz. With SEED=DIR, the
 # corpus also starts from DIR/<name>/ (e.g. the corpora a previous campaign
 # kept: tar xzf bench/results/.../corpora.tar.gz -C /tmp/seed, SEED=/tmp/seed/corpora).
 set -euo pipefail
@@ -63,6 +64,10 @@ for t in "$@"; do
     echo "last_status: $last"
     grep -E '^stat::' "$out/$t.log" || true
   } >"$out/$t.summary"
+  # Keep the corpus, minimized, to seed the next campaign (SEED=DIR/corpora).
+  mkdir -p "$work/corpora/${t#fuzz_}"
+  "$work/$t" -merge=1 "$work/corpora/${t#fuzz_}" "$corpus" >/dev/null 2>&1 || true
+  tar czf "$out/$t-corpus.tar.gz" -C "$work" "corpora/${t#fuzz_}"
   cat "$out/$t.summary"
 done
 rm -rf "$work"
