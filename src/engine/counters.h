@@ -1,8 +1,8 @@
 // Counters: the engine's live statistics (relaxed atomics, shared by shards).
 // The ones every get adds to are striped (StripedCounter): threads on
-// different cores add to different cache lines, so reads on several cores do
-// not bounce one line between them (measured: two threads' in-memory gets ran
-// at 0.4x one thread's rate while these shared a line with each other).
+// different cores add to different cache lines, so gets on several cores do
+// not all write one shared line (the others are written at most once per put
+// or per stripe, and stay plain atomics).
 #pragma once
 
 #include <atomic>

@@ -65,10 +65,6 @@ void Index::Grow(Partition& p) {
 
 void Index::Reserve(uint64_t total) {
   AllLocked all(*this);
-  GrowAllTo(total);
-}
-
-void Index::GrowAllTo(uint64_t total) {
   // Mean per partition at load 0.8, plus four standard deviations of the
   // (Poisson) spread so that hardly any partition grows during the load.
   const double mean = static_cast<double>(total) / kPartitions;
@@ -93,10 +89,6 @@ void Index::GrowTo(Partition& p, uint32_t ncap) {
 
 uint64_t Index::Assign(uint64_t hash, uint64_t packed) {
   std::lock_guard lk(LockOf(static_cast<uint32_t>(hash)));
-  return AssignUnlocked(hash, packed);
-}
-
-uint64_t Index::AssignUnlocked(uint64_t hash, uint64_t packed) {
   Partition& p = parts_[hash & (kPartitions - 1)];
   const uint32_t tag = static_cast<uint32_t>(hash >> 32);
   if (Slot* s = Lookup(p, tag)) {
@@ -153,10 +145,6 @@ uint64_t Index::Erase(uint64_t hash) {
 
 void Index::Clear() {
   AllLocked all(*this);
-  ClearUnlocked();
-}
-
-void Index::ClearUnlocked() {
   for (auto& p : parts_) {
     p = Partition{};
   }

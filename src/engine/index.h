@@ -117,9 +117,6 @@ class Index {
     return static_cast<uint32_t>((uint64_t{tag} * cap) >> 32);
   }
   Slot* Lookup(Partition& p, uint32_t tag) const;
-  uint64_t AssignUnlocked(uint64_t hash, uint64_t packed);
-  void ClearUnlocked();
-  void GrowAllTo(uint64_t total);
   void EraseAt(Partition& p, uint32_t i);
   void Grow(Partition& p);
   void GrowTo(Partition& p, uint32_t ncap);

@@ -33,14 +33,23 @@ GetResult Miss(Locator seen = {}) {
 }  // namespace
 
 double Shard::Age(uint32_t stripe) const {
-  const uint32_t d = (stripe + nstripes_ - head_) % nstripes_;
-  return 1.0 - static_cast<double>(d + 1) / nstripes_;
-}
-
-double Shard::AgeHint(uint32_t stripe) const {
   const uint32_t head = head_hint_.load(std::memory_order_relaxed);
   const uint32_t d = (stripe + nstripes_ - head) % nstripes_;
   return 1.0 - static_cast<double>(d + 1) / nstripes_;
+}
+
+uint64_t Shard::SameCopy(uint64_t hash, uint64_t identity) {
+  auto lk = index_.Lock(hash);  // Live reads the stripe's generation: under the entry's lock
+  const uint64_t cur = index_.FindLocked(hash);
+  return Live(cur) && Location::Identity(cur) == identity ? cur : 0;
+}
+
+bool Shard::WantsRelocation(const format::RecordView& rec, uint64_t cur) const {
+  const Location old = Location::Unpack(cur);
+  const uint64_t fp = format::RecordFootprint(rec.key.size(), rec.value.size());
+  const uint32_t len = format::RecordLength(rec.key.size(), rec.value.size());
+  return fp <= stripe_size_ - format::kStripeHeaderSize &&
+         cfg_.policy->ShouldRelocate(RelocationContext{Age(old.stripe), old.hits, len});
 }
 
 uint64_t Shard::SizeHint(uint64_t hash) {
@@ -109,8 +118,7 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
       lk.unlock();
       {
         Lock rlk(mu_);  // dropping an entry changes the live counts: mu_
-        const uint64_t now = index_.Find(hash);
-        if (now != 0 && Location::Identity(now) == seen.raw) DropEntry(index_.Erase(hash));
+        if (SameCopy(hash, seen.raw) != 0) DropEntry(index_.Erase(hash));
       }
       Counters::Add(ctr_.expired);
       Counters::Add(ctr_.misses);
@@ -192,58 +200,39 @@ void Shard::FinishDiskRead(DiskRead* r, Status io) {
   // Without mu_ unless there is something to change: an expired entry to drop,
   // a relocation the policy asks for, or a sealed run waiting for these pins.
   Unpin(r->pin_first, r->pin_count);
-  bool locked_work = pinned_count_.load() != 0;
-  if (view != nullptr || expired) {
-    uint64_t cur;
-    {
-      auto ilk = index_.Lock(r->hash);
-      cur = index_.FindLocked(r->hash);
-      if (!Live(cur) || Location::Identity(cur) != r->identity) cur = 0;
-    }
-    if (cur != 0 && expired) locked_work = true;
-    if (cur != 0 && view != nullptr && !locked_work) {
-      const Location old = Location::Unpack(cur);
-      const uint32_t len = format::RecordLength(view->key.size(), view->value.size());
-      const uint64_t fp = format::RecordFootprint(view->key.size(), view->value.size());
-      locked_work =
-          fp <= stripe_size_ - format::kStripeHeaderSize &&
-          cfg_.policy->ShouldRelocate(RelocationContext{AgeHint(old.stripe), old.hits, len});
-    }
-  }
+  const uint64_t cur = view != nullptr || expired ? SameCopy(r->hash, r->identity) : 0;
+  // (cur != 0 and not expired: view is set)
+  const bool locked_work =
+      pinned_count_.load() != 0 || (cur != 0 && (expired || WantsRelocation(*view, cur)));
   Actions act;
   if (locked_work) {
     Lock lk(mu_);
-    const uint64_t cur = index_.Find(r->hash);
-    const bool same = Live(cur) && Location::Identity(cur) == r->identity;
-    if (expired && same) {
+    const uint64_t now = SameCopy(r->hash, r->identity);  // again: it may have changed
+    if (expired && now != 0) {
       DropEntry(index_.Erase(r->hash));
       res.seen = Locator{};
     }
-    if (view != nullptr && same && !closing_) {
-      // Invariant (c): relocate only the copy the index still points at, in the
-      // same critical section as the append. Invariant (e): not once Close began.
-      const Location old = Location::Unpack(cur);
+    // Invariant (c): relocate only the copy the index still points at, in the
+    // same critical section as the append. Invariant (e): not once Close began.
+    if (view != nullptr && now != 0 && !closing_ && WantsRelocation(*view, now)) {
+      const Location old = Location::Unpack(now);
       const uint32_t len = format::RecordLength(view->key.size(), view->value.size());
-      RelocationContext ctx{Age(old.stripe), old.hits, len};
       const uint64_t fp = format::RecordFootprint(view->key.size(), view->value.size());
-      if (fp <= stripe_size_ - format::kStripeHeaderSize && cfg_.policy->ShouldRelocate(ctx)) {
-        auto mb = Reserve(lk, fp, /*may_wait=*/false, &act);
-        if (mb.ok()) {
-          const auto* h = view->header;
-          Location nl = Location::Unpack(Append(*mb, format::RecordType::kValue, r->hash, view->key,
-                                                view->value, h->flags, h->version, h->expiry));
-          nl.hits = old.hits;
-          DropEntry(index_.Assign(r->hash, nl.Pack()));
-          StripeState& st = stripes_[nl.stripe];
-          const uint64_t bytes = SizeClass::Decode(nl.size_class);
-          st.live++;
-          st.live_bytes += bytes;
-          live_objects_++;
-          live_bytes_ += bytes;
-          res.seen = Locator{Location::Identity(nl.Pack())};
-          Counters::Add(ctr_.relocations);
-          Counters::Add(ctr_.relocated_bytes, len);
-        }
+      if (auto mb = Reserve(lk, fp, /*may_wait=*/false, &act); mb.ok()) {
+        const auto* h = view->header;
+        Location nl = Location::Unpack(Append(*mb, format::RecordType::kValue, r->hash, view->key,
+                                              view->value, h->flags, h->version, h->expiry));
+        nl.hits = old.hits;
+        DropEntry(index_.Assign(r->hash, nl.Pack()));
+        StripeState& st = stripes_[nl.stripe];
+        const uint64_t bytes = SizeClass::Decode(nl.size_class);
+        st.live++;
+        st.live_bytes += bytes;
+        live_objects_++;
+        live_bytes_ += bytes;
+        res.seen = Locator{Location::Identity(nl.Pack())};
+        Counters::Add(ctr_.relocations);
+        Counters::Add(ctr_.relocated_bytes, len);
       }
     }
     RetryPinnedWrites(&act);

@@ -197,8 +197,14 @@ class Shard {
   struct DiskRead;
   void FinishDiskRead(DiskRead* r, Status st);
   void Unpin(uint32_t first, uint32_t count);
-  double Age(uint32_t stripe) const;      // REQUIRES: mu_
-  double AgeHint(uint32_t stripe) const;  // the same from head_hint_, without mu_
+  // Fraction of a lap since the stripe was written (1: just now), from
+  // head_hint_: exact under mu_, a hint without it.
+  double Age(uint32_t stripe) const;
+  // The entry for hash if it is still the copy `identity` (and live), else 0.
+  // Takes the entry's partition lock; callable with or without mu_.
+  uint64_t SameCopy(uint64_t hash, uint64_t identity);
+  // What the relocation policy says of a record read from disk whose entry is cur.
+  bool WantsRelocation(const format::RecordView& rec, uint64_t cur) const;
 
   // --- lazy reinsertion at eviction (shard_policies.cc) ---
   // After `opened` took its stripes: plans the read of the next stripe to reclaim.
@@ -287,7 +293,7 @@ class Shard {
   std::atomic<uint32_t> pinned_count_{0};
   Membuf* open_ = nullptr;
   uint32_t head_ = 0;                   // next stripe to open
-  std::atomic<uint32_t> head_hint_{0};  // head_, for the relocation hint without mu_
+  std::atomic<uint32_t> head_hint_{0};  // head_, for Age() without mu_
   uint64_t next_seq_ = 1;
   uint32_t in_flight_ = 0;             // data membufs open or not yet written
   uint32_t writes_pending_ = 0;        // membufs (any kind) sealed and not yet written

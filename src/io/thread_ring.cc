@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+
+#include "io/uring_completion.h"
 
 namespace coss {
 
@@ -18,7 +21,7 @@ struct ThreadRing::Op {
   size_t len;
   size_t done;
   IoCallback cb;
-  const std::string* path;
+  Owner* owner;
 };
 
 Result<std::unique_ptr<ThreadRing>> ThreadRing::Make(uint32_t entries) {
@@ -66,10 +69,9 @@ void ThreadRing::Prep(Op* op) {
   queued_++;
 }
 
-void ThreadRing::Read(int fd, uint64_t off, void* buf, size_t len, IoCallback cb,
-                      const std::string* path) {
+void ThreadRing::Read(int fd, uint64_t off, void* buf, size_t len, IoCallback cb, Owner* owner) {
   inflight_++;
-  Prep(new Op{fd, off, static_cast<char*>(buf), len, 0, std::move(cb), path});
+  Prep(new Op{fd, off, static_cast<char*>(buf), len, 0, std::move(cb), owner});
 }
 
 void ThreadRing::Submit() {
@@ -95,21 +97,17 @@ void ThreadRing::Submit() {
 }
 
 void ThreadRing::Complete(Op* op, int res) {
-  if (res == -EAGAIN || res == -EINTR || (res > 0 && op->done + res < op->len)) {
-    if (res > 0) op->done += static_cast<size_t>(res);
+  std::optional<Status> st = UringCompletion(res, op->len, &op->done, op->owner->path(), false);
+  if (!st) {
     Prep(op);  // the rest, in the next Submit
     return;
   }
-  Status st;
-  if (res < 0) {
-    st = Error(Code::kIoError, *op->path + ": read: " + std::strerror(-res));
-  } else if (res == 0 && op->len > op->done) {
-    st = Error(Code::kIoError, *op->path + ": short read at end of file");
-  }
   IoCallback cb = std::move(op->cb);
+  Owner* owner = op->owner;
   delete op;
   inflight_--;
-  cb(std::move(st));
+  cb(std::move(*st));
+  owner->ReadDone();
 }
 
 size_t ThreadRing::Reap() {

@@ -47,9 +47,20 @@ class ThreadRing {
   void Install();    // on the owning thread
   void Uninstall();  // drains first
 
+  // What a read belongs to (the device): names the file in error messages
+  // and is told once the read's callback has run. Must outlive its reads.
+  class Owner {
+   public:
+    virtual const std::string& path() const = 0;
+    virtual void ReadDone() = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
   // Queues a read of len bytes at off from fd into buf; cb runs from Reap or
-  // Drain. `path` names the file in error messages (must outlive the read).
-  void Read(int fd, uint64_t off, void* buf, size_t len, IoCallback cb, const std::string* path);
+  // Drain, then owner->ReadDone().
+  void Read(int fd, uint64_t off, void* buf, size_t len, IoCallback cb, Owner* owner);
   // Submits what Read queued (one syscall; nothing when nothing is queued).
   void Submit();
   // Runs the callbacks of the completions ready now; returns how many ran.

@@ -13,10 +13,12 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "io/device.h"
 #include "io/thread_ring.h"
+#include "io/uring_completion.h"
 
 // The kernel hands an Op from the submitting thread to the reaper through the
 // ring's shared memory, an edge ThreadSanitizer cannot see: state it.
@@ -40,7 +42,7 @@ namespace coss {
 
 namespace {
 
-class UringDevice final : public Device {
+class UringDevice final : public Device, public ThreadRing::Owner {
  public:
   UringDevice(std::string path, OpenedFile f) : path_(std::move(path)), f_(f) {}
   ~UringDevice() override {
@@ -62,13 +64,7 @@ class UringDevice final : public Device {
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
     if (ThreadRing* tr = ThreadRing::Current()) {  // the calling loop's own ring (thread_ring.h)
       inflight_.fetch_add(1);
-      tr->Read(
-          f_.fd, off, buf, len,
-          [this, cb = std::move(cb)](Status st) {
-            cb(std::move(st));
-            Done();
-          },
-          &path_);
+      tr->Read(f_.fd, off, buf, len, std::move(cb), this);  // ends with ReadDone()
       return;
     }
     Submit(new Op{false, off, static_cast<char*>(buf), len, 0, std::move(cb)});
@@ -168,28 +164,20 @@ class UringDevice final : public Device {
       io_uring_cqe_seen(&ring_, cqe);
       if (op == nullptr) return;
       COSS_HANDOFF_ACQUIRE(op);
-      if (res == -EAGAIN || res == -EINTR || (res > 0 && op->done + res < op->len)) {
-        if (res > 0) op->done += static_cast<size_t>(res);
+      std::optional<Status> st = UringCompletion(res, op->len, &op->done, path_, op->write);
+      if (!st) {
         std::lock_guard lk(sq_mu_);
         Prep(op);
         io_uring_submit(&ring_);
         continue;
       }
-      Status st;
-      if (res < 0) {
-        st = Error(Code::kIoError,
-                   path_ + (op->write ? ": write: " : ": read: ") + std::strerror(-res));
-      } else if (res == 0 && op->len > op->done) {
-        st = Error(Code::kIoError,
-                   path_ + ": short " + (op->write ? "write" : "read") + " at end of file");
-      }
-      op->cb(std::move(st));
+      op->cb(std::move(*st));
       delete op;
-      Done();
+      ReadDone();
     }
   }
 
-  void Done() {  // an operation's callback has run
+  void ReadDone() override {  // an operation's callback has run (a ThreadRing's too)
     if (inflight_.fetch_sub(1) == 1) {
       std::lock_guard lk(idle_mu_);
       idle_cv_.notify_all();

@@ -67,16 +67,19 @@ void Worker::Start(int listen_fd) {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Worker::RequestDrain() {
-  drain_requested_.store(true);
+void Worker::Wake() {
   const uint64_t one = 1;
   (void)!::write(evfd_, &one, sizeof one);
 }
 
+void Worker::RequestDrain() {
+  drain_requested_.store(true);
+  Wake();
+}
+
 void Worker::RequestStop() {
   stop_requested_.store(true);
-  const uint64_t one = 1;
-  (void)!::write(evfd_, &one, sizeof one);
+  Wake();
 }
 
 void Worker::Join() {
@@ -114,13 +117,10 @@ void Worker::Post(Completion c) {
   bool was_empty;
   {
     std::lock_guard lk(mu_);
-    was_empty = queue_.empty() && adopted_.empty();
+    was_empty = InboxEmptyLocked();
     queue_.push_back(std::move(c));
   }
-  if (was_empty) {
-    const uint64_t one = 1;
-    (void)!::write(evfd_, &one, sizeof one);
-  }
+  if (was_empty) Wake();  // else a wakeup is already pending for the inbox
 }
 
 // Takes a slot under the -c limit, or refuses. A compare-and-swap, so the count
@@ -146,13 +146,10 @@ void Worker::Adopt(int fd) {
       RefuseAdopted(fd);
       return;
     }
-    was_empty = queue_.empty() && adopted_.empty();
+    was_empty = InboxEmptyLocked();
     adopted_.push_back(fd);
   }
-  if (was_empty) {
-    const uint64_t one = 1;
-    (void)!::write(evfd_, &one, sizeof one);
-  }
+  if (was_empty) Wake();
 }
 
 // A socket that holds a connection slot but will not be served (the server is

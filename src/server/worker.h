@@ -81,6 +81,9 @@ class Worker {
     ReadResult result;
   };
   void Post(Completion c);
+  void Wake();  // makes the loop's epoll_wait return (the eventfd)
+  // Nothing queued for the loop by other threads (completions, adopted sockets).
+  bool InboxEmptyLocked() const { return queue_.empty() && adopted_.empty(); }  // REQUIRES: mu_
   struct Entry {
     std::unique_ptr<Connection> conn;
     uint32_t events = 0;
