@@ -62,7 +62,8 @@ std::string Generate(const Spec& spec, uint64_t limit, Trace* out) {
   static const char* kKnown[] = {"alpha", "objects",  "requests",     "size",   "seed", "rate",
                                  "scan",  "scan_len", "scan_objects", "onehit", "ttl"};
   if (!spec.rest.empty() && spec.args.empty()) return "workload arguments must be key=value";
-  for (const auto& [k, v] : spec.args) {
+  for (const auto& arg : spec.args) {
+    const std::string& k = arg.first;
     if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* n) { return k == n; }) ==
         std::end(kKnown))
       return "unknown workload argument '" + k + "'";
