@@ -377,7 +377,8 @@ void Connection::OnDurable(uint64_t seq, const Status& st) {
 }
 
 void Connection::Pump() {
-  for (int rounds = 0; rounds < 100000; rounds++) {
+  constexpr int kMaxRounds = 100000;
+  for (int rounds = 0; rounds < kMaxRounds; rounds++) {
     bool progress = false;
     for (size_t i = 0; i < started_ && i < ops_.size(); i++) {
       if (ops_[i]->state == Op::State::kRunning) progress = Advance(*ops_[i]) || progress;
@@ -405,9 +406,17 @@ void Connection::Pump() {
     // Sending replies frees output budget: the ops and input it held back may
     // proceed now.
     if (WriteSocket() > 0 && (!ops_.empty() || rbeg_ < rend_)) continue;
-    break;
+    // The write sent nothing (the socket is full: WantedEvents asks for
+    // EPOLLOUT, and OnWritable pumps again), or nothing is left to do. No write
+    // may follow without another round: if the client read in between, it can
+    // send everything queued, and the input held back by the output budget
+    // then waits in rbuf_ for an event that never comes (no EPOLLOUT with
+    // nothing queued, no EPOLLIN once the socket has been read to the end).
+    return;
   }
-  WriteSocket();
+  // Still making progress after kMaxRounds: let the other connections run, and
+  // come back before the worker waits for events (none may come for this one).
+  worker_->Repump(id_);
 }
 
 bool Connection::ShouldClose() const {

@@ -72,6 +72,10 @@ class Worker {
 
   WorkerMetrics* metrics() { return &metrics_; }
 
+  // On this worker's thread: pump connection `id` again before the next wait
+  // for events (it stopped with work left that no event will announce).
+  void Repump(uint64_t id) { touched_.push_back(id); }
+
  private:
   struct Completion {
     uint64_t conn;
