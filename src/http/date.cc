@@ -53,8 +53,8 @@ std::optional<int64_t> Make(int y, int mon, int d, int h, int m, int s) {
   if (mon < 1 || mon > 12 || d < 1 || d > kDaysIn[mon - 1] || y < 1900 || y > 9999) return {};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   if (mon == 2 && d == 29 && !leap) return {};
-  return DaysFromCivil(y, static_cast<unsigned>(mon), static_cast<unsigned>(d)) * 86400 + h * 3600 +
-         m * 60 + (s == 60 ? 59 : s);
+  return DaysFromCivil(y, static_cast<unsigned>(mon), static_cast<unsigned>(d)) * 86400 +
+         int64_t{h} * 3600 + int64_t{m} * 60 + (s == 60 ? 59 : s);
 }
 
 bool OneOf(std::string_view s, const char* const* names) {

@@ -35,9 +35,9 @@
 namespace coss::http {
 
 struct Limits {
-  size_t max_head = 64 * 1024;  // request/status line plus fields, in bytes
-  size_t max_line = 8 * 1024;   // longest request line
-  size_t max_fields = 100;      // field lines per head
+  size_t max_head = size_t{64} * 1024;  // request/status line plus fields, in bytes
+  size_t max_line = size_t{8} * 1024;   // longest request line
+  size_t max_fields = 100;              // field lines per head
 };
 
 // Why a message was refused: the HTTP status to answer a client with (a
@@ -55,7 +55,8 @@ enum class ParseStatus : uint8_t { kNeedMore, kDone, kError };
 // Reset() before the next message.
 class HeadParser {
  public:
-  explicit HeadParser(Limits limits = {}) : lim_(limits) {}
+  HeadParser() = default;
+  explicit HeadParser(Limits limits) : lim_(limits) {}
 
   // kDone: *out holds the head and *consumed its length in bytes (leading empty
   // lines before a request line included). kError: *err says why.
@@ -103,7 +104,7 @@ class ChunkedDecoder {
     std::string_view data;  // kData: body bytes, a view into the input
   };
   static constexpr size_t kMaxChunkLine = 4096;  // size line with extensions
-  static constexpr size_t kMaxTrailer = 16 * 1024;
+  static constexpr size_t kMaxTrailer = size_t{16} * 1024;
 
   // Makes one step over `in` (the unconsumed input); call again with the rest.
   Step Next(std::string_view in);

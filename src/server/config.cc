@@ -92,6 +92,25 @@ const std::vector<OptionDef>& Defs() {
        "request of its own was running: silent clients and readers that stopped reading "
        "(default 0: never)",
        "SECONDS"},
+      {"http-port", "--http-port",
+       "serve an HTTP/1.1 caching reverse proxy on this port, in front of --http-origin "
+       "(default 0: off)",
+       "PORT"},
+      {"http-origin", "--http-origin", "where the HTTP proxy sends misses: http://HOST[:PORT]",
+       "URL"},
+      {"http-threads", "--http-threads", "event-loop threads of the HTTP proxy (default 1)"},
+      {"http-purge", "--http-purge",
+       "who may send PURGE: loopback (clients on 127.0.0.0/8 or ::1), any, or none "
+       "(default loopback)",
+       "loopback|any|none"},
+      {"http-origin-timeout", "--http-origin-timeout",
+       "seconds the HTTP proxy waits for the origin to connect, to start answering, and "
+       "between two reads of a response (default 30)",
+       "SECONDS"},
+      {"http-max-object", "--http-max-object",
+       "largest HTTP response the proxy stores, up to --max-item-size; larger ones are passed "
+       "through (default 1m, or --max-item-size when smaller)",
+       "SIZE"},
   };
   return defs;
 }
@@ -216,6 +235,27 @@ class Builder {
       if (!proto::ParseDecimal(v, &n) || n > 30ull * 86400)
         return bad("expected 0..2592000 seconds");
       c_.idle_timeout_s = static_cast<uint32_t>(n);
+    } else if (name == "http-port") {
+      if (!proto::ParseDecimal(v, &n) || n > 65535) return bad("expected a port number 0..65535");
+      c_.http_port = static_cast<uint16_t>(n);
+    } else if (name == "http-origin") {
+      std::string host;
+      uint16_t port;
+      if (!ParseOriginUrl(v, &host, &port)) return bad("expected http://HOST[:PORT]");
+      c_.http_origin = v;
+    } else if (name == "http-threads") {
+      if (!proto::ParseDecimal(v, &n) || n < 1 || n > 256) return bad("expected 1..256 threads");
+      c_.http_threads = static_cast<uint32_t>(n);
+    } else if (name == "http-purge") {
+      if (v != "loopback" && v != "any" && v != "none")
+        return bad("expected loopback, any or none");
+      c_.http_purge = v;
+    } else if (name == "http-origin-timeout") {
+      if (!proto::ParseDecimal(v, &n) || n < 1 || n > 3600) return bad("expected 1..3600 seconds");
+      c_.http_origin_timeout_s = static_cast<uint32_t>(n);
+    } else if (name == "http-max-object") {
+      if (!ParseByteSize(v, &n) || n < 1 || n > (1ull << 30)) return bad("expected a size 1..1g");
+      c_.http_max_object = n;
     } else if (name == "verbose") {
       if (!proto::ParseDecimal(v, &n) || n > 10) return bad("expected 0..10");
       c_.verbosity = static_cast<int>(n);
@@ -284,6 +324,28 @@ bool LoadToml(const std::string& path, std::map<std::string, std::string>* out, 
 }
 
 }  // namespace
+
+bool ParseOriginUrl(std::string_view url, std::string* host, uint16_t* port) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) return false;
+  std::string_view rest = url.substr(kScheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty() || rest.find('/') != std::string_view::npos) return false;
+  *port = 80;
+  const size_t colon = rest.rfind(':');
+  if (colon != std::string_view::npos && rest.find(']') == std::string_view::npos) {
+    uint64_t n = 0;
+    if (!proto::ParseDecimal(rest.substr(colon + 1), &n) || n < 1 || n > 65535) return false;
+    *port = static_cast<uint16_t>(n);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) return false;
+  for (char ch : rest) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-') return false;
+  }
+  host->assign(rest);
+  return true;
+}
 
 EngineOptions ServerConfig::ToEngineOptions() const {
   EngineOptions o;
@@ -385,6 +447,18 @@ ConfigResult ParseConfig(int argc, const char* const* argv) {
   }
   if (c.metrics_listen.empty()) c.metrics_listen = c.listen;
   if (c.max_get_line < c.max_line) c.max_get_line = c.max_line;
+  if (c.http_port != 0 && c.http_origin.empty()) {
+    res.outcome = ConfigOutcome::kError;
+    res.text = "--http-port: needs --http-origin (where misses are fetched)";
+    return res;
+  }
+  if (c.http_max_object == 0) c.http_max_object = std::min<uint64_t>(1ull << 20, c.max_item_size);
+  if (c.http_max_object > c.max_item_size) {
+    res.outcome = ConfigOutcome::kError;
+    res.text = "--http-max-object: must not exceed --max-item-size (" +
+               std::to_string(c.max_item_size) + " bytes)";
+    return res;
+  }
   return res;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "coss/options.h"
@@ -43,6 +44,13 @@ struct ServerConfig {
   uint32_t conn_pending = 1024;             // parsed requests waiting per connection
   uint32_t shutdown_timeout_s = 10;         // drain time on SIGTERM before connections are cut
   uint32_t idle_timeout_s = 0;              // close connections idle this long (0: never)
+  // HTTP caching proxy (src/httpd); off unless http_port is set.
+  uint16_t http_port = 0;
+  std::string http_origin;              // http://HOST[:PORT]: where misses go
+  uint32_t http_threads = 1;            // event-loop threads of the proxy
+  std::string http_purge = "loopback";  // who may PURGE: loopback, any or none
+  uint32_t http_origin_timeout_s = 30;  // origin connect / first byte / idle
+  uint64_t http_max_object = 0;         // largest body stored; 0: min(1 MiB, max_item_size)
   std::string config_file;
 
   EngineOptions ToEngineOptions() const;
@@ -57,6 +65,10 @@ struct ConfigResult {
 };
 
 ConfigResult ParseConfig(int argc, const char* const* argv);
+
+// "http://HOST[:PORT]" (an optional trailing slash, no path; HOST a name or an
+// IPv4 address) -> host and port (80 when absent).
+bool ParseOriginUrl(std::string_view url, std::string* host, uint16_t* port);
 
 // Sizes and --store lists: ParseByteSize and ParseStoreList (util/store_list.h).
 

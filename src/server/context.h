@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "coss/engine.h"
+#include "httpd/http_metrics.h"
 #include "server/config.h"
 #include "server/meta_state.h"
 #include "server/metrics.h"
@@ -40,6 +41,7 @@ struct ServerContext {
   std::atomic<int> verbosity{0};
   PendingFlush* pending_flush = nullptr;  // a delayed flush_all, kept across restarts
   std::atomic<bool> accepting{true};
+  const httpd::HttpMetrics* http = nullptr;  // the HTTP proxy's counters (null: no proxy)
 };
 
 }  // namespace coss::server

@@ -104,7 +104,17 @@ bool Server::Open(std::string* err) {
       return false;
     }
   }
+  if (cfg_.http_port != 0) {
+    proxy_ = std::make_unique<httpd::HttpProxy>(httpd::ProxyOptions::From(cfg_), store_.get());
+    if (!proxy_->Open(err)) {
+      proxy_.reset();
+      engine_->Close();
+      return false;
+    }
+    ctx_.http = &proxy_->metrics();
+  }
   for (auto& w : workers_) w->Start(listen_fd_);
+  if (proxy_) proxy_->Start();
   spdlog::info("listening on {}:{} ({} worker threads, RAM tier {}, max item {}, {} connections)",
                cfg_.listen, port_, cfg_.threads, Human(cfg_.ram_bytes), Human(cfg_.max_item_size),
                cfg_.max_connections);
@@ -144,6 +154,12 @@ void Server::Run() {
 
 int Server::Shutdown() {
   ctx_.accepting.store(false);
+  // The HTTP proxy stops first: its open exchanges are cut (clients retry), and
+  // no store call of it can come after the engine closes.
+  if (proxy_) {
+    proxy_->Stop();
+    proxy_->Join();
+  }
   for (auto& w : workers_) w->RequestDrain();
   sigset_t set;
   sigemptyset(&set);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "coss/engine.h"
+#include "httpd/proxy.h"
 #include "server/config.h"
 #include "server/context.h"
 #include "server/http_metrics.h"
@@ -48,6 +49,7 @@ class Server {
   ServerContext ctx_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<MetricsHttp> http_;
+  std::unique_ptr<httpd::HttpProxy> proxy_;  // --http-port
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   int last_signal_ = 0;

@@ -157,6 +157,13 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->StatI("coss_conns_input_paused", t.g[kConnsInputPaused]);
   out->StatI("coss_conn_output_bytes", t.g[kOutputBytes]);
   out->StatI("coss_conn_input_bytes", t.g[kInputBytes]);
+  // coss: the HTTP caching proxy (--http-port)
+  if (ctx.http != nullptr) {
+    for (int i = 0; i < httpd::kHttpCounterCount; i++) {
+      out->Stat(std::string("http_") + httpd::kHttpCounters[i].name,
+                ctx.http->Get(static_cast<httpd::HttpCounter>(i)));
+    }
+  }
   // coss: the cyclic store (engine counters)
   out->Stat("coss_store_capacity_bytes", StoreCapacity(ctx));
   out->Stat("coss_store_objects", es.objects);
@@ -390,6 +397,12 @@ std::string RenderPrometheus(const ServerContext& ctx) {
         "Failed journal writes and fdatasyncs (one failed sync stops durable acknowledgements "
         "until a restart)",
         es.journal_errors);
+  if (ctx.http != nullptr) {
+    for (int i = 0; i < httpd::kHttpCounterCount; i++) {
+      p.One(std::string("cossd_http_") + httpd::kHttpCounters[i].name + "_total", "counter",
+            httpd::kHttpCounters[i].help, ctx.http->Get(static_cast<httpd::HttpCounter>(i)));
+    }
+  }
   p.One("cossd_durability_errors_total", "counter",
         "Write replies turned into SERVER_ERROR because they could not be made durable",
         t.c[kDurabilityErrors]);

@@ -8,6 +8,8 @@
 //    fields), and never consumes more than it was given;
 //  * the chunked decoder yields the same body and outcome whole and in
 //    fragments, each step within its input;
+//  * a stored-entry value (httpd/cache_entry.h) decodes without reading out
+//    of bounds, and what decodes encodes back to the same bytes;
 //  * freshness values stay in range (lifetime and age in [0, 2^31]), and an
 //    HTTP date that parses formats back to the same time.
 // Built only with -DCOSS_FUZZ=ON and clang; run under ASan+UBSan by CI.
@@ -20,6 +22,7 @@
 #include "http/date.h"
 #include "http/freshness.h"
 #include "http/parser.h"
+#include "httpd/cache_entry.h"
 
 namespace {
 
@@ -106,6 +109,11 @@ void CheckHead(std::string_view in, size_t frag, Head* whole) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
+  if (const auto e =
+          coss::httpd::DecodeEntry(std::string_view(reinterpret_cast<const char*>(data), size))) {
+    Check(coss::httpd::EncodeEntry(*e) ==
+          std::string_view(reinterpret_cast<const char*>(data), size));
+  }
   const size_t frag = (data[0] & 0x3f) + 1;
   const bool request = (data[0] & 0x40) == 0;
   const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);

@@ -1,0 +1,982 @@
+#include "httpd/client_conn.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "http/date.h"
+#include "http/freshness.h"
+#include "httpd/loop.h"
+
+namespace coss::httpd {
+
+namespace {
+
+constexpr size_t kReadChunk = size_t{64} * 1024;
+constexpr std::string_view kVia = "1.1 coss";
+
+bool IsHopByHop(std::string_view name) {
+  for (std::string_view h : {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
+                             "Transfer-Encoding", "Upgrade"}) {
+    if (http::EqualsNoCase(name, h)) return true;
+  }
+  return false;
+}
+
+// The fields to forward: without the hop-by-hop ones, those the Connection
+// field names, and Content-Length (the sender of the next hop frames it).
+http::Fields EndToEnd(const http::Fields& in) {
+  std::vector<std::string> named;
+  for (const http::Field& f : in.all()) {
+    if (!http::EqualsNoCase(f.name, "Connection")) continue;
+    http::ForEachListElement(f.value, [&](std::string_view e) { named.emplace_back(e); });
+  }
+  http::Fields out;
+  for (const http::Field& f : in.all()) {
+    if (IsHopByHop(f.name) || http::EqualsNoCase(f.name, "Content-Length")) continue;
+    bool listed = false;
+    for (const std::string& n : named) listed = listed || http::EqualsNoCase(f.name, n);
+    if (!listed) out.Add(f.name, f.value);
+  }
+  return out;
+}
+
+void AddVia(http::Fields* f) {
+  if (auto v = f->Combined("Via")) {
+    f->Set("Via", *v + ", " + std::string(kVia));
+  } else {
+    f->Add("Via", kVia);
+  }
+}
+
+bool Idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+bool Safe(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
+}
+
+std::string_view StripWeak(std::string_view etag) {
+  return etag.substr(0, 2) == "W/" ? etag.substr(2) : etag;
+}
+
+http::ResponseHead HeadOf(const CacheEntry& e) {
+  http::ResponseHead h;
+  h.status = e.status;
+  h.reason = e.reason;
+  h.fields = e.response;
+  return h;
+}
+
+}  // namespace
+
+ClientConn::ClientConn(Loop* loop, uint64_t id, int fd, bool loopback_peer)
+    : loop_(loop), id_(id), fd_(fd), loopback_(loopback_peer), last_io_(Clock::now()) {
+  UpdateEvents();
+}
+
+ClientConn::~ClientConn() {
+  DropOrigin(false);
+  if (fd_ >= 0) {
+    loop_->Unwatch(fd_);
+    ::close(fd_);
+  }
+}
+
+int64_t ClientConn::Now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void ClientConn::Close() {
+  closed_ = true;
+  DropOrigin(false);
+}
+
+// ---------------------------------------------------------------- client I/O
+
+void ClientConn::OnClientEvent(uint32_t events) {
+  if (closed_) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ReadClient();
+  if (!closed_ && (events & EPOLLOUT)) WriteClient();
+  if (!closed_) Advance();
+  if (!closed_) UpdateEvents();
+}
+
+void ClientConn::ReadClient() {
+  const size_t bound = parser_.limits().max_head +
+                       (phase_ == Phase::kBody ? loop_->opts().max_request_body + 64 : 0);
+  while (!peer_closed_ && in_.size() < bound) {
+    char buf[kReadChunk];
+    const ssize_t n = ::read(fd_, buf, std::min(sizeof buf, bound - in_.size()));
+    if (n > 0) {
+      in_.append(buf, static_cast<size_t>(n));
+      last_io_ = Clock::now();
+      continue;
+    }
+    if (n == 0) {
+      peer_closed_ = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) Close();
+    break;
+  }
+}
+
+void ClientConn::WriteClient() {
+  while (out_off_ < out_.size()) {
+    const ssize_t n = ::send(fd_, out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
+    if (n > 0) {
+      out_off_ += static_cast<size_t>(n);
+      loop_->metrics().Add(kHttpBytesOut, static_cast<uint64_t>(n));
+      last_io_ = Clock::now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    Close();
+    return;
+  }
+  if (out_off_ == out_.size()) {
+    out_.clear();
+    out_off_ = 0;
+  } else if (out_off_ > kOutputHigh) {
+    out_.erase(0, out_off_);
+    out_off_ = 0;
+  }
+  // Room again: the origin may be read again.
+  if (origin_.paused && out_.size() - out_off_ < kOutputHigh) {
+    origin_.paused = false;
+    ReadOrigin();
+  }
+}
+
+void ClientConn::UpdateEvents() {
+  if (closed_ || fd_ < 0) return;
+  uint32_t want = EPOLLRDHUP;
+  if (!peer_closed_) want |= EPOLLIN;
+  if (out_off_ < out_.size()) want |= EPOLLOUT;
+  if (want != watched_) {
+    loop_->Watch(fd_, id_, 0, want);
+    watched_ = want;
+  }
+  if (origin_.fd >= 0) {
+    uint32_t o = EPOLLRDHUP;
+    if (!origin_.connected || origin_.out_off < origin_.out.size()) o |= EPOLLOUT;
+    if (origin_.connected && !origin_.paused) o |= EPOLLIN;
+    if (o != origin_.watched) {
+      loop_->Watch(origin_.fd, id_, 1, o);
+      origin_.watched = o;
+    }
+  }
+}
+
+// ------------------------------------------------------------ the exchange
+
+void ClientConn::Advance() {
+  for (int guard = 0; guard < 1000 && !closed_; guard++) {
+    switch (phase_) {
+      case Phase::kHead: {
+        if (in_.empty()) {
+          if (peer_closed_) Close();
+          return;
+        }
+        size_t used = 0;
+        http::ParseError err;
+        const http::ParseStatus st = parser_.ParseRequest(in_, &req_, &used, &err);
+        if (st == http::ParseStatus::kNeedMore) {
+          if (head_started_ == Clock::time_point{}) head_started_ = Clock::now();
+          if (peer_closed_) Close();  // a partial head and no more to come
+          return;
+        }
+        parser_.Reset();
+        if (st == http::ParseStatus::kError) {
+          loop_->metrics().Add(kHttpBadRequests);
+          in_.clear();
+          Reply(err.status, err.reason, err.reason + "\n", /*close_after=*/true);
+          break;
+        }
+        in_.erase(0, used);
+        head_started_ = {};
+        StartRequest();
+        break;
+      }
+      case Phase::kBody: {
+        if (req_framing_.kind == http::BodyKind::kLength) {
+          const size_t n = std::min<uint64_t>(req_framing_.length - req_body_.size(), in_.size());
+          req_body_.append(in_, 0, n);
+          in_.erase(0, n);
+          if (req_body_.size() < req_framing_.length) {
+            if (peer_closed_) Close();
+            return;
+          }
+        } else {
+          bool done = false;
+          for (;;) {
+            const auto s = req_chunks_.Next(in_);
+            if (s.kind == http::ChunkedDecoder::Step::kData) req_body_.append(s.data);
+            in_.erase(0, s.consumed);
+            if (s.kind == http::ChunkedDecoder::Step::kError) {
+              loop_->metrics().Add(kHttpBadRequests);
+              Reply(400, "Bad Request", "malformed chunked body\n", true);
+              return;
+            }
+            if (s.kind == http::ChunkedDecoder::Step::kDone) {
+              done = true;
+              break;
+            }
+            if (req_body_.size() > loop_->opts().max_request_body) {
+              loop_->metrics().Add(kHttpBadRequests);
+              Reply(413, "Content Too Large", "request body too large\n", true);
+              return;
+            }
+            if (s.kind == http::ChunkedDecoder::Step::kNeedMore && s.consumed == 0) break;
+          }
+          if (!done) {
+            if (peer_closed_) Close();
+            return;
+          }
+        }
+        Route();
+        break;
+      }
+      case Phase::kLookup:
+      case Phase::kOrigin:
+      case Phase::kSync:
+        return;
+      case Phase::kFlush:
+        if (out_off_ < out_.size()) WriteClient();
+        if (closed_ || out_off_ < out_.size()) return;
+        FinishExchange();
+        break;
+    }
+  }
+}
+
+void ClientConn::StartRequest() {
+  loop_->metrics().Add(kHttpRequests);
+  req_cc_ = http::ParseCacheControl(req_.fields);
+  // HTTP/1.0's Pragma: no-cache, when there is no Cache-Control (RFC 9111 §5.4).
+  if (!req_.fields.Has("Cache-Control") && req_.fields.HasToken("Pragma", "no-cache")) {
+    req_cc_.no_cache = true;
+  }
+  close_after_ = req_.version_minor == 0 || req_.fields.HasToken("Connection", "close");
+  head_only_ = req_.method == "HEAD";
+  req_body_.clear();
+  req_chunks_ = http::ChunkedDecoder();
+  http::ParseError err;
+  if (!http::RequestFraming(req_, &req_framing_, &err)) {
+    loop_->metrics().Add(kHttpBadRequests);
+    in_.clear();
+    Reply(err.status, err.reason, err.reason + "\n", true);
+    return;
+  }
+  if (req_framing_.kind == http::BodyKind::kLength &&
+      req_framing_.length > loop_->opts().max_request_body) {
+    loop_->metrics().Add(kHttpBadRequests);
+    in_.clear();
+    Reply(413, "Content Too Large", "request body too large\n", true);
+    return;
+  }
+  if (req_framing_.kind == http::BodyKind::kNone) {
+    Route();
+    return;
+  }
+  phase_ = Phase::kBody;
+  // The body is read before anything goes to the origin: a client that waits
+  // for permission to send it gets it here.
+  if (req_.version_minor >= 1 && req_.fields.HasToken("Expect", "100-continue")) {
+    out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+}
+
+void ClientConn::Route() {
+  if (req_.method == "CONNECT") {
+    loop_->metrics().Add(kHttpBadRequests);
+    Reply(501, "Not Implemented", "CONNECT is not supported\n");
+    return;
+  }
+  cache_key_ = CacheKeyOf(req_);
+  store_key_ = StoreKeyOf(cache_key_);
+  entry_.reset();
+  if (req_.method == "PURGE") {
+    Purge();
+  } else if (req_.method == "GET" || req_.method == "HEAD") {
+    Lookup();
+  } else {
+    loop_->metrics().Add(kHttpPassed);
+    Fetch(false);
+  }
+}
+
+void ClientConn::Purge() {
+  const std::string& who = loop_->opts().purge;
+  if (who == "none" || (who == "loopback" && !loopback_)) {
+    loop_->metrics().Add(kHttpBadRequests);
+    Reply(403, "Forbidden", "PURGE is not allowed from this address\n");
+    return;
+  }
+  WriteTicket ticket;
+  const Status s = loop_->store().Remove(store_key_, nullptr, &ticket);
+  if (s.ok()) {
+    loop_->metrics().Add(kHttpPurges);
+    purging_ = true;
+    Track(ticket);
+    SyncThenRelease();
+  } else if (s.code() == Code::kNotFound) {
+    Reply(404, "Not Found", "not in the cache\n");
+  } else {
+    Reply(500, "Internal Server Error", "purge failed: " + s.message() + "\n");
+  }
+}
+
+void ClientConn::Track(const WriteTicket& t) {
+  if (loop_->opts().ack_durable && t.lsn != 0) tickets_.push_back(t);
+}
+
+void ClientConn::SyncThenRelease() {
+  phase_ = Phase::kSync;
+  if (tickets_.empty()) {
+    OnDurable(Status::Ok());
+    return;
+  }
+  Loop* loop = loop_;
+  const uint64_t id = id_;
+  syncs_pending_ = static_cast<uint32_t>(tickets_.size());
+  std::vector<WriteTicket> tickets;
+  tickets.swap(tickets_);
+  for (const WriteTicket& t : tickets) {
+    loop_->store().WhenDurable(t, [loop, id](const Status& st) { loop->PostDurable(id, st); });
+  }
+}
+
+void ClientConn::OnDurable(const Status& st) {
+  if (closed_ || phase_ != Phase::kSync) return;
+  if (!st.ok() && sync_error_.ok()) sync_error_ = st;
+  if (syncs_pending_ > 0 && --syncs_pending_ > 0) return;
+  if (purging_) {
+    purging_ = false;
+    if (sync_error_.ok()) {
+      Reply(200, "OK", "purged\n");
+    } else {
+      Reply(500, "Internal Server Error", "purge not durable: " + sync_error_.message() + "\n");
+    }
+  } else if (sync_error_.ok()) {
+    out_.append(tail_);
+    phase_ = Phase::kFlush;
+  } else {
+    // Never the whole answer after an I/O error: the client sees it cut short.
+    loop_->metrics().Add(kHttpOriginErrors);
+    Close();
+    return;
+  }
+  tail_.clear();
+  sync_error_ = Status::Ok();
+  Advance();
+  UpdateEvents();
+}
+
+void ClientConn::Lookup() {
+  phase_ = Phase::kLookup;
+  Loop* loop = loop_;
+  const uint64_t id = id_;
+  loop_->store().Read(store_key_,
+                      [loop, id](server::ReadResult r) { loop->Post(id, std::move(r)); });
+}
+
+void ClientConn::OnLookup(const server::ReadResult& r) {
+  if (closed_ || phase_ != Phase::kLookup) return;
+  if (r.ok() && r.value) {
+    std::optional<CacheEntry> e = DecodeEntry(*r.value);
+    if (e && e->url == cache_key_ && VaryMatches(*e, req_)) entry_ = std::move(e);
+  }
+  if (!entry_) {
+    if (req_cc_.only_if_cached) {
+      Reply(504, "Gateway Timeout", "not in the cache (only-if-cached)\n");
+    } else {
+      loop_->metrics().Add(kHttpMisses);
+      Fetch(false);
+    }
+    Advance();
+    UpdateEvents();
+    return;
+  }
+  const http::ResponseHead head = HeadOf(*entry_);
+  const http::CacheControl cc = http::ParseCacheControl(head.fields);
+  bool heuristic;
+  const int64_t lifetime =
+      http::FreshnessLifetime(head, cc, entry_->times, loop_->opts().heuristic, &heuristic);
+  const int64_t age = http::CurrentAge(head, entry_->times, Now());
+  switch (http::Evaluate(req_cc_, cc, lifetime, age)) {
+    case http::Reuse::kFresh:
+      loop_->metrics().Add(kHttpHits);
+      ServeEntry(false);
+      break;
+    case http::Reuse::kStaleAllowed:
+    case http::Reuse::kStaleWhileRevalidate:
+      loop_->metrics().Add(kHttpStaleServed);
+      ServeEntry(true);
+      break;
+    case http::Reuse::kRevalidate:
+      if (req_cc_.only_if_cached) {
+        Reply(504, "Gateway Timeout", "only a stale response is cached (only-if-cached)\n");
+      } else {
+        const bool validator =
+            entry_->response.Has("ETag") || entry_->response.Has("Last-Modified");
+        if (!validator) loop_->metrics().Add(kHttpMisses);
+        Fetch(validator);
+      }
+      break;
+  }
+  Advance();
+  UpdateEvents();
+}
+
+bool ClientConn::ClientConditionalMatches(const CacheEntry& e) const {
+  if (e.status != 200) return false;
+  if (const auto inm = req_.fields.Combined("If-None-Match")) {
+    const auto etag = e.response.Get("ETag");
+    bool match = false;
+    http::ForEachListElement(*inm, [&](std::string_view tag) {
+      match = match || tag == "*" || (etag && StripWeak(tag) == StripWeak(*etag));
+    });
+    return match;
+  }
+  const auto ims = req_.fields.Get("If-Modified-Since");
+  const auto lm = e.response.Get("Last-Modified");
+  if (!ims || !lm) return false;
+  const auto ims_t = http::ParseHttpDate(*ims);
+  const auto lm_t = http::ParseHttpDate(*lm);
+  return ims_t && lm_t && *lm_t <= *ims_t;
+}
+
+void ClientConn::ServeEntry(bool stale) {
+  (void)stale;
+  const CacheEntry& e = *entry_;
+  http::Fields f;
+  for (const http::Field& fl : e.response.all()) {
+    if (!http::EqualsNoCase(fl.name, "Age")) f.Add(fl.name, fl.value);
+  }
+  f.Add("Age", std::to_string(http::CurrentAge(HeadOf(e), e.times, Now())));
+  AddVia(&f);
+  if (ClientConditionalMatches(e)) {
+    AppendHead(304, "Not Modified", f, std::nullopt, false);
+  } else {
+    AppendHead(e.status, e.reason, f, e.body.size(), false);
+    if (!head_only_) out_.append(e.body);
+  }
+  phase_ = Phase::kFlush;
+}
+
+void ClientConn::Reply(int status, std::string_view reason, std::string_view body,
+                       bool close_after) {
+  if (close_after) close_after_ = true;
+  http::Fields f;
+  f.Add("Content-Type", "text/plain");
+  f.Add("Cache-Control", "no-store");
+  AppendHead(status, reason, f, body.size(), false);
+  if (!head_only_) out_.append(body);
+  phase_ = Phase::kFlush;
+}
+
+void ClientConn::AppendHead(int status, std::string_view reason, const http::Fields& fields,
+                            std::optional<uint64_t> length, bool chunked) {
+  char line[64];
+  std::snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
+  out_.append(line);
+  out_.append(reason.empty() ? std::string_view("-") : reason);
+  out_.append("\r\n");
+  fields.AppendTo(&out_);
+  if (length) {
+    out_.append("Content-Length: " + std::to_string(*length) + "\r\n");
+  } else if (chunked) {
+    out_.append("Transfer-Encoding: chunked\r\n");
+  } else if (status != 304 && status != 204 && !head_only_) {
+    close_after_ = true;  // delimited by closing the connection
+  }
+  if (close_after_) out_.append("Connection: close\r\n");
+  out_.append("\r\n");
+}
+
+void ClientConn::FinishExchange() {
+  entry_.reset();
+  captured_.clear();
+  capture_ = false;
+  chunk_out_ = false;
+  revalidating_ = false;
+  replaces_ = false;
+  response_started_ = false;
+  req_body_.clear();
+  tail_.clear();
+  tickets_.clear();
+  head_only_ = false;
+  if (close_after_ || (peer_closed_ && in_.empty())) {
+    ::shutdown(fd_, SHUT_WR);
+    Close();
+    return;
+  }
+  phase_ = Phase::kHead;
+}
+
+void ClientConn::OnTick(Clock::time_point now) {
+  if (closed_) return;
+  const auto& o = loop_->opts();
+  switch (phase_) {
+    case Phase::kHead:
+      if (head_started_ != Clock::time_point{} &&
+          now - head_started_ > std::chrono::seconds(o.head_timeout_s)) {
+        loop_->metrics().Add(kHttpBadRequests);
+        in_.clear();
+        Reply(408, "Request Timeout", "request head not received in time\n", true);
+      } else if (in_.empty() && now - last_io_ > std::chrono::seconds(o.client_idle_s)) {
+        Close();
+        return;
+      }
+      break;
+    case Phase::kBody:
+      if (now - last_io_ > std::chrono::seconds(o.head_timeout_s)) {
+        loop_->metrics().Add(kHttpBadRequests);
+        in_.clear();
+        Reply(408, "Request Timeout", "request body not received in time\n", true);
+      }
+      break;
+    case Phase::kOrigin:
+      if (now > origin_.deadline) OriginFailed(504, "origin timed out");
+      break;
+    case Phase::kFlush:
+      if (now - last_io_ > std::chrono::seconds(o.client_idle_s)) {
+        Close();  // the client stopped reading
+        return;
+      }
+      break;
+    case Phase::kLookup:
+    case Phase::kSync:
+      break;
+  }
+  Advance();
+  UpdateEvents();
+}
+
+// ------------------------------------------------------------ origin side
+
+void ClientConn::Fetch(bool conditional) {
+  revalidating_ = conditional;
+  phase_ = Phase::kOrigin;
+  request_time_ = Now();
+  response_started_ = false;
+  origin_retried_ = false;
+  // Origin-form target.
+  std::string_view target = req_.target;
+  std::string authority;
+  if (!target.empty() && target[0] != '/' && target != "*") {
+    target.remove_prefix(target.find("://") + 3);
+    const size_t slash = target.find('/');
+    authority.assign(target.substr(0, slash));
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  http::Fields f = EndToEnd(req_.fields);
+  f.Remove("Expect");  // the body follows the head at once
+  if (!authority.empty()) f.Set("Host", authority);
+  const bool cacheable_get = req_.method == "GET" || req_.method == "HEAD";
+  if (cacheable_get) {
+    // The proxy asks for a complete response it can store; the client's own
+    // conditionals are answered from it afterwards.
+    f.Remove("If-None-Match");
+    f.Remove("If-Modified-Since");
+    f.Remove("If-Match");
+    f.Remove("If-Unmodified-Since");
+    f.Remove("If-Range");
+  }
+  if (conditional && entry_) {
+    if (const auto etag = entry_->response.Get("ETag")) f.Add("If-None-Match", *etag);
+    if (const auto lm = entry_->response.Get("Last-Modified")) f.Add("If-Modified-Since", *lm);
+  }
+  AddVia(&f);
+  // A HEAD miss is fetched as HEAD (nothing to store); a GET as GET.
+  std::string& out = origin_.out;
+  out.clear();
+  out.append(req_.method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  f.AppendTo(&out);
+  if (!req_body_.empty() || req_framing_.kind != http::BodyKind::kNone) {
+    out.append("Content-Length: " + std::to_string(req_body_.size()) + "\r\n");
+  }
+  out.append("\r\n");
+  out.append(req_body_);
+  OpenOrigin();
+}
+
+void ClientConn::OpenOrigin() {
+  bool reused = false;
+  const int fd = loop_->OriginSocket(&reused);
+  if (fd < 0) {
+    OriginFailed(502, "cannot connect to the origin");
+    return;
+  }
+  std::string out = std::move(origin_.out);
+  origin_ = Origin{};
+  origin_.fd = fd;
+  origin_.reused = reused;
+  origin_.connected = reused;
+  origin_.out = std::move(out);
+  origin_.deadline = Clock::now() + std::chrono::seconds(loop_->opts().origin_timeout_s);
+  UpdateEvents();
+  if (reused) WriteOrigin();
+}
+
+void ClientConn::OnOriginEvent(uint32_t events) {
+  if (closed_ || origin_.fd < 0) return;
+  if (!origin_.connected) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(origin_.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
+      OriginFailed(502, std::string("cannot connect to the origin: ") + std::strerror(err));
+      Advance();
+      UpdateEvents();
+      return;
+    }
+    if (!(events & EPOLLOUT)) return;
+    origin_.connected = true;
+  }
+  if (events & EPOLLOUT) WriteOrigin();
+  if (!closed_ && origin_.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    ReadOrigin();
+  }
+  if (!closed_) Advance();
+  if (!closed_) UpdateEvents();
+}
+
+void ClientConn::WriteOrigin() {
+  while (origin_.fd >= 0 && origin_.out_off < origin_.out.size()) {
+    const ssize_t n = ::send(origin_.fd, origin_.out.data() + origin_.out_off,
+                             origin_.out.size() - origin_.out_off, MSG_NOSIGNAL);
+    if (n > 0) {
+      origin_.out_off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    // A pooled connection the origin closed meanwhile: one retry on a new one.
+    if (origin_.reused && !origin_.got_bytes && !origin_retried_ && Idempotent(req_.method)) {
+      origin_retried_ = true;
+      origin_.out_off = 0;
+      DropOrigin(false);
+      OpenOrigin();
+      return;
+    }
+    OriginFailed(502, "origin connection failed while sending the request");
+    return;
+  }
+}
+
+void ClientConn::ReadOrigin() {
+  while (origin_.fd >= 0 && !origin_.paused && phase_ == Phase::kOrigin) {
+    char buf[kReadChunk];
+    const ssize_t n = ::read(origin_.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      if (origin_.reused && !origin_.got_bytes && !origin_retried_ && Idempotent(req_.method)) {
+        origin_retried_ = true;
+        origin_.out_off = 0;
+        DropOrigin(false);
+        OpenOrigin();
+        return;
+      }
+      if (origin_.head_done && origin_.framing.kind == http::BodyKind::kUntilClose && n == 0) {
+        OnOriginDone();
+      } else {
+        OriginFailed(
+            502, origin_.head_done ? "origin response truncated" : "origin closed the connection");
+      }
+      return;
+    }
+    origin_.got_bytes = true;
+    origin_.deadline = Clock::now() + std::chrono::seconds(loop_->opts().origin_timeout_s);
+    origin_.in.append(buf, static_cast<size_t>(n));
+    if (!origin_.head_done) {
+      for (;;) {
+        size_t used = 0;
+        http::ParseError err;
+        const auto st = origin_.parser.ParseResponse(origin_.in, &origin_.head, &used, &err);
+        if (st == http::ParseStatus::kNeedMore) break;
+        if (st == http::ParseStatus::kError) {
+          OriginFailed(502, "bad response from the origin: " + err.reason);
+          return;
+        }
+        origin_.parser.Reset();
+        origin_.in.erase(0, used);
+        if (origin_.head.status >= 100 && origin_.head.status < 200) continue;  // interim
+        if (!http::ResponseFraming(origin_.head, req_.method, &origin_.framing, &err)) {
+          OriginFailed(502, "bad response from the origin: " + err.reason);
+          return;
+        }
+        origin_.head_done = true;
+        origin_.body_left = origin_.framing.length;
+        OnOriginHead();
+        break;
+      }
+      if (!origin_.head_done || phase_ != Phase::kOrigin || origin_.fd < 0) continue;
+    }
+    // Body bytes.
+    switch (origin_.framing.kind) {
+      case http::BodyKind::kNone:
+        OnOriginDone();
+        return;
+      case http::BodyKind::kLength: {
+        const size_t take = std::min<uint64_t>(origin_.body_left, origin_.in.size());
+        if (take > 0) OnOriginBody(std::string_view(origin_.in).substr(0, take));
+        origin_.body_left -= take;
+        origin_.in.erase(0, take);
+        if (origin_.body_left == 0) {
+          OnOriginDone();
+          return;
+        }
+        break;
+      }
+      case http::BodyKind::kChunked:
+        for (;;) {
+          const auto s = origin_.chunks.Next(origin_.in);
+          if (s.kind == http::ChunkedDecoder::Step::kData) OnOriginBody(s.data);
+          origin_.in.erase(0, s.consumed);
+          if (s.kind == http::ChunkedDecoder::Step::kError) {
+            OriginFailed(502, "bad chunked body from the origin");
+            return;
+          }
+          if (s.kind == http::ChunkedDecoder::Step::kDone) {
+            OnOriginDone();
+            return;
+          }
+          if (s.kind == http::ChunkedDecoder::Step::kNeedMore) break;
+        }
+        break;
+      case http::BodyKind::kUntilClose:
+        OnOriginBody(origin_.in);
+        origin_.in.clear();
+        break;
+    }
+    if (out_.size() - out_off_ >= kOutputHigh) origin_.paused = true;
+  }
+}
+
+void ClientConn::OnOriginHead() {
+  const http::ResponseHead& h = origin_.head;
+  const http::CacheControl resp_cc = http::ParseCacheControl(h.fields);
+  if (revalidating_ && entry_ && h.status == 304) {
+    // Freshen the stored entry with the 304's fields (RFC 9111 §4.3.4).
+    http::Fields fresh = EndToEnd(h.fields);
+    for (const http::Field& f : fresh.all()) entry_->response.Remove(f.name);
+    for (const http::Field& f : fresh.all()) entry_->response.Add(f.name, f.value);
+    entry_->times = http::ExchangeTimes{request_time_, Now()};
+    loop_->metrics().Add(kHttpRevalidated);
+    return;  // no body; OnOriginDone serves the entry
+  }
+  if (entry_ && h.status >= 500) {
+    const http::ResponseHead stored = HeadOf(*entry_);
+    const http::CacheControl scc = http::ParseCacheControl(stored.fields);
+    bool heuristic;
+    const int64_t life =
+        http::FreshnessLifetime(stored, scc, entry_->times, loop_->opts().heuristic, &heuristic);
+    if (http::MayServeStaleOnError(req_cc_, scc, life,
+                                   http::CurrentAge(stored, entry_->times, Now()))) {
+      loop_->metrics().Add(kHttpStaleServed);
+      DropOrigin(false);
+      ServeEntry(true);
+      return;
+    }
+  }
+  const bool get = req_.method == "GET";
+  if (get) {
+    const bool storable = http::NotStorable(req_, req_cc_, h, resp_cc).empty() &&
+                          (origin_.framing.kind != http::BodyKind::kLength ||
+                           origin_.framing.length <= loop_->opts().max_object);
+    capture_ = storable;
+    // A response that would replace a stored one (or one read for this
+    // request) removes it when it is not stored itself.
+    replaces_ = storable || entry_.has_value();
+    if (!storable) loop_->metrics().Add(kHttpNotStored);
+  }
+  if (!Safe(req_.method) && h.status >= 200 && h.status < 400) {
+    Invalidate(cache_key_);
+    for (std::string_view name : {"Location", "Content-Location"}) {
+      const auto v = h.fields.Get(name);
+      if (!v || v->empty()) continue;
+      // Same origin only: a relative reference, or an absolute one naming
+      // the request's own authority.
+      std::string key;
+      if ((*v)[0] == '/') {
+        key = cache_key_.substr(0, cache_key_.find('/', cache_key_.find("://") + 3)) +
+              std::string(*v);
+      } else {
+        http::RequestHead r;
+        r.target = std::string(*v);
+        if (r.target.find("://") == std::string::npos) continue;
+        key = CacheKeyOf(r);
+        const auto authority = [](std::string_view k) {
+          return k.substr(0, k.find('/', k.find("://") + 3));
+        };
+        if (authority(key) != authority(cache_key_)) continue;
+      }
+      Invalidate(key);
+    }
+  }
+  http::Fields f = EndToEnd(h.fields);
+  AddVia(&f);
+  std::optional<uint64_t> length;
+  if (head_only_) {
+    if (const auto cl = h.fields.Get("Content-Length")) f.Add("Content-Length", *cl);
+  } else if (origin_.framing.kind == http::BodyKind::kLength) {
+    length = origin_.framing.length;
+  } else if (origin_.framing.kind == http::BodyKind::kNone) {
+    if (h.status != 304 && h.status != 204) length = 0;
+  } else if (req_.version_minor >= 1) {
+    chunk_out_ = true;
+  }
+  AppendHead(h.status, h.reason, f, length, chunk_out_);
+  if (!chunk_out_) {
+    // Until a body byte takes its place, the head's last byte is the tail
+    // held back: an empty body or a HEAD answer is then held too.
+    tail_.assign(1, out_.back());
+    out_.pop_back();
+  }
+  response_started_ = true;
+}
+
+void ClientConn::OnOriginBody(std::string_view data) {
+  if (!response_started_ || data.empty()) return;
+  if (capture_) {
+    if (captured_.size() + data.size() > loop_->opts().max_object) {
+      capture_ = false;
+      captured_.clear();
+      captured_.shrink_to_fit();
+      loop_->metrics().Add(kHttpNotStored);
+    } else {
+      captured_.append(data);
+    }
+  }
+  if (head_only_) return;
+  if (chunk_out_) {
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    out_.append(size);
+    out_.append(data);
+    out_.append("\r\n");
+  } else {
+    // The body's last byte so far waits in tail_: the last one of all goes
+    // out only once the store changes of this exchange are durable.
+    out_.append(tail_);
+    out_.append(data.substr(0, data.size() - 1));
+    tail_.assign(data.substr(data.size() - 1));
+  }
+  WriteClient();
+}
+
+void ClientConn::OnOriginDone() {
+  const bool reuse = origin_.framing.kind != http::BodyKind::kUntilClose &&
+                     origin_.head.version_minor >= 1 &&
+                     !origin_.head.fields.HasToken("Connection", "close") && origin_.in.empty() &&
+                     origin_.out_off == origin_.out.size();
+  DropOrigin(reuse);
+  if (!response_started_) {
+    if (revalidating_ && entry_ && origin_.head.status == 304) {
+      const std::string value = EncodeEntry(*entry_);
+      if (value.size() <= loop_->opts().max_item) {
+        PutRequest p;
+        p.key = store_key_;
+        p.value = value;
+        if (loop_->store().Write(p).status.ok()) loop_->metrics().Add(kHttpStored);
+      }
+      ServeEntry(false);
+    }
+    return;  // served otherwise (stale on error)
+  }
+  if (chunk_out_) tail_ = "0\r\n\r\n";
+  bool stored = false;
+  if (capture_) {
+    CacheEntry e;
+    e.url = cache_key_;
+    e.times = http::ExchangeTimes{request_time_, Now()};
+    e.status = origin_.head.status;
+    e.reason = origin_.head.reason;
+    e.vary = VaryValues(origin_.head, req_);
+    e.response = EndToEnd(origin_.head.fields);
+    e.body = std::move(captured_);
+    const std::string value = EncodeEntry(e);
+    PutRequest p;
+    p.key = store_key_;
+    p.value = value;
+    PutResult put;
+    if (value.size() <= loop_->opts().max_item) put = loop_->store().Write(p);
+    if (value.size() <= loop_->opts().max_item && put.status.ok()) {
+      loop_->metrics().Add(kHttpStored);
+      Track(put.ticket);
+      stored = true;
+    } else {
+      loop_->metrics().Add(kHttpNotStored);
+    }
+  }
+  // Not stored: an older version must not outlive the one just served.
+  if (replaces_ && !stored) Invalidate(cache_key_);
+  captured_.clear();
+  capture_ = false;
+  SyncThenRelease();
+  WriteClient();
+}
+
+void ClientConn::OriginFailed(int status, std::string_view why) {
+  loop_->metrics().Add(kHttpOriginErrors);
+  DropOrigin(false);
+  if (response_started_) {
+    // Part of the response is out: only closing can tell the client.
+    close_after_ = true;
+    tail_.clear();
+    capture_ = false;
+    captured_.clear();
+    phase_ = Phase::kFlush;
+    return;
+  }
+  if (entry_) {
+    const http::ResponseHead stored = HeadOf(*entry_);
+    const http::CacheControl scc = http::ParseCacheControl(stored.fields);
+    bool heuristic;
+    const int64_t life =
+        http::FreshnessLifetime(stored, scc, entry_->times, loop_->opts().heuristic, &heuristic);
+    if (http::MayServeStaleOnError(req_cc_, scc, life,
+                                   http::CurrentAge(stored, entry_->times, Now()))) {
+      loop_->metrics().Add(kHttpStaleServed);
+      ServeEntry(true);
+      return;
+    }
+  }
+  Reply(status, status == 504 ? "Gateway Timeout" : "Bad Gateway", std::string(why) + "\n");
+}
+
+void ClientConn::DropOrigin(bool reuse) {
+  if (origin_.fd < 0) return;
+  loop_->Unwatch(origin_.fd);
+  if (reuse) {
+    loop_->ReleaseOrigin(origin_.fd);
+  } else {
+    ::close(origin_.fd);
+  }
+  origin_.fd = -1;
+  origin_.paused = false;
+}
+
+void ClientConn::Invalidate(std::string_view cache_key) {
+  WriteTicket t;
+  if (loop_->store().Remove(StoreKeyOf(cache_key), nullptr, &t).ok()) {
+    loop_->metrics().Add(kHttpInvalidations);
+    Track(t);
+  }
+}
+
+}  // namespace coss::httpd

@@ -1,0 +1,170 @@
+// ClientConn: one client connection of the HTTP proxy and the exchange it is
+// running (one request at a time; pipelined requests wait in the read buffer).
+//
+// An exchange: read and check the request head (and a body, buffered up to
+// max_request_body) -> PURGE, pass-through (unsafe and other methods, then
+// invalidation), or a store lookup (GET/HEAD) -> serve the entry, revalidate it
+// with a conditional request, or fetch from the origin -> stream the origin's
+// response to the client while keeping a copy to store when the rules allow.
+//
+// Durability (--write-ack durable): what the store changes on the way (a
+// purge, the invalidations after an unsafe request, a stored response) is on
+// stable storage before the client has the whole answer: a purge is answered
+// 200 only then, and a response's last byte (the last chunk when re-chunked;
+// the head's last byte when the body is empty) is held back until then. So a crash can only cost a
+// client a truncated response, never bring back, after the client saw a newer one, a purged,
+// invalidated or overwritten version. If the change cannot be made durable,
+// the tail is never sent: the connection is closed.
+//
+// Bounds: the read buffer holds at most one head (Limits::max_head) and a body
+// of max_request_body; reply bytes queued for the client stay under
+// kOutputHigh plus one read (the origin socket is not read while they are
+// above it); the copy kept for storing stays under max_object (beyond it the
+// response is passed on and not stored).
+//
+// Every method runs on the owning loop's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/cache_control.h"
+#include "http/message.h"
+#include "http/parser.h"
+#include "httpd/cache_entry.h"
+#include "server/store.h"
+
+namespace coss::httpd {
+
+class Loop;
+
+class ClientConn {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr size_t kOutputHigh = size_t{256} * 1024;
+
+  ClientConn(Loop* loop, uint64_t id, int fd, bool loopback_peer);
+  ~ClientConn();
+  ClientConn(const ClientConn&) = delete;
+  ClientConn& operator=(const ClientConn&) = delete;
+
+  void OnClientEvent(uint32_t events);
+  void OnOriginEvent(uint32_t events);
+  void OnLookup(const server::ReadResult& r);
+  // A store change of this exchange (a purge, an invalidation, a stored
+  // response) is on stable storage, or cannot be made so.
+  void OnDurable(const Status& st);
+  void OnTick(Clock::time_point now);
+  bool finished() const { return closed_; }
+
+ private:
+  enum class Phase : uint8_t {
+    kHead,    // waiting for a request head
+    kBody,    // reading a request body
+    kLookup,  // store read in flight
+    kSync,    // response complete but for its tail: waiting for store changes to be durable
+    kOrigin,  // exchange with the origin running
+    kFlush,   // response complete in out_, being written
+  };
+  struct Origin {
+    int fd = -1;
+    bool reused = false;
+    bool connected = false;
+    bool head_done = false;
+    bool paused = false;  // not reading: the client's output is full
+    bool got_bytes = false;
+    uint32_t watched = 0;  // events registered with the loop
+    std::string out;       // request bytes not yet written
+    size_t out_off = 0;
+    std::string in;
+    http::HeadParser parser;
+    http::ResponseHead head;
+    http::Framing framing;
+    http::ChunkedDecoder chunks;
+    uint64_t body_left = 0;
+    Clock::time_point deadline;
+  };
+
+  // --- client side ---
+  void ReadClient();
+  void WriteClient();
+  void Advance();  // runs the exchange as far as it can go
+  void StartRequest();
+  void Route();
+  void Purge();
+  void Lookup();
+  void Fetch(bool conditional);
+  void ServeEntry(bool stale);
+  void Reply(int status, std::string_view reason, std::string_view body, bool close_after = false);
+  void FinishExchange();
+  // Waits for every ticket in tickets_, then sends tail_ (or closes on an
+  // error); at once when there is nothing to wait for.
+  void SyncThenRelease();
+  void Track(const WriteTicket& t);
+  void UpdateEvents();
+  void Close();
+
+  // --- origin side ---
+  void OpenOrigin();
+  void WriteOrigin();
+  void ReadOrigin();
+  void OnOriginHead();
+  void OnOriginBody(std::string_view data);
+  void OnOriginDone();
+  void OriginFailed(int status, std::string_view why);
+  void DropOrigin(bool reuse);
+  void Invalidate(std::string_view cache_key);
+
+  void AppendHead(int status, std::string_view reason, const http::Fields& fields,
+                  std::optional<uint64_t> length, bool chunked);
+  bool ClientConditionalMatches(const CacheEntry& e) const;
+  int64_t Now() const;
+
+  Loop* loop_;
+  uint64_t id_;
+  int fd_;
+  bool loopback_;
+  bool closed_ = false;
+  bool peer_closed_ = false;
+  bool close_after_ = false;  // close once the current response is written
+  Phase phase_ = Phase::kHead;
+  Clock::time_point last_io_;
+  Clock::time_point head_started_{};
+
+  std::string in_;  // unconsumed client bytes
+  std::string out_;
+  size_t out_off_ = 0;
+  uint32_t watched_ = 0;
+
+  http::HeadParser parser_;
+  http::RequestHead req_;
+  http::CacheControl req_cc_;
+  std::string cache_key_;
+  std::string store_key_;
+  std::string req_body_;
+  http::Framing req_framing_;
+  http::ChunkedDecoder req_chunks_;
+  bool head_only_ = false;
+
+  std::optional<CacheEntry> entry_;  // the stored response, when there is one
+  bool revalidating_ = false;
+  Origin origin_;
+  bool origin_retried_ = false;
+  // The response being streamed from the origin.
+  bool chunk_out_ = false;  // re-chunked to the client
+  bool capture_ = false;    // keeping a copy to store
+  bool replaces_ = false;   // a stored version of this URL goes if this one is not stored
+  std::string captured_;
+  int64_t request_time_ = 0;
+  bool response_started_ = false;
+  bool purging_ = false;
+  std::string tail_;  // response bytes held back until tickets_ are durable
+  std::vector<WriteTicket> tickets_;
+  uint32_t syncs_pending_ = 0;
+  Status sync_error_;
+};
+
+}  // namespace coss::httpd

@@ -1,0 +1,101 @@
+// Loop: one event-loop thread of the HTTP proxy: epoll over its client
+// sockets, their origin sockets and the shared listener; store reads that
+// complete on engine threads, and durability notices of the store changes an
+// exchange waits for, come back through an eventfd inbox (bounded: per client
+// connection, one read, or at most four notices: a stored response and the
+// three invalidations of an unsafe request).
+//
+// Contract: every ClientConn is created, run and destroyed on its loop's
+// thread; only Post and Stop are called from other threads.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "httpd/http_metrics.h"
+#include "httpd/proxy.h"
+#include "server/store.h"
+
+namespace coss::httpd {
+
+class ClientConn;
+
+class Loop {
+ public:
+  using Clock = std::chrono::steady_clock;
+  Loop(int index, const ProxyOptions* opts, server::Store* store, HttpMetrics* metrics,
+       const sockaddr_storage& origin, socklen_t origin_len, std::atomic<uint32_t>* clients);
+  ~Loop();
+
+  bool Init(int listen_fd, std::string* err);
+  void Start();
+  void Stop();  // thread-safe
+  void Join();
+
+  // Thread-safe: a store read of connection `conn` finished.
+  void Post(uint64_t conn, server::ReadResult r);
+  // Thread-safe: a store change of connection `conn` is durable (or cannot be).
+  void PostDurable(uint64_t conn, const Status& st);
+
+  // For ClientConn, on this loop's thread.
+  const ProxyOptions& opts() const { return *opts_; }
+  server::Store& store() { return *store_; }
+  HttpMetrics& metrics() { return *metrics_; }
+  // Registers / updates / removes a socket of connection `id` (role 0: the
+  // client's, 1: its origin's) with the events wanted.
+  void Watch(int fd, uint64_t id, int role, uint32_t events);
+  void Unwatch(int fd);
+  // A connected (or connecting) non-blocking socket to the origin: an idle
+  // pooled one when there is one (*reused = true), else a new one; -1 on error.
+  int OriginSocket(bool* reused);
+  // Returns a socket whose last exchange ended cleanly to the idle pool
+  // (closed when the pool is full).
+  void ReleaseOrigin(int fd);
+  // The connection has something to do outside of a socket event (a store read
+  // delivered inline): run it before the next wait.
+  void Touch(uint64_t id) { touched_.push_back(id); }
+
+ private:
+  void Run();
+  void AcceptAll();
+  void Drain();              // the inbox
+  void Settle(uint64_t id);  // close the connection if it is finished
+  void Tick();
+
+  int index_;
+  const ProxyOptions* opts_;
+  server::Store* store_;
+  HttpMetrics* metrics_;
+  sockaddr_storage origin_{};
+  socklen_t origin_len_ = 0;
+  std::atomic<uint32_t>* clients_;  // open client connections over all loops
+  int epfd_ = -1;
+  int evfd_ = -1;
+  int listen_fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::unordered_map<uint64_t, std::unique_ptr<ClientConn>> conns_;
+  std::vector<uint64_t> touched_;
+  std::vector<int> idle_origins_;
+  uint64_t next_id_ = 16;
+  Clock::time_point next_tick_{};
+
+  std::mutex mu_;
+  struct Completion {
+    uint64_t conn;
+    bool durable;  // a durability notice, not a read
+    server::ReadResult read;
+    Status status;
+  };
+  std::vector<Completion> inbox_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace coss::httpd

@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""The HTTP caching proxy (--http-port) against a real origin (http_origin.py)
+with real clients (Python's http.client and curl): what is stored and served,
+freshness and revalidation, Vary, PURGE and invalidation, framing and
+request-smuggling defences, origin failures, and entries across a clean stop
+and a kill -9."""
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import stats  # noqa: E402
+from http_origin import Origin, free_port  # noqa: E402
+
+
+class HttpTest(unittest.TestCase):
+    EXTRA = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.origin = Origin()
+        cls.http_port = free_port()
+        cls.server = harness.Server(("--http-port", str(cls.http_port), "--http-origin",
+                                     f"http://127.0.0.1:{cls.origin.port}") + tuple(cls.EXTRA))
+        try:
+            cls.server.start()
+        except Exception:
+            cls.server.cleanup()
+            cls.origin.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        log = cls.server.read_log()
+        cls.server.cleanup()
+        cls.origin.close()
+        if rc != 0:
+            raise AssertionError(f"cossd exited with {rc} on SIGTERM; log:\n{log}")
+
+    def get(self, path, method="GET", headers=None, body=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
+        finally:
+            c.close()
+
+    def raw(self, data, wait=2.0):
+        """Sends raw bytes on a new connection; returns everything read until
+        the server closes or `wait` passes without data."""
+        s = socket.create_connection(("127.0.0.1", self.http_port), timeout=wait)
+        try:
+            s.sendall(data)
+            out = b""
+            while True:
+                try:
+                    d = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not d:
+                    break
+                out += d
+            return out
+        finally:
+            s.close()
+
+    def http_stats(self):
+        c = self.server.connect()
+        try:
+            return {k: int(v) for k, v in stats(c).items() if k.startswith("http_")}
+        finally:
+            c.close()
+
+
+class Caching(HttpTest):
+    def test_fresh_response_is_served_from_the_store(self):
+        self.origin.set("/fresh", headers={"Cache-Control": "max-age=60", "X-Tag": "one"},
+                        body=b"hello fresh")
+        before = self.http_stats()
+        st, h, body = self.get("/fresh")
+        self.assertEqual((st, body), (200, b"hello fresh"))
+        self.assertIn("coss", h.get("via", ""))
+        st, h, body = self.get("/fresh")
+        self.assertEqual((st, body, h.get("x-tag")), (200, b"hello fresh", "one"))
+        self.assertIn("age", h)
+        self.assertLessEqual(int(h["age"]), 60)
+        self.assertEqual(self.origin.hits("/fresh"), 1)
+        after = self.http_stats()
+        self.assertEqual(after["http_hits"] - before["http_hits"], 1)
+        self.assertEqual(after["http_stored"] - before["http_stored"], 1)
+
+    def test_what_is_not_stored(self):
+        cases = {
+            "/ns/no-store": {"Cache-Control": "no-store, max-age=60"},
+            "/ns/private": {"Cache-Control": "private, max-age=60"},
+            "/ns/cookie": {"Cache-Control": "max-age=60", "Set-Cookie": "a=b"},
+            "/ns/vary-star": {"Cache-Control": "max-age=60", "Vary": "*"},
+            "/ns/nothing": {"Content-Type": "text/plain"},  # no freshness, no validator
+        }
+        for path, headers in cases.items():
+            self.origin.set(path, headers=headers, body=b"x")
+            for _ in range(2):
+                st, _, body = self.get(path)
+                self.assertEqual((st, body), (200, b"x"))
+            self.assertEqual(self.origin.hits(path), 2, path)
+        # A request with no-store, and one with Authorization.
+        self.origin.set("/ns/req", headers={"Cache-Control": "max-age=60"}, body=b"y")
+        self.get("/ns/req", headers={"Cache-Control": "no-store"})
+        self.get("/ns/req", headers={"Authorization": "Basic eDp5"})
+        self.assertEqual(self.origin.hits("/ns/req"), 2)
+        self.get("/ns/req")
+        self.get("/ns/req")
+        self.assertEqual(self.origin.hits("/ns/req"), 3)  # stored by the third, served the fourth
+
+    def test_stale_entry_is_revalidated_with_its_etag(self):
+        self.origin.set("/reval", headers={"Cache-Control": "max-age=1", "ETag": '"v1"'},
+                        body=b"version one", not_modified_if='"v1"')
+        self.assertEqual(self.get("/reval")[2], b"version one")
+        time.sleep(2.2)
+        before = self.http_stats()
+        st, h, body = self.get("/reval")
+        self.assertEqual((st, body), (200, b"version one"))
+        last = self.origin.last("/reval")
+        self.assertEqual(last[2].get("If-None-Match"), '"v1"')
+        self.assertEqual(self.http_stats()["http_revalidated"] - before["http_revalidated"], 1)
+        # Freshened by the 304: served without the origin now.
+        n = self.origin.hits("/reval")
+        self.assertEqual(self.get("/reval")[2], b"version one")
+        self.assertEqual(self.origin.hits("/reval"), n)
+
+    def test_changed_object_replaces_the_stale_entry(self):
+        self.origin.set("/change", headers={"Cache-Control": "max-age=1", "ETag": '"a"'},
+                        body=b"old")
+        self.assertEqual(self.get("/change")[2], b"old")
+        self.origin.set("/change", headers={"Cache-Control": "max-age=60", "ETag": '"b"'},
+                        body=b"new")
+        time.sleep(2.2)
+        self.assertEqual(self.get("/change")[2], b"new")
+        self.assertEqual(self.get("/change")[2], b"new")
+        self.assertEqual(self.origin.hits("/change"), 2)
+
+    def test_client_conditionals_are_answered_from_the_store(self):
+        self.origin.set("/cond", headers={"Cache-Control": "max-age=60", "ETag": 'W/"e1"',
+                                          "Last-Modified": "Sun, 06 Nov 1994 08:49:37 GMT"},
+                        body=b"conditional")
+        self.get("/cond")
+        st, h, body = self.get("/cond", headers={"If-None-Match": '"e1"'})
+        self.assertEqual((st, body), (304, b""))
+        self.assertEqual(h.get("etag"), 'W/"e1"')
+        st, _, body = self.get("/cond", headers={"If-None-Match": '"other"'})
+        self.assertEqual((st, body), (200, b"conditional"))
+        st, _, _ = self.get("/cond",
+                            headers={"If-Modified-Since": "Mon, 07 Nov 1994 08:49:37 GMT"})
+        self.assertEqual(st, 304)
+        self.assertEqual(self.origin.hits("/cond"), 1)
+
+    def test_head_is_served_from_a_cached_get(self):
+        self.origin.set("/head", headers={"Cache-Control": "max-age=60"}, body=b"12345")
+        self.get("/head")
+        st, h, body = self.get("/head", method="HEAD")
+        self.assertEqual((st, body, h.get("content-length")), (200, b"", "5"))
+        self.assertEqual(self.origin.hits("/head"), 1)
+
+    def test_request_directives(self):
+        self.origin.set("/rd", headers={"Cache-Control": "max-age=60"}, body=b"rd")
+        self.get("/rd")
+        self.get("/rd", headers={"Cache-Control": "no-cache"})  # must ask the origin
+        self.assertEqual(self.origin.hits("/rd"), 2)
+        # max-age=N: at most N seconds old (the RFC's "less than or equal").
+        time.sleep(1.1)
+        self.get("/rd", headers={"Cache-Control": "max-age=600"})
+        self.assertEqual(self.origin.hits("/rd"), 2)
+        self.get("/rd", headers={"Cache-Control": "max-age=0"})
+        self.assertEqual(self.origin.hits("/rd"), 3)
+        self.get("/rd", headers={"Pragma": "no-cache"})
+        self.assertEqual(self.origin.hits("/rd"), 4)
+        st, _, _ = self.get("/rd-missing", headers={"Cache-Control": "only-if-cached"})
+        self.assertEqual(st, 504)
+        self.assertEqual(self.origin.hits("/rd-missing"), 0)
+
+    def test_max_stale_and_stale_if_error(self):
+        self.origin.set("/stale", headers={"Cache-Control": "max-age=1, stale-if-error=60"},
+                        body=b"stale ok")
+        self.get("/stale")
+        time.sleep(2.2)
+        st, _, body = self.get("/stale", headers={"Cache-Control": "max-stale=30"})
+        self.assertEqual((st, body), (200, b"stale ok"))
+        self.assertEqual(self.origin.hits("/stale"), 1)
+        # The origin fails: the stale entry is served within stale-if-error.
+        self.origin.set("/stale", status=503, headers={"Cache-Control": "no-store"},
+                        body=b"down")
+        st, _, body = self.get("/stale")
+        self.assertEqual((st, body), (200, b"stale ok"))
+
+    def test_vary_selects_by_request_fields(self):
+        self.origin.set("/vary", headers={"Cache-Control": "max-age=60", "Vary": "Accept-Encoding"},
+                        body=b"varied")
+        self.get("/vary", headers={"Accept-Encoding": "gzip"})
+        self.get("/vary", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(self.origin.hits("/vary"), 1)
+        self.get("/vary", headers={"Accept-Encoding": "identity"})  # another variant
+        self.assertEqual(self.origin.hits("/vary"), 2)
+
+    def test_chunked_origin_response_is_streamed_and_stored(self):
+        body = os.urandom(300000)
+        self.origin.set("/chunked", headers={"Cache-Control": "max-age=60"}, body=body,
+                        chunked=True)
+        out = subprocess.run(["curl", "-sS", "--fail", f"http://127.0.0.1:{self.http_port}/chunked"],
+                             capture_output=True, timeout=20, check=True).stdout
+        self.assertEqual(out, body)
+        out = subprocess.run(["curl", "-sS", "--fail", f"http://127.0.0.1:{self.http_port}/chunked"],
+                             capture_output=True, timeout=20, check=True).stdout
+        self.assertEqual(out, body)
+        self.assertEqual(self.origin.hits("/chunked"), 1)
+
+    def test_large_object_passes_through_uncached(self):
+        body = os.urandom(3 << 20)  # over --http-max-object (1 MiB)
+        self.origin.set("/large", headers={"Cache-Control": "max-age=60"}, body=body)
+        for _ in range(2):
+            st, _, got = self.get("/large")
+            self.assertEqual((st, got), (200, body))
+        self.assertEqual(self.origin.hits("/large"), 2)
+
+    def test_keep_alive_serves_several_requests_on_one_connection(self):
+        self.origin.set("/ka", headers={"Cache-Control": "max-age=60"}, body=b"ka")
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        for _ in range(5):
+            c.request("GET", "/ka")
+            r = c.getresponse()
+            self.assertEqual(r.read(), b"ka")
+        c.close()
+        # Pipelined on one socket.
+        out = self.raw(b"GET /ka HTTP/1.1\r\nHost: a\r\n\r\nGET /ka HTTP/1.1\r\nHost: a\r\n"
+                       b"Connection: close\r\n\r\n")
+        self.assertEqual(out.count(b"HTTP/1.1 200"), 2)
+
+
+class Invalidation(HttpTest):
+    def test_purge_from_loopback(self):
+        self.origin.set("/p", headers={"Cache-Control": "max-age=60"}, body=b"purge me")
+        self.get("/p")
+        st, _, _ = self.get("/p", method="PURGE")
+        self.assertEqual(st, 200)
+        st, _, _ = self.get("/p", method="PURGE")
+        self.assertEqual(st, 404)
+        self.get("/p")
+        self.assertEqual(self.origin.hits("/p"), 2)
+
+    def test_unsafe_request_invalidates(self):
+        self.origin.set("/inv", headers={"Cache-Control": "max-age=60"}, body=b"before")
+        self.origin.set("/other", headers={"Cache-Control": "max-age=60"}, body=b"other")
+        self.get("/inv")
+        self.get("/other")
+        self.origin.set("/inv", status=200, headers={"Cache-Control": "max-age=60",
+                                                     "Content-Location": "/other"}, body=b"ok")
+        st, _, body = self.get("/inv", method="POST", body=b"data=1")
+        self.assertEqual((st, body), (200, b"ok"))
+        self.assertEqual(self.origin.last("/inv")[3], b"data=1")
+        self.get("/inv")
+        self.get("/other")
+        self.assertEqual(self.origin.hits("/inv"), 3)   # GET, POST, GET again
+        self.assertEqual(self.origin.hits("/other"), 2)  # invalidated by Content-Location
+
+
+class NoPurge(HttpTest):
+    EXTRA = ("--http-purge", "none")
+
+    def test_purge_refused(self):
+        st, _, _ = self.get("/x", method="PURGE")
+        self.assertEqual(st, 403)
+
+
+class Defences(HttpTest):
+    def status_of(self, data):
+        out = self.raw(data)
+        self.assertTrue(out.startswith(b"HTTP/1.1 "), out[:80])
+        return int(out[9:12])
+
+    def test_smuggling_shapes_are_refused(self):
+        self.origin.set("/s", headers={"Cache-Control": "max-age=60"}, body=b"s")
+        shapes = [
+            b"POST /s HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST /s HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            b"GET /s HTTP/1.1\r\nHost: a\r\nX: y\r\n z\r\n\r\n",
+            b"GET /s HTTP/1.1\r\nHost : a\r\n\r\n",
+            b"GET /s HTTP/1.1\r\nHost: a\nX: y\r\n\r\n",
+            b"GET /s HTTP/1.1\r\n\r\n",
+            b"GET /s HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            b"POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ]
+        for data in shapes:
+            self.assertEqual(self.status_of(data), 400, data)
+        self.assertEqual(self.status_of(b"POST /s HTTP/1.1\r\nHost: a\r\n"
+                                        b"Transfer-Encoding: gzip\r\n\r\n"), 501)
+        self.assertEqual(self.status_of(b"GET /s HTTP/2.0\r\nHost: a\r\n\r\n"), 505)
+        self.assertEqual(self.status_of(b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n"), 414)
+        self.assertEqual(self.status_of(b"GET /s HTTP/1.1\r\nHost: a\r\n" +
+                                        b"X-Big: " + b"b" * 70000 + b"\r\n\r\n"), 431)
+        # The origin never saw any of them.
+        self.assertEqual(self.origin.hits("/s"), 0)
+        # And the proxy still serves.
+        self.assertEqual(self.get("/s")[2], b"s")
+
+    def test_chunked_request_body_is_forwarded(self):
+        self.origin.set("/post", headers={"Cache-Control": "no-store"}, body=b"got it")
+        out = self.raw(b"POST /post HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                       b"Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        self.assertIn(b"got it", out)
+        self.assertEqual(self.origin.last("/post")[3], b"hello world")
+
+
+class SlowOrigin(HttpTest):
+    EXTRA = ("--http-origin-timeout", "1")
+
+    def test_slow_origin_is_a_504(self):
+        self.origin.set("/slow", headers={"Cache-Control": "max-age=60"}, body=b"late", delay=3)
+        st, _, _ = self.get("/slow")
+        self.assertEqual(st, 504)
+
+
+class DeadOrigin(unittest.TestCase):
+    def test_unreachable_origin_is_a_502(self):
+        port = free_port()
+        srv = harness.Server(("--http-port", str(port), "--http-origin",
+                              f"http://127.0.0.1:{free_port()}"))
+        srv.start()
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/x")
+            self.assertEqual(c.getresponse().status, 502)
+            c.close()
+        finally:
+            self.assertEqual(srv.stop(), 0)
+            srv.cleanup()
+
+
+class Restart(unittest.TestCase):
+    def test_entries_survive_a_clean_stop_and_a_kill(self):
+        origin = Origin()
+        port = free_port()
+        args = ("--http-port", str(port), "--http-origin", f"http://127.0.0.1:{origin.port}")
+        srv = harness.Server(args)
+        srv.start()
+
+        def get(path, method="GET"):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request(method, path)
+            r = c.getresponse()
+            out = (r.status, r.read())
+            c.close()
+            return out
+
+        try:
+            origin.set("/keep", headers={"Cache-Control": "max-age=600"}, body=b"kept")
+            origin.set("/gone", headers={"Cache-Control": "max-age=600"}, body=b"old version")
+            self.assertEqual(get("/keep"), (200, b"kept"))
+            self.assertEqual(get("/gone"), (200, b"old version"))
+            self.assertEqual(srv.stop(), 0)  # clean stop
+            srv.start()
+            self.assertEqual(get("/keep"), (200, b"kept"))
+            self.assertEqual(origin.hits("/keep"), 1)
+            # A purge answered 200 is durable: a kill -9 right after it does not
+            # bring the purged version back.
+            self.assertEqual(get("/gone", "PURGE")[0], 200)
+            srv.stop(sig=signal.SIGKILL)
+            origin.set("/gone", headers={"Cache-Control": "max-age=600"}, body=b"new version")
+            srv.start()
+            self.assertEqual(get("/gone"), (200, b"new version"))
+            self.assertEqual(get("/keep"), (200, b"kept"))
+            self.assertEqual(origin.hits("/keep"), 1)
+        finally:
+            srv.stop()
+            srv.cleanup()
+            origin.close()
+
+
+METRICS_PORT = free_port()
+
+
+class DurabilityFailure(unittest.TestCase):
+    """With --write-ack durable, a client never gets the whole of a response
+    whose stored copy (or a purge) could not be made durable: fdatasync is
+    failed on demand ($COSS_FAULT_SYNC_FAIL_FILE, src/io/sync_fault.cc)."""
+
+    def test_tail_is_withheld_when_the_store_cannot_sync(self):
+        origin = Origin()
+        port = free_port()
+        srv = harness.Server(("--http-port", str(port), "--http-origin",
+                              f"http://127.0.0.1:{origin.port}"))
+        trigger = os.path.join(srv.tmp, "fail-syncs")
+        os.environ["COSS_FAULT_SYNC_FAIL_FILE"] = trigger
+        try:
+            srv.start()
+        finally:
+            del os.environ["COSS_FAULT_SYNC_FAIL_FILE"]
+        url = f"http://127.0.0.1:{port}"
+        try:
+            origin.set("/ok", headers={"Cache-Control": "max-age=600"}, body=b"stored fine")
+            origin.set("/late", headers={"Cache-Control": "max-age=600"}, body=b"never whole")
+            origin.set("/pass", headers={"Cache-Control": "no-store"}, body=b"not stored")
+            origin.set("/empty", headers={"Cache-Control": "max-age=600"}, body=b"")
+            run = lambda *a: subprocess.run(["curl", "-sS", *a], capture_output=True, timeout=30)
+            self.assertEqual(run(f"{url}/ok").stdout, b"stored fine")
+            open(trigger, "w").close()  # every fdatasync fails from now on
+            r = run(f"{url}/late")
+            self.assertEqual(r.returncode, 18, r)  # curl: partial file
+            self.assertNotEqual(r.stdout, b"never whole")
+            # An empty body has no last byte to withhold: the head's is.
+            # (Read raw: curl takes a head cut before its blank line as whole.)
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.sendall(b"GET /empty HTTP/1.1\r\nHost: a\r\n\r\n")
+                got = b""
+                while chunk := s.recv(65536):
+                    got += chunk
+            self.assertTrue(got.startswith(b"HTTP/1.1 200"), got)
+            self.assertFalse(got.endswith(b"\r\n\r\n"), got)
+            # Nothing to store: the answer is complete.
+            self.assertEqual(run(f"{url}/pass").stdout, b"not stored")
+            # A purge that cannot be made durable is not a 200.
+            r = run("-o", "/dev/null", "-w", "%{http_code}", "-X", "PURGE", f"{url}/ok")
+            self.assertEqual(r.stdout, b"500")
+        finally:
+            srv.stop()
+            srv.cleanup()
+            origin.close()
+
+
+METRICS_PORT = free_port()
+
+
+class CrashDuringOverwrites(unittest.TestCase):
+    """kill -9 while a client keeps replacing a URL's stored response: after the
+    restart the proxy never serves a version older than the last one a client
+    received whole (a response's tail waits until its stored copy is durable)."""
+
+    def test_no_older_version_after_a_kill(self):
+        import random
+        import threading
+        origin = Origin()
+        port = free_port()
+        srv = harness.Server(("--http-port", str(port), "--http-origin",
+                              f"http://127.0.0.1:{origin.port}",
+                              "--max-buffer-age", "1"))
+        rnd = random.Random(7)
+        try:
+            srv.start()
+            version = 0
+            for round_ in range(4):
+                done = {"last": -1}
+                stop = threading.Event()
+
+                def client():
+                    nonlocal version
+                    while not stop.is_set():
+                        version += 1
+                        v = version
+                        origin.set("/ver", headers={"Cache-Control": "max-age=600"},
+                                   body=b"%d" % v)
+                        try:
+                            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                            c.request("GET", "/ver", headers={"Cache-Control": "no-cache"})
+                            r = c.getresponse()
+                            body = r.read()  # raises if the response was cut short
+                            c.close()
+                        except (OSError, http.client.HTTPException):
+                            return
+                        if r.status == 200 and int(body) == v:
+                            done["last"] = v
+
+                t = threading.Thread(target=client)
+                t.start()
+                time.sleep(rnd.uniform(1.5, 3.0))  # older versions reach the disk
+                srv.stop(sig=signal.SIGKILL)
+                stop.set()
+                t.join()
+                srv.start()
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/ver", headers={"Cache-Control": "only-if-cached, max-stale"})
+                r = c.getresponse()
+                body = r.read()
+                c.close()
+                self.assertGreater(done["last"], 0, "no response completed before the kill")
+                if r.status == 200:
+                    self.assertGreaterEqual(int(body), done["last"],
+                                            f"round {round_}: an older version came back")
+                else:
+                    self.assertEqual(r.status, 504)
+        finally:
+            srv.stop()
+            srv.cleanup()
+            origin.close()
+
+
+class Metrics(HttpTest):
+    EXTRA = ("--metrics-port", str(METRICS_PORT))
+
+    def test_counters_in_stats_and_metrics(self):
+        self.origin.set("/m", headers={"Cache-Control": "max-age=60"}, body=b"m")
+        self.get("/m")
+        self.get("/m")
+        s = self.http_stats()
+        for name in ("http_requests", "http_hits", "http_misses", "http_stored", "http_bytes_out"):
+            self.assertGreater(s[name], 0, name)
+        text = subprocess.run(["curl", "-sS", "--fail", f"http://127.0.0.1:{METRICS_PORT}/metrics"],
+                              capture_output=True, timeout=20, check=True).stdout.decode()
+        self.assertIn(f"cossd_http_hits_total {s['http_hits']}", text)
+        self.assertIn("cossd_http_stored_total", text)
+
+
+if __name__ == "__main__":
+    harness.main()
