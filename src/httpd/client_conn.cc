@@ -10,6 +10,7 @@
 
 #include "http/date.h"
 #include "http/freshness.h"
+#include "http/range.h"
 #include "httpd/loop.h"
 
 namespace coss::httpd {
@@ -82,6 +83,7 @@ ClientConn::ClientConn(Loop* loop, uint64_t id, int fd, bool loopback_peer)
 }
 
 ClientConn::~ClientConn() {
+  ReleaseFill(false);
   DropOrigin(false);
   if (fd_ >= 0) {
     loop_->Unwatch(fd_);
@@ -96,6 +98,7 @@ int64_t ClientConn::Now() const {
 }
 
 void ClientConn::Close() {
+  ReleaseFill(false);
   closed_ = true;
   DropOrigin(false);
 }
@@ -132,6 +135,7 @@ void ClientConn::ReadClient() {
 }
 
 void ClientConn::WriteClient() {
+  if (fd_ < 0) out_off_ = out_.size();  // a background exchange: nobody to send to
   while (out_off_ < out_.size()) {
     const ssize_t n = ::send(fd_, out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
     if (n > 0) {
@@ -160,11 +164,11 @@ void ClientConn::WriteClient() {
 }
 
 void ClientConn::UpdateEvents() {
-  if (closed_ || fd_ < 0) return;
+  if (closed_) return;
   uint32_t want = EPOLLRDHUP;
   if (!peer_closed_) want |= EPOLLIN;
   if (out_off_ < out_.size()) want |= EPOLLOUT;
-  if (want != watched_) {
+  if (fd_ >= 0 && want != watched_) {
     loop_->Watch(fd_, id_, 0, want);
     watched_ = want;
   }
@@ -251,6 +255,7 @@ void ClientConn::Advance() {
       case Phase::kLookup:
       case Phase::kOrigin:
       case Phase::kSync:
+      case Phase::kWait:
         return;
       case Phase::kFlush:
         if (out_off_ < out_.size()) WriteClient();
@@ -372,6 +377,7 @@ void ClientConn::OnDurable(const Status& st) {
   } else if (sync_error_.ok()) {
     out_.append(tail_);
     phase_ = Phase::kFlush;
+    ReleaseFill(false);  // the stored copy (if any) is durable: waiters may read it
   } else {
     // Never the whole answer after an I/O error: the client sees it cut short.
     loop_->metrics().Add(kHttpOriginErrors);
@@ -392,6 +398,62 @@ void ClientConn::Lookup() {
                       [loop, id](server::ReadResult r) { loop->Post(id, std::move(r)); });
 }
 
+bool ClientConn::WaitOrLead() {
+  // Only a GET's response can fill the store for the others.
+  if (req_.method != "GET" || req_cc_.no_store) return false;
+  if (!waited_ && loop_->JoinFill(store_key_, id_)) {
+    waited_ = true;
+    wait_key_ = store_key_;
+    wait_started_ = Clock::now();
+    phase_ = Phase::kWait;
+    loop_->metrics().Add(kHttpCollapsed);
+    return true;
+  }
+  if (fill_key_.empty() && loop_->LeadFill(store_key_, id_)) fill_key_ = store_key_;
+  return false;
+}
+
+void ClientConn::ReleaseFill(bool pass) {
+  if (fill_key_.empty()) return;
+  loop_->EndFill(fill_key_, id_, pass);
+  fill_key_.clear();
+}
+
+void ClientConn::OnFillDone(const std::string& key, bool pass) {
+  if (closed_ || phase_ != Phase::kWait || key != wait_key_) return;
+  wait_key_.clear();
+  entry_.reset();
+  if (pass) {
+    loop_->metrics().Add(kHttpMisses);
+    Fetch(false);
+  } else {
+    Lookup();
+  }
+  Advance();
+  UpdateEvents();
+}
+
+void ClientConn::StartRefresh(const http::RequestHead& req, const CacheEntry& entry) {
+  req_ = req;
+  req_.method = "GET";  // a HEAD served stale refreshes the stored GET response
+  req_cc_ = {};         // the client's directives were for its own answer
+  req_framing_ = {};
+  close_after_ = true;
+  peer_closed_ = true;
+  cache_key_ = CacheKeyOf(req_);
+  store_key_ = StoreKeyOf(cache_key_);
+  if (!loop_->LeadFill(store_key_, id_)) {
+    Close();
+    return;
+  }
+  fill_key_ = store_key_;
+  loop_->metrics().Add(kHttpRefreshes);
+  entry_ = entry;
+  Fetch(entry.response.Has("ETag") || entry.response.Has("Last-Modified"));
+  Advance();
+  UpdateEvents();
+}
+
 void ClientConn::OnLookup(const server::ReadResult& r) {
   if (closed_ || phase_ != Phase::kLookup) return;
   if (r.ok() && r.value) {
@@ -401,7 +463,7 @@ void ClientConn::OnLookup(const server::ReadResult& r) {
   if (!entry_) {
     if (req_cc_.only_if_cached) {
       Reply(504, "Gateway Timeout", "not in the cache (only-if-cached)\n");
-    } else {
+    } else if (!WaitOrLead()) {
       loop_->metrics().Add(kHttpMisses);
       Fetch(false);
     }
@@ -421,14 +483,18 @@ void ClientConn::OnLookup(const server::ReadResult& r) {
       ServeEntry(false);
       break;
     case http::Reuse::kStaleAllowed:
+      loop_->metrics().Add(kHttpStaleServed);
+      ServeEntry(true);
+      break;
     case http::Reuse::kStaleWhileRevalidate:
       loop_->metrics().Add(kHttpStaleServed);
       ServeEntry(true);
+      if (req_.method == "GET" || req_.method == "HEAD") loop_->Refresh(req_, *entry_, store_key_);
       break;
     case http::Reuse::kRevalidate:
       if (req_cc_.only_if_cached) {
         Reply(504, "Gateway Timeout", "only a stale response is cached (only-if-cached)\n");
-      } else {
+      } else if (!WaitOrLead()) {
         const bool validator =
             entry_->response.Has("ETag") || entry_->response.Has("Last-Modified");
         if (!validator) loop_->metrics().Add(kHttpMisses);
@@ -469,11 +535,68 @@ void ClientConn::ServeEntry(bool stale) {
   AddVia(&f);
   if (ClientConditionalMatches(e)) {
     AppendHead(304, "Not Modified", f, std::nullopt, false);
-  } else {
-    AppendHead(e.status, e.reason, f, e.body.size(), false);
-    if (!head_only_) out_.append(e.body);
+    phase_ = Phase::kFlush;
+    return;
+  }
+  if (e.status == 200 && !f.Has("Accept-Ranges")) f.Add("Accept-Ranges", "bytes");
+  std::vector<http::ByteRange> ranges;
+  switch (e.status == 200 ? RangeRequested(e.response, e.body.size(), &ranges)
+                          : http::RangeOutcome::kIgnore) {
+    case http::RangeOutcome::kIgnore:
+      AppendHead(e.status, e.reason, f, e.body.size(), false);
+      if (!head_only_) out_.append(e.body);
+      break;
+    case http::RangeOutcome::kUnsatisfiable:
+      AppendUnsatisfiable(e.body.size());
+      break;
+    case http::RangeOutcome::kSatisfiable:
+      if (ranges.size() == 1) {
+        f.Add("Content-Range", http::ContentRange(ranges[0], e.body.size()));
+        AppendHead(206, "Partial Content", f, ranges[0].size(), false);
+        out_.append(e.body, ranges[0].first, ranges[0].size());
+      } else {
+        const std::string type(f.Get("Content-Type").value_or(""));
+        const std::string boundary = Boundary();
+        f.Remove("Content-Type");
+        f.Add("Content-Type", "multipart/byteranges; boundary=" + boundary);
+        const std::string body = http::MultipartByteranges(e.body, ranges, type, boundary);
+        AppendHead(206, "Partial Content", f, body.size(), false);
+        out_.append(body);
+      }
+      break;
   }
   phase_ = Phase::kFlush;
+}
+
+http::RangeOutcome ClientConn::RangeRequested(const http::Fields& response, uint64_t length,
+                                              std::vector<http::ByteRange>* out) const {
+  // Range is a GET's only; several Range fields are not a valid request: the
+  // whole representation is sent, as for any Range the proxy ignores.
+  if (req_.method != "GET" || req_.fields.Count("Range") != 1 ||
+      !http::IfRangeHolds(req_.fields, response)) {
+    return http::RangeOutcome::kIgnore;
+  }
+  return http::EvaluateRange(*req_.fields.Get("Range"), length, out);
+}
+
+void ClientConn::AppendUnsatisfiable(uint64_t length) {
+  http::Fields f;
+  f.Add("Content-Range", http::UnsatisfiedRange(length));
+  AddVia(&f);
+  AppendHead(416, "Range Not Satisfiable", f, 0, false);
+}
+
+std::string ClientConn::Boundary() {
+  // Unpredictable enough that no body plausibly contains it (splitmix64 of
+  // the connection, the time and a per-connection counter).
+  uint64_t x = id_ * 0x9E3779B97F4A7C15ull ^
+               static_cast<uint64_t>(Clock::now().time_since_epoch().count()) ^ ++boundaries_;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  char b[32];
+  std::snprintf(b, sizeof b, "coss-%016llx", static_cast<unsigned long long>(x));
+  return b;
 }
 
 void ClientConn::Reply(int status, std::string_view reason, std::string_view body,
@@ -507,10 +630,14 @@ void ClientConn::AppendHead(int status, std::string_view reason, const http::Fie
 }
 
 void ClientConn::FinishExchange() {
+  ReleaseFill(false);
+  wait_key_.clear();
+  waited_ = false;
   entry_.reset();
   captured_.clear();
   capture_ = false;
   chunk_out_ = false;
+  windowed_ = false;
   revalidating_ = false;
   replaces_ = false;
   response_started_ = false;
@@ -519,7 +646,7 @@ void ClientConn::FinishExchange() {
   tickets_.clear();
   head_only_ = false;
   if (close_after_ || (peer_closed_ && in_.empty())) {
-    ::shutdown(fd_, SHUT_WR);
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
     Close();
     return;
   }
@@ -555,6 +682,15 @@ void ClientConn::OnTick(Clock::time_point now) {
       if (now - last_io_ > std::chrono::seconds(o.client_idle_s)) {
         Close();  // the client stopped reading
         return;
+      }
+      break;
+    case Phase::kWait:
+      if (now - wait_started_ > std::chrono::seconds(o.origin_timeout_s)) {
+        // The fetch waited for is slow (a large body, a slow origin): fetch too.
+        wait_key_.clear();
+        loop_->metrics().Add(kHttpMisses);
+        entry_.reset();
+        Fetch(false);
       }
       break;
     case Phase::kLookup:
@@ -594,6 +730,8 @@ void ClientConn::Fetch(bool conditional) {
     f.Remove("If-Match");
     f.Remove("If-Unmodified-Since");
     f.Remove("If-Range");
+    // The whole representation, to store; the client's range is cut from it.
+    f.Remove("Range");
   }
   if (conditional && entry_) {
     if (const auto etag = entry_->response.Get("ETag")) f.Add("If-None-Match", *etag);
@@ -802,7 +940,10 @@ void ClientConn::OnOriginHead() {
     // A response that would replace a stored one (or one read for this
     // request) removes it when it is not stored itself.
     replaces_ = storable || entry_.has_value();
-    if (!storable) loop_->metrics().Add(kHttpNotStored);
+    if (!storable) {
+      loop_->metrics().Add(kHttpNotStored);
+      ReleaseFill(true);  // nothing to wait for: the waiters fetch for themselves
+    }
   }
   if (!Safe(req_.method) && h.status >= 200 && h.status < 400) {
     Invalidate(cache_key_);
@@ -840,7 +981,29 @@ void ClientConn::OnOriginHead() {
   } else if (req_.version_minor >= 1) {
     chunk_out_ = true;
   }
-  AppendHead(h.status, h.reason, f, length, chunk_out_);
+  body_off_ = 0;
+  windowed_ = false;
+  std::vector<http::ByteRange> ranges;
+  const http::RangeOutcome range =
+      h.status == 200 && origin_.framing.kind == http::BodyKind::kLength
+          ? RangeRequested(h.fields, origin_.framing.length, &ranges)
+          : http::RangeOutcome::kIgnore;
+  if (range == http::RangeOutcome::kUnsatisfiable) {
+    windowed_ = true;
+    win_begin_ = win_end_ = 0;
+    AppendUnsatisfiable(origin_.framing.length);
+  } else if (range == http::RangeOutcome::kSatisfiable && ranges.size() == 1) {
+    // One range of a streamed response: only its bytes go to the client.
+    // (Several ranges of a miss get the whole representation, which the RFC
+    // allows; from the store they are served as multipart/byteranges.)
+    windowed_ = true;
+    win_begin_ = ranges[0].first;
+    win_end_ = ranges[0].last + 1;
+    f.Add("Content-Range", http::ContentRange(ranges[0], origin_.framing.length));
+    AppendHead(206, "Partial Content", f, ranges[0].size(), false);
+  } else {
+    AppendHead(h.status, h.reason, f, length, chunk_out_);
+  }
   if (!chunk_out_) {
     // Until a body byte takes its place, the head's last byte is the tail
     // held back: an empty body or a HEAD answer is then held too.
@@ -848,39 +1011,54 @@ void ClientConn::OnOriginHead() {
     out_.pop_back();
   }
   response_started_ = true;
+  // Nothing of the body goes to the client, and nothing is kept: done.
+  if (windowed_ && win_end_ == 0 && !capture_ && origin_.framing.length > 0) OnOriginDone(false);
 }
 
 void ClientConn::OnOriginBody(std::string_view data) {
   if (!response_started_ || data.empty()) return;
+  const uint64_t off = body_off_;  // where data starts in the body
+  body_off_ += data.size();
   if (capture_) {
     if (captured_.size() + data.size() > loop_->opts().max_object) {
       capture_ = false;
       captured_.clear();
       captured_.shrink_to_fit();
       loop_->metrics().Add(kHttpNotStored);
+      ReleaseFill(true);
     } else {
       captured_.append(data);
     }
   }
   if (head_only_) return;
-  if (chunk_out_) {
+  if (windowed_) {
+    const uint64_t lo = std::max(off, win_begin_);
+    const uint64_t hi = std::min(body_off_, win_end_);
+    data = lo < hi ? data.substr(lo - off, hi - lo) : std::string_view();
+  }
+  if (chunk_out_ && !data.empty()) {
     char size[32];
     std::snprintf(size, sizeof size, "%zx\r\n", data.size());
     out_.append(size);
     out_.append(data);
     out_.append("\r\n");
-  } else {
+  } else if (!data.empty()) {
     // The body's last byte so far waits in tail_: the last one of all goes
     // out only once the store changes of this exchange are durable.
     out_.append(tail_);
     out_.append(data.substr(0, data.size() - 1));
     tail_.assign(data.substr(data.size() - 1));
   }
+  if (windowed_ && !capture_ && body_off_ >= win_end_ && body_off_ < origin_.framing.length) {
+    // Past the client's range, and nothing to keep: the rest is not read.
+    OnOriginDone(false);
+    return;
+  }
   WriteClient();
 }
 
-void ClientConn::OnOriginDone() {
-  const bool reuse = origin_.framing.kind != http::BodyKind::kUntilClose &&
+void ClientConn::OnOriginDone(bool complete) {
+  const bool reuse = complete && origin_.framing.kind != http::BodyKind::kUntilClose &&
                      origin_.head.version_minor >= 1 &&
                      !origin_.head.fields.HasToken("Connection", "close") && origin_.in.empty() &&
                      origin_.out_off == origin_.out.size();
@@ -894,6 +1072,7 @@ void ClientConn::OnOriginDone() {
         p.value = value;
         if (loop_->store().Write(p).status.ok()) loop_->metrics().Add(kHttpStored);
       }
+      ReleaseFill(false);
       ServeEntry(false);
     }
     return;  // served otherwise (stale on error)
@@ -933,6 +1112,7 @@ void ClientConn::OnOriginDone() {
 
 void ClientConn::OriginFailed(int status, std::string_view why) {
   loop_->metrics().Add(kHttpOriginErrors);
+  ReleaseFill(true);
   DropOrigin(false);
   if (response_started_) {
     // Part of the response is out: only closing can tell the client.

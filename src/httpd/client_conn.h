@@ -34,6 +34,7 @@
 #include "http/cache_control.h"
 #include "http/message.h"
 #include "http/parser.h"
+#include "http/range.h"
 #include "httpd/cache_entry.h"
 #include "server/store.h"
 
@@ -58,6 +59,12 @@ class ClientConn {
   // response) is on stable storage, or cannot be made so.
   void OnDurable(const Status& st);
   void OnTick(Clock::time_point now);
+  // The fetch this connection waited for (of store key `key`) ended: read the
+  // store again, or (pass: nothing was stored) fetch from the origin.
+  void OnFillDone(const std::string& key, bool pass);
+  // A connection with no client socket (fd -1): revalidates `entry` for `req`
+  // in the background, stores what the origin answers, and closes.
+  void StartRefresh(const http::RequestHead& req, const CacheEntry& entry);
   bool finished() const { return closed_; }
 
  private:
@@ -66,6 +73,7 @@ class ClientConn {
     kBody,    // reading a request body
     kLookup,  // store read in flight
     kSync,    // response complete but for its tail: waiting for store changes to be durable
+    kWait,    // a miss waiting for another connection's fetch of the same key
     kOrigin,  // exchange with the origin running
     kFlush,   // response complete in out_, being written
   };
@@ -97,6 +105,13 @@ class ClientConn {
   void Purge();
   void Lookup();
   void Fetch(bool conditional);
+  // Before a fetch for the store: true when another connection of the loop
+  // is fetching the key (this one then waits, phase kWait); else this one
+  // leads (fill_key_) when it may fill the store for others.
+  bool WaitOrLead();
+  // The led fetch is over, or its outcome known: wakes the waiters (pass:
+  // they fetch for themselves). No-op when not leading.
+  void ReleaseFill(bool pass);
   void ServeEntry(bool stale);
   void Reply(int status, std::string_view reason, std::string_view body, bool close_after = false);
   void FinishExchange();
@@ -113,7 +128,9 @@ class ClientConn {
   void ReadOrigin();
   void OnOriginHead();
   void OnOriginBody(std::string_view data);
-  void OnOriginDone();
+  // The response from the origin is complete, or (complete false) the rest
+  // of its body is not wanted: the origin connection is then closed.
+  void OnOriginDone(bool complete = true);
   void OriginFailed(int status, std::string_view why);
   void DropOrigin(bool reuse);
   void Invalidate(std::string_view cache_key);
@@ -121,6 +138,12 @@ class ClientConn {
   void AppendHead(int status, std::string_view reason, const http::Fields& fields,
                   std::optional<uint64_t> length, bool chunked);
   bool ClientConditionalMatches(const CacheEntry& e) const;
+  // The client's Range for a 200 response with these fields and this length
+  // (kIgnore unless a GET with one Range field whose If-Range holds).
+  http::RangeOutcome RangeRequested(const http::Fields& response, uint64_t length,
+                                    std::vector<http::ByteRange>* out) const;
+  void AppendUnsatisfiable(uint64_t length);  // a 416 head
+  std::string Boundary();                     // a multipart/byteranges boundary
   int64_t Now() const;
 
   Loop* loop_;
@@ -150,6 +173,10 @@ class ClientConn {
   bool head_only_ = false;
 
   std::optional<CacheEntry> entry_;  // the stored response, when there is one
+  std::string fill_key_;             // the key this exchange fetches for its waiters
+  std::string wait_key_;             // the key whose fetch this exchange waits for
+  bool waited_ = false;              // waited once already (never twice per exchange)
+  Clock::time_point wait_started_{};
   bool revalidating_ = false;
   Origin origin_;
   bool origin_retried_ = false;
@@ -158,6 +185,11 @@ class ClientConn {
   bool capture_ = false;    // keeping a copy to store
   bool replaces_ = false;   // a stored version of this URL goes if this one is not stored
   std::string captured_;
+  uint64_t body_off_ = 0;  // body bytes received from the origin so far
+  bool windowed_ = false;  // only body bytes in [win_begin_, win_end_) go to the client
+  uint64_t win_begin_ = 0;
+  uint64_t win_end_ = 0;
+  uint64_t boundaries_ = 0;
   int64_t request_time_ = 0;
   bool response_started_ = false;
   bool purging_ = false;

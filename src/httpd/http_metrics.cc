@@ -18,6 +18,8 @@ const HttpCounterInfo kHttpCounters[kHttpCounterCount] = {
     {"bad_requests", "HTTP requests refused by the proxy"},
     {"passed", "HTTP requests passed to the origin uncached"},
     {"bytes_out", "HTTP response bytes sent to clients"},
+    {"collapsed", "HTTP misses that waited for another request's origin fetch of the URL"},
+    {"refreshes", "background revalidations of HTTP entries served stale-while-revalidate"},
 };
 
 }  // namespace coss::httpd

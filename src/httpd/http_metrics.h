@@ -23,6 +23,8 @@ enum HttpCounter : int {
   kHttpBadRequests,    // requests refused (4xx/5xx from the proxy itself)
   kHttpPassed,         // requests passed to the origin uncached (unsafe methods and others)
   kHttpBytesOut,       // response bytes sent to clients
+  kHttpCollapsed,      // misses that waited for another request's fetch of the same URL
+  kHttpRefreshes,      // background revalidations started (stale-while-revalidate)
   kHttpCounterCount
 };
 

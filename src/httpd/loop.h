@@ -5,8 +5,14 @@
 // connection, one read, or at most four notices: a stored response and the
 // three invalidations of an unsafe request).
 //
+// Request collapsing: at most one origin fetch per store key runs on a loop
+// (its leader); other misses of the key wait for it (at most kMaxWaiters) and
+// are woken when it ends, to read the stored response or, when none was
+// stored, to fetch for themselves. Collapsing is per loop: with several
+// --http-threads, each loop may fetch a key once.
+//
 // Contract: every ClientConn is created, run and destroyed on its loop's
-// thread; only Post and Stop are called from other threads.
+// thread; only Post, PostDurable and Stop are called from other threads.
 #pragma once
 
 #include <sys/socket.h>
@@ -16,10 +22,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "http/message.h"
+#include "httpd/cache_entry.h"
 #include "httpd/http_metrics.h"
 #include "httpd/proxy.h"
 #include "server/store.h"
@@ -59,9 +68,21 @@ class Loop {
   // Returns a socket whose last exchange ended cleanly to the idle pool
   // (closed when the pool is full).
   void ReleaseOrigin(int fd);
-  // The connection has something to do outside of a socket event (a store read
-  // delivered inline): run it before the next wait.
-  void Touch(uint64_t id) { touched_.push_back(id); }
+  // Collapsing. LeadFill: connection `id` fetches `key` (false when another
+  // connection already does). JoinFill: `id` waits for the fetch of `key`
+  // (false when there is none, `id` leads it, or too many wait). EndFill: the
+  // leader is done; its waiters are woken before the next wait for events,
+  // told whether to fetch for themselves (`pass`: nothing was stored).
+  static constexpr size_t kMaxWaiters = 4096;
+  // Background revalidation (stale-while-revalidate): after this event, a
+  // connection with no client socket revalidates `entry`, stored under
+  // `store_key`, for `req` — unless a fetch of the key runs already, or
+  // kMaxRefreshes are queued, or the connection limit is reached.
+  static constexpr size_t kMaxRefreshes = 64;
+  void Refresh(const http::RequestHead& req, const CacheEntry& entry, const std::string& store_key);
+  bool LeadFill(const std::string& key, uint64_t id);
+  bool JoinFill(const std::string& key, uint64_t id);
+  void EndFill(const std::string& key, uint64_t id, bool pass);
 
  private:
   void Run();
@@ -69,6 +90,8 @@ class Loop {
   void Drain();              // the inbox
   void Settle(uint64_t id);  // close the connection if it is finished
   void Tick();
+  void WakeWaiters();
+  void StartRefreshes();
 
   int index_;
   const ProxyOptions* opts_;
@@ -83,7 +106,23 @@ class Loop {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::unordered_map<uint64_t, std::unique_ptr<ClientConn>> conns_;
-  std::vector<uint64_t> touched_;
+  struct Fill {
+    uint64_t leader;
+    std::vector<uint64_t> waiters;
+  };
+  std::unordered_map<std::string, Fill> fills_;  // store key -> the fetch running
+  struct Wake {
+    uint64_t conn;
+    std::string key;
+    bool pass;
+  };
+  std::vector<Wake> wakes_;  // waiters to wake before the next epoll_wait
+  struct PendingRefresh {
+    http::RequestHead req;
+    CacheEntry entry;
+    std::string store_key;
+  };
+  std::vector<PendingRefresh> refreshes_;  // at most kMaxRefreshes
   std::vector<int> idle_origins_;
   uint64_t next_id_ = 16;
   Clock::time_point next_tick_{};

@@ -224,6 +224,64 @@ void Loop::Drain() {
   }
 }
 
+bool Loop::LeadFill(const std::string& key, uint64_t id) {
+  return fills_.try_emplace(key, Fill{id, {}}).second;
+}
+
+bool Loop::JoinFill(const std::string& key, uint64_t id) {
+  auto it = fills_.find(key);
+  if (it == fills_.end() || it->second.leader == id || it->second.waiters.size() >= kMaxWaiters) {
+    return false;
+  }
+  it->second.waiters.push_back(id);
+  return true;
+}
+
+void Loop::EndFill(const std::string& key, uint64_t id, bool pass) {
+  auto it = fills_.find(key);
+  if (it == fills_.end() || it->second.leader != id) return;
+  for (const uint64_t w : it->second.waiters) wakes_.push_back(Wake{w, key, pass});
+  fills_.erase(it);
+}
+
+void Loop::WakeWaiters() {
+  while (!wakes_.empty()) {
+    std::vector<Wake> wakes;
+    wakes.swap(wakes_);
+    for (const Wake& w : wakes) {
+      auto it = conns_.find(w.conn);
+      if (it == conns_.end()) continue;
+      it->second->OnFillDone(w.key, w.pass);
+      Settle(w.conn);
+    }
+  }
+}
+
+void Loop::Refresh(const http::RequestHead& req, const CacheEntry& entry,
+                   const std::string& store_key) {
+  if (fills_.count(store_key) != 0 || refreshes_.size() >= kMaxRefreshes) return;
+  for (const PendingRefresh& r : refreshes_) {
+    if (r.store_key == store_key) return;
+  }
+  refreshes_.push_back(PendingRefresh{req, entry, store_key});
+}
+
+void Loop::StartRefreshes() {
+  std::vector<PendingRefresh> todo;
+  todo.swap(refreshes_);
+  for (const PendingRefresh& r : todo) {
+    if (fills_.count(r.store_key) != 0) continue;  // fetched meanwhile
+    if (clients_->fetch_add(1) >= opts_->max_clients) {
+      clients_->fetch_sub(1);
+      continue;
+    }
+    const uint64_t id = next_id_++;
+    ClientConn* c = (conns_[id] = std::make_unique<ClientConn>(this, id, -1, true)).get();
+    c->StartRefresh(r.req, r.entry);
+    Settle(id);
+  }
+}
+
 void Loop::Tick() {
   const auto now = Clock::now();
   if (now < next_tick_) return;
@@ -243,7 +301,8 @@ void Loop::Run() {
   constexpr int kMaxEvents = 128;
   epoll_event events[kMaxEvents];
   while (!stop_.load()) {
-    const int n = ::epoll_wait(epfd_, events, kMaxEvents, 1000);
+    const bool pending = !wakes_.empty() || !refreshes_.empty();
+    const int n = ::epoll_wait(epfd_, events, kMaxEvents, pending ? 0 : 1000);
     if (n < 0 && errno != EINTR) {
       spdlog::error("http loop {}: epoll_wait: {}", index_, std::strerror(errno));
       break;
@@ -269,6 +328,8 @@ void Loop::Run() {
       Settle(id);
     }
     Tick();
+    WakeWaiters();
+    StartRefreshes();
   }
   clients_->fetch_sub(static_cast<uint32_t>(conns_.size()));
   conns_.clear();

@@ -17,11 +17,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "http/cache_control.h"
 #include "http/date.h"
 #include "http/freshness.h"
 #include "http/parser.h"
+#include "http/range.h"
 #include "httpd/cache_entry.h"
 
 namespace {
@@ -125,6 +127,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!h.method.empty() && !RequestFraming(h, &f, &err)) Check(err.status >= 400);
     const CacheControl cc = ParseCacheControl(h.fields);
     if (cc.max_age) Check(*cc.max_age >= 0 && *cc.max_age <= kMaxDelta);
+    if (const auto range = h.fields.Get("Range")) {
+      // Ranges come back inside the representation, ascending, disjoint.
+      const uint64_t length = size * 37;
+      std::vector<ByteRange> rs;
+      const RangeOutcome o = EvaluateRange(*range, length, &rs);
+      Check((o == RangeOutcome::kSatisfiable) == !rs.empty());
+      Check(rs.size() <= kMaxRanges);
+      for (size_t i = 0; i < rs.size(); i++) {
+        Check(rs[i].first <= rs[i].last && rs[i].last < length);
+        if (i > 0) Check(rs[i - 1].last + 1 < rs[i].first);
+      }
+      (void)IfRangeHolds(h.fields, h.fields);
+    }
   } else {
     ResponseHead h;
     CheckHead(in, frag, &h);

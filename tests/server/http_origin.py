@@ -25,6 +25,8 @@ class Origin:
     def __init__(self):
         self.routes = {}
         self.requests = []
+        self.inflight = {}  # path -> requests being answered now
+        self.peak = {}      # path -> most answered at once
         self.lock = threading.Lock()
         origin = self
 
@@ -43,6 +45,19 @@ class Origin:
                     route = origin.routes.get(self.path.split("?")[0])
                 if route is None:
                     route = Route(404, {"Cache-Control": "no-store"}, b"no such route\n")
+                path = self.path.split("?")[0]
+                with origin.lock:
+                    origin.inflight[path] = origin.inflight.get(path, 0) + 1
+                    origin.peak[path] = max(origin.peak.get(path, 0), origin.inflight[path])
+                try:
+                    self.answer(route)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the proxy stopped reading (a client's range was sent)
+                finally:
+                    with origin.lock:
+                        origin.inflight[path] -= 1
+
+            def answer(self, route):
                 if route.delay:
                     time.sleep(route.delay)
                 inm = self.headers.get("If-None-Match")
@@ -87,6 +102,10 @@ class Origin:
     def hits(self, path):
         with self.lock:
             return sum(1 for r in self.requests if r[1].split("?")[0] == path)
+
+    def max_concurrent(self, path):
+        with self.lock:
+            return self.peak.get(path, 0)
 
     def last(self, path):
         with self.lock:

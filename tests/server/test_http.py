@@ -200,6 +200,32 @@ class Caching(HttpTest):
         st, _, body = self.get("/stale")
         self.assertEqual((st, body), (200, b"stale ok"))
 
+    def test_stale_while_revalidate_refreshes_in_the_background(self):
+        self.origin.set("/swr", headers={"Cache-Control": "max-age=1, stale-while-revalidate=60",
+                                         "ETag": '"s1"'}, body=b"first")
+        self.assertEqual(self.get("/swr")[2], b"first")
+        time.sleep(2.2)
+        self.origin.set("/swr", headers={"Cache-Control": "max-age=60", "ETag": '"s2"'},
+                        body=b"second", delay=0.5)
+        before = self.http_stats()
+        st, h, body = self.get("/swr")
+        self.assertEqual((st, body), (200, b"first"))  # at once, without waiting for the origin
+        self.assertGreaterEqual(int(h["age"]), 2)
+        deadline = time.time() + 10
+        while self.origin.hits("/swr") < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.origin.hits("/swr"), 2)
+        self.assertEqual(self.origin.last("/swr")[2].get("If-None-Match"), '"s1"')
+        # Once the refresh is stored, the new response is a fresh hit.
+        deadline = time.time() + 10
+        while self.get("/swr")[2] != b"second" and time.time() < deadline:
+            time.sleep(0.05)
+        st, _, body = self.get("/swr")
+        self.assertEqual((st, body), (200, b"second"))
+        self.assertEqual(self.origin.hits("/swr"), 2)
+        after = self.http_stats()
+        self.assertEqual(after["http_refreshes"] - before["http_refreshes"], 1)
+
     def test_vary_selects_by_request_fields(self):
         self.origin.set("/vary", headers={"Cache-Control": "max-age=60", "Vary": "Accept-Encoding"},
                         body=b"varied")
@@ -241,6 +267,172 @@ class Caching(HttpTest):
         out = self.raw(b"GET /ka HTTP/1.1\r\nHost: a\r\n\r\nGET /ka HTTP/1.1\r\nHost: a\r\n"
                        b"Connection: close\r\n\r\n")
         self.assertEqual(out.count(b"HTTP/1.1 200"), 2)
+
+
+class Ranges(HttpTest):
+    """Range requests (RFC 9110 §14): served from the stored representation;
+    a miss fetches the whole representation (to store it) and sends the
+    client only its range."""
+
+    BODY = bytes(range(256)) * 40  # 10,240 bytes
+
+    def setUp(self):
+        self.origin.set("/rng", headers={"Cache-Control": "max-age=600", "ETag": '"r1"',
+                                         "Content-Type": "application/octet-stream",
+                                         "Last-Modified": "Sun, 06 Nov 1994 08:49:37 GMT"},
+                        body=self.BODY)
+
+    def test_a_miss_sends_the_range_and_stores_the_whole(self):
+        self.origin.set("/rng-miss", headers={"Cache-Control": "max-age=600"}, body=self.BODY)
+        st, h, body = self.get("/rng-miss", headers={"Range": "bytes=100-199"})
+        self.assertEqual((st, h.get("content-range"), body),
+                         (206, "bytes 100-199/10240", self.BODY[100:200]))
+        self.assertNotIn("Range", self.origin.last("/rng-miss")[2])  # asked for the whole
+        st, h, body = self.get("/rng-miss")
+        self.assertEqual((st, body), (200, self.BODY))
+        self.assertEqual(self.origin.hits("/rng-miss"), 1)
+
+    def test_ranges_from_the_store(self):
+        self.get("/rng")
+        for rng, want in (("bytes=0-0", self.BODY[:1]), ("bytes=-10", self.BODY[-10:]),
+                          ("bytes=10230-", self.BODY[10230:]),
+                          ("bytes=5000-99999", self.BODY[5000:])):
+            st, h, body = self.get("/rng", headers={"Range": rng})
+            self.assertEqual((st, body), (206, want), rng)
+            self.assertTrue(h["content-range"].endswith("/10240"), h)
+        # curl's --range, too.
+        r = subprocess.run(["curl", "-sS", "-r", "3-6", f"http://127.0.0.1:{self.http_port}/rng"],
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.stdout, self.BODY[3:7], r)
+        self.assertEqual(self.origin.hits("/rng"), 1)
+
+    def test_several_ranges_are_multipart(self):
+        self.get("/rng")
+        st, h, body = self.get("/rng", headers={"Range": "bytes=20-29, 0-9, 5-12"})
+        self.assertEqual(st, 206)
+        ctype = h["content-type"]
+        self.assertTrue(ctype.startswith("multipart/byteranges; boundary="), ctype)
+        boundary = ctype.split("boundary=")[1].encode()
+        self.assertEqual(int(h["content-length"]), len(body))
+        self.assertTrue(body.endswith(b"\r\n--" + boundary + b"--\r\n"), body[-80:])
+        parts = [p for p in body.split(b"--" + boundary) if p.strip(b"\r\n-")]
+        # Overlapping 0-9 and 5-12 are coalesced; ascending order.
+        self.assertEqual(len(parts), 2, parts)
+        for part, (first, last) in zip(parts, ((0, 12), (20, 29))):
+            head, data = part.split(b"\r\n\r\n", 1)
+            self.assertIn(b"Content-Type: application/octet-stream", head)
+            self.assertIn(b"Content-Range: bytes %d-%d/10240" % (first, last), head)
+            self.assertEqual(data.rstrip(b"\r\n")[:last - first + 1],
+                             self.BODY[first:last + 1])
+
+    def test_unsatisfiable_invalid_and_conditional_ranges(self):
+        self.get("/rng")
+        st, h, body = self.get("/rng", headers={"Range": "bytes=20000-"})
+        self.assertEqual((st, h.get("content-range"), body), (416, "bytes */10240", b""))
+        for ignored in ("bytes=5-2", "lines=1-2", "bytes=" + ",".join(["1-1"] * 17)):
+            st, _, body = self.get("/rng", headers={"Range": ignored})
+            self.assertEqual((st, body), (200, self.BODY), ignored)
+        st, _, body = self.get("/rng", headers={"Range": "bytes=0-3", "If-Range": '"r1"'})
+        self.assertEqual((st, body), (206, self.BODY[:4]))
+        st, _, body = self.get("/rng", headers={"Range": "bytes=0-3", "If-Range": '"r0"'})
+        self.assertEqual((st, body), (200, self.BODY))
+        st, _, body = self.get("/rng", headers={"Range": "bytes=0-3",
+                                                "If-Range": "Sun, 06 Nov 1994 08:49:37 GMT"})
+        self.assertEqual((st, body), (206, self.BODY[:4]))
+        st, h, body = self.get("/rng", method="HEAD", headers={"Range": "bytes=0-3"})
+        self.assertEqual((st, h.get("content-length"), body), (200, "10240", b""))
+        self.assertEqual(self.origin.hits("/rng"), 1)
+
+    def test_a_range_of_an_unstored_response_then_the_next_request(self):
+        big = bytes(range(251)) * 8000  # ~2 MB, not stored
+        self.origin.set("/rng-pass", headers={"Cache-Control": "no-store"}, body=big)
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        try:
+            for rng, want in (("bytes=10-19", big[10:20]), ("bytes=-5", big[-5:])):
+                c.request("GET", "/rng-pass", headers={"Range": rng})
+                r = c.getresponse()
+                self.assertEqual((r.status, r.read()), (206, want), rng)
+            # The same client connection goes on.
+            c.request("GET", "/rng")
+            r = c.getresponse()
+            self.assertEqual((r.status, r.read()), (200, self.BODY))
+        finally:
+            c.close()
+
+    def test_a_chunked_miss_is_sent_whole_then_ranges_come_from_the_store(self):
+        self.origin.set("/rng-chunked", headers={"Cache-Control": "max-age=600"},
+                        body=self.BODY, chunked=True)
+        st, _, body = self.get("/rng-chunked", headers={"Range": "bytes=0-9"})
+        self.assertEqual((st, body), (200, self.BODY))  # length unknown at the head
+        st, _, body = self.get("/rng-chunked", headers={"Range": "bytes=0-9"})
+        self.assertEqual((st, body), (206, self.BODY[:10]))
+        self.assertEqual(self.origin.hits("/rng-chunked"), 1)
+
+
+class Collapsing(HttpTest):
+    """Concurrent misses of one URL make one origin fetch; the others wait and
+    are served the stored response. A response that is not stored does not
+    make them queue behind each other."""
+
+    def concurrently(self, path, n, headers=None):
+        import threading
+        results = [None] * n
+
+        def one(i):
+            results[i] = self.get(path, headers=headers)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        return results
+
+    def test_concurrent_misses_make_one_fetch(self):
+        self.origin.set("/col", headers={"Cache-Control": "max-age=600"}, body=b"one fetch",
+                        delay=0.8)
+        before = self.http_stats()
+        results = self.concurrently("/col", 8)
+        self.assertEqual([(r[0], r[2]) for r in results], [(200, b"one fetch")] * 8)
+        self.assertEqual(self.origin.hits("/col"), 1)
+        after = self.http_stats()
+        self.assertEqual(after["http_collapsed"] - before["http_collapsed"], 7)
+
+    def test_stale_entries_are_revalidated_once(self):
+        # max-age=2: the refreshed entry is fresh for at least a second
+        # whatever the rounding of Date to whole seconds.
+        self.origin.set("/col-reval", headers={"Cache-Control": "max-age=2", "ETag": '"c1"'},
+                        body=b"revalidate me", not_modified_if='"c1"', delay=0.5)
+        self.assertEqual(self.get("/col-reval")[2], b"revalidate me")
+        time.sleep(3.2)
+        results = self.concurrently("/col-reval", 6)
+        self.assertEqual([(r[0], r[2]) for r in results], [(200, b"revalidate me")] * 6)
+        self.assertEqual(self.origin.hits("/col-reval"), 2)
+
+    def test_unstored_responses_do_not_queue(self):
+        self.origin.set("/col-pass", headers={"Cache-Control": "no-store"}, body=b"each his own",
+                        delay=0.8)
+        results = self.concurrently("/col-pass", 6)
+        self.assertEqual([(r[0], r[2]) for r in results], [(200, b"each his own")] * 6)
+        self.assertEqual(self.origin.hits("/col-pass"), 6)
+        # Released when the leader's response head said "not stored": the
+        # others fetched side by side, not one after another.
+        self.assertGreaterEqual(self.origin.max_concurrent("/col-pass"), 2)
+
+    def test_waiters_survive_a_leader_that_goes_away(self):
+        self.origin.set("/col-gone", headers={"Cache-Control": "max-age=600"}, body=b"still here",
+                        delay=0.8)
+        leader = socket.create_connection(("127.0.0.1", self.http_port), timeout=5)
+        leader.sendall(b"GET /col-gone HTTP/1.1\r\nHost: a\r\n\r\n")
+        time.sleep(0.2)
+        import threading
+        got = {}
+        t = threading.Thread(target=lambda: got.update(r=self.get("/col-gone")))
+        t.start()
+        time.sleep(0.2)
+        leader.close()
+        t.join(30)
+        self.assertEqual((got["r"][0], got["r"][2]), (200, b"still here"))
 
 
 class Invalidation(HttpTest):
