@@ -2,13 +2,16 @@
 
 #include <xxhash.h>
 
+#include <atomic>
 #include <cstring>
+#include <random>
 
 namespace coss::httpd {
 
 namespace {
 
-constexpr uint32_t kMagic = 0x31485343;  // "CSH1"
+constexpr uint32_t kMagic = 0x31485343;      // "CSH1"
+constexpr uint32_t kVaryMagic = 0x31565343;  // "CSV1"
 
 void PutU32(std::string* out, uint32_t v) {
   char b[4];
@@ -40,6 +43,7 @@ class Reader {
   explicit Reader(std::string_view in) : in_(in) {}
   bool U32(uint32_t* v) { return Raw(v, 4); }
   bool I64(int64_t* v) { return Raw(v, 8); }
+  bool End() const { return pos_ == in_.size(); }
   bool Str(std::string* s) {
     uint32_t n;
     if (!U32(&n) || n > in_.size() - pos_) return false;
@@ -170,6 +174,62 @@ bool VaryMatches(const CacheEntry& e, const http::RequestHead& req) {
   for (const http::Field& f : e.vary.all()) {
     const auto v = req.fields.Combined(f.name);
     if (Normalise(v.value_or("")) != f.value) return false;
+  }
+  return true;
+}
+
+std::string EncodeVaryMarker(const VaryMarker& m) {
+  std::string out;
+  PutU32(&out, kVaryMagic);
+  PutStr(&out, m.url);
+  PutI64(&out, static_cast<int64_t>(m.generation));
+  PutU32(&out, static_cast<uint32_t>(m.names.size()));
+  for (const std::string& n : m.names) PutStr(&out, n);
+  return out;
+}
+
+std::optional<VaryMarker> DecodeVaryMarker(std::string_view value) {
+  Reader r(value);
+  uint32_t magic = 0, count = 0;
+  int64_t generation = 0;
+  VaryMarker m;
+  if (!r.U32(&magic) || magic != kVaryMagic || !r.Str(&m.url) || !r.I64(&generation) ||
+      !r.U32(&count) || count == 0 || count > 64) {
+    return std::nullopt;
+  }
+  m.generation = static_cast<uint64_t>(generation);
+  m.names.resize(count);
+  for (std::string& n : m.names) {
+    if (!r.Str(&n) || !http::IsToken(n)) return std::nullopt;
+  }
+  if (!r.End()) return std::nullopt;
+  return m;
+}
+
+uint64_t NewVaryGeneration() {
+  static const uint64_t base = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  static std::atomic<uint64_t> next{0};
+  return base + next.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string VariantKeyOf(const VaryMarker& m, const http::RequestHead& req) {
+  std::string k = m.url;
+  k.push_back('\0');
+  k.append(std::to_string(m.generation));
+  for (const std::string& n : m.names) {
+    k.push_back('\0');
+    k.append(Normalise(req.fields.Combined(n).value_or("")));
+  }
+  return StoreKeyOf(k);
+}
+
+bool SameVaryNames(const VaryMarker& m, const http::Fields& vary) {
+  if (m.names.size() != vary.size()) return false;
+  for (size_t i = 0; i < m.names.size(); i++) {
+    if (!http::EqualsNoCase(m.names[i], vary.all()[i].name)) return false;
   }
   return true;
 }

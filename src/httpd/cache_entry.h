@@ -7,6 +7,14 @@
 // compared on every read: two URLs whose hashes collide never serve each
 // other's response (the second is a miss).
 //
+// Variants (Vary): a URL whose response varies is stored as a VaryMarker under
+// the URL's key — the field names and a generation — and one entry per
+// variant under VariantKeyOf (the URL, the generation and the request's
+// normalised values of those fields). A new marker always gets a new
+// generation, so replacing or removing the marker (a purge, an invalidation,
+// a response with other Vary names) makes every older variant unreachable
+// for good: none can come back, after a crash or otherwise.
+//
 // Value: a versioned binary head (magic, exchange times, status, reason, the
 // request fields named by Vary with the values the stored response was
 // selected with, the response fields) followed by the body. Decode checks
@@ -19,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/freshness.h"
 #include "http/message.h"
@@ -51,5 +60,22 @@ std::optional<CacheEntry> DecodeEntry(std::string_view value);
 // whitespace normalisation, RFC 9111 §4.1).
 http::Fields VaryValues(const http::ResponseHead& resp, const http::RequestHead& req);
 bool VaryMatches(const CacheEntry& e, const http::RequestHead& req);
+
+struct VaryMarker {
+  std::string url;  // the cache key
+  uint64_t generation = 0;
+  std::vector<std::string> names;  // the fields Vary names, as the response spelt them
+};
+
+std::string EncodeVaryMarker(const VaryMarker& m);
+// Empty when `value` is not a well-formed marker (an entry, say).
+std::optional<VaryMarker> DecodeVaryMarker(std::string_view value);
+// A generation no other marker of this or an earlier process has (64 random
+// bits from the system, then a counter).
+uint64_t NewVaryGeneration();
+// The store key of the variant `req` selects under marker `m`.
+std::string VariantKeyOf(const VaryMarker& m, const http::RequestHead& req);
+// Whether a response's Vary values (VaryValues) name the marker's fields.
+bool SameVaryNames(const VaryMarker& m, const http::Fields& vary);
 
 }  // namespace coss::httpd

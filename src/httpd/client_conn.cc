@@ -391,11 +391,37 @@ void ClientConn::OnDurable(const Status& st) {
 }
 
 void ClientConn::Lookup() {
+  marker_.reset();
+  ReadStore(store_key_);
+}
+
+bool ClientConn::KeyVariant(const http::Fields& vary, std::string* key) {
+  if (!marker_ || !SameVaryNames(*marker_, vary)) {
+    // A new marker, with a new generation: the variants of any older one are
+    // unreachable from now on.
+    VaryMarker m;
+    m.url = cache_key_;
+    m.generation = NewVaryGeneration();
+    for (const http::Field& f : vary.all()) m.names.push_back(f.name);
+    const std::string value = EncodeVaryMarker(m);
+    PutRequest p;
+    p.key = store_key_;
+    p.value = value;
+    const PutResult put = loop_->store().Write(p);
+    if (!put.status.ok()) return false;
+    Track(put.ticket);
+    marker_ = std::move(m);
+  }
+  *key = VariantKeyOf(*marker_, req_);
+  return true;
+}
+
+void ClientConn::ReadStore(const std::string& key) {
   phase_ = Phase::kLookup;
+  entry_key_ = key;
   Loop* loop = loop_;
   const uint64_t id = id_;
-  loop_->store().Read(store_key_,
-                      [loop, id](server::ReadResult r) { loop->Post(id, std::move(r)); });
+  loop_->store().Read(key, [loop, id](server::ReadResult r) { loop->Post(id, std::move(r)); });
 }
 
 bool ClientConn::WaitOrLead() {
@@ -433,8 +459,8 @@ void ClientConn::OnFillDone(const std::string& key, bool pass) {
   UpdateEvents();
 }
 
-void ClientConn::StartRefresh(const http::RequestHead& req, const CacheEntry& entry) {
-  req_ = req;
+void ClientConn::StartRefresh(Loop::RefreshJob job) {
+  req_ = std::move(job.req);
   req_.method = "GET";  // a HEAD served stale refreshes the stored GET response
   req_cc_ = {};         // the client's directives were for its own answer
   req_framing_ = {};
@@ -448,8 +474,11 @@ void ClientConn::StartRefresh(const http::RequestHead& req, const CacheEntry& en
   }
   fill_key_ = store_key_;
   loop_->metrics().Add(kHttpRefreshes);
-  entry_ = entry;
-  Fetch(entry.response.Has("ETag") || entry.response.Has("Last-Modified"));
+  entry_key_ = std::move(job.entry_key);
+  marker_ = std::move(job.marker);
+  const bool validator = job.entry.response.Has("ETag") || job.entry.response.Has("Last-Modified");
+  entry_ = std::move(job.entry);
+  Fetch(validator);
   Advance();
   UpdateEvents();
 }
@@ -457,6 +486,14 @@ void ClientConn::StartRefresh(const http::RequestHead& req, const CacheEntry& en
 void ClientConn::OnLookup(const server::ReadResult& r) {
   if (closed_ || phase_ != Phase::kLookup) return;
   if (r.ok() && r.value) {
+    if (!marker_) {
+      // The URL's responses vary: read the variant this request selects.
+      if (std::optional<VaryMarker> m = DecodeVaryMarker(*r.value); m && m->url == cache_key_) {
+        marker_ = std::move(m);
+        ReadStore(VariantKeyOf(*marker_, req_));
+        return;
+      }
+    }
     std::optional<CacheEntry> e = DecodeEntry(*r.value);
     if (e && e->url == cache_key_ && VaryMatches(*e, req_)) entry_ = std::move(e);
   }
@@ -489,7 +526,9 @@ void ClientConn::OnLookup(const server::ReadResult& r) {
     case http::Reuse::kStaleWhileRevalidate:
       loop_->metrics().Add(kHttpStaleServed);
       ServeEntry(true);
-      if (req_.method == "GET" || req_.method == "HEAD") loop_->Refresh(req_, *entry_, store_key_);
+      if (req_.method == "GET" || req_.method == "HEAD") {
+        loop_->Refresh(Loop::RefreshJob{req_, *entry_, store_key_, entry_key_, marker_});
+      }
       break;
     case http::Reuse::kRevalidate:
       if (req_cc_.only_if_cached) {
@@ -631,6 +670,7 @@ void ClientConn::AppendHead(int status, std::string_view reason, const http::Fie
 
 void ClientConn::FinishExchange() {
   ReleaseFill(false);
+  marker_.reset();
   wait_key_.clear();
   waited_ = false;
   entry_.reset();
@@ -1068,7 +1108,7 @@ void ClientConn::OnOriginDone(bool complete) {
       const std::string value = EncodeEntry(*entry_);
       if (value.size() <= loop_->opts().max_item) {
         PutRequest p;
-        p.key = store_key_;
+        p.key = entry_key_;
         p.value = value;
         if (loop_->store().Write(p).status.ok()) loop_->metrics().Add(kHttpStored);
       }
@@ -1089,12 +1129,14 @@ void ClientConn::OnOriginDone(bool complete) {
     e.response = EndToEnd(origin_.head.fields);
     e.body = std::move(captured_);
     const std::string value = EncodeEntry(e);
+    std::string key = store_key_;
+    const bool keyed = e.vary.size() == 0 || KeyVariant(e.vary, &key);
     PutRequest p;
-    p.key = store_key_;
+    p.key = key;
     p.value = value;
     PutResult put;
-    if (value.size() <= loop_->opts().max_item) put = loop_->store().Write(p);
-    if (value.size() <= loop_->opts().max_item && put.status.ok()) {
+    if (keyed && value.size() <= loop_->opts().max_item) put = loop_->store().Write(p);
+    if (keyed && value.size() <= loop_->opts().max_item && put.status.ok()) {
       loop_->metrics().Add(kHttpStored);
       Track(put.ticket);
       stored = true;

@@ -3,16 +3,21 @@
 //
 // An exchange: read and check the request head (and a body, buffered up to
 // max_request_body) -> PURGE, pass-through (unsafe and other methods, then
-// invalidation), or a store lookup (GET/HEAD) -> serve the entry, revalidate it
-// with a conditional request, or fetch from the origin -> stream the origin's
-// response to the client while keeping a copy to store when the rules allow.
+// invalidation), or a store lookup (GET/HEAD; through the URL's Vary marker to
+// the variant, when it has one) -> serve the entry (or a range of it),
+// revalidate it with a conditional request, wait for another connection's
+// fetch of the URL (collapsing, see Loop), or fetch from the origin -> stream
+// the origin's response (or the client's range of it) to the client while
+// keeping a copy to store when the rules allow. A connection without a client
+// socket (StartRefresh) runs one background revalidation.
 //
 // Durability (--write-ack durable): what the store changes on the way (a
-// purge, the invalidations after an unsafe request, a stored response) is on
-// stable storage before the client has the whole answer: a purge is answered
-// 200 only then, and a response's last byte (the last chunk when re-chunked;
-// the head's last byte when the body is empty) is held back until then. So a crash can only cost a
-// client a truncated response, never bring back, after the client saw a newer one, a purged,
+// purge, the invalidations after an unsafe request, a stored response and
+// its Vary marker) is on stable storage before the client has the whole
+// answer: a purge is answered 200 only then, and a response's last byte (the
+// last chunk when re-chunked; the head's last byte when the body is empty) is
+// held back until then. So a crash can only cost a client a truncated
+// response, never bring back, after the client saw a newer one, a purged,
 // invalidated or overwritten version. If the change cannot be made durable,
 // the tail is never sent: the connection is closed.
 //
@@ -36,11 +41,10 @@
 #include "http/parser.h"
 #include "http/range.h"
 #include "httpd/cache_entry.h"
+#include "httpd/loop.h"
 #include "server/store.h"
 
 namespace coss::httpd {
-
-class Loop;
 
 class ClientConn {
  public:
@@ -64,7 +68,7 @@ class ClientConn {
   void OnFillDone(const std::string& key, bool pass);
   // A connection with no client socket (fd -1): revalidates `entry` for `req`
   // in the background, stores what the origin answers, and closes.
-  void StartRefresh(const http::RequestHead& req, const CacheEntry& entry);
+  void StartRefresh(Loop::RefreshJob job);
   bool finished() const { return closed_; }
 
  private:
@@ -104,6 +108,11 @@ class ClientConn {
   void Route();
   void Purge();
   void Lookup();
+  void ReadStore(const std::string& key);  // OnLookup gets the result
+  // The store key for a response with these Vary values: its variant's key
+  // under the URL's marker, writing a new marker first when there is none
+  // with these names. False when the marker cannot be written.
+  bool KeyVariant(const http::Fields& vary, std::string* key);
   void Fetch(bool conditional);
   // Before a fetch for the store: true when another connection of the loop
   // is fetching the key (this one then waits, phase kWait); else this one
@@ -172,10 +181,12 @@ class ClientConn {
   http::ChunkedDecoder req_chunks_;
   bool head_only_ = false;
 
-  std::optional<CacheEntry> entry_;  // the stored response, when there is one
-  std::string fill_key_;             // the key this exchange fetches for its waiters
-  std::string wait_key_;             // the key whose fetch this exchange waits for
-  bool waited_ = false;              // waited once already (never twice per exchange)
+  std::optional<CacheEntry> entry_;   // the stored response, when there is one
+  std::string entry_key_;             // the store key entry_ was read from (or is looked up at)
+  std::optional<VaryMarker> marker_;  // the URL's Vary marker, when it has one
+  std::string fill_key_;              // the key this exchange fetches for its waiters
+  std::string wait_key_;              // the key whose fetch this exchange waits for
+  bool waited_ = false;               // waited once already (never twice per exchange)
   Clock::time_point wait_started_{};
   bool revalidating_ = false;
   Origin origin_;

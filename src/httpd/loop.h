@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -75,11 +76,18 @@ class Loop {
   // told whether to fetch for themselves (`pass`: nothing was stored).
   static constexpr size_t kMaxWaiters = 4096;
   // Background revalidation (stale-while-revalidate): after this event, a
-  // connection with no client socket revalidates `entry`, stored under
-  // `store_key`, for `req` — unless a fetch of the key runs already, or
-  // kMaxRefreshes are queued, or the connection limit is reached.
+  // connection with no client socket revalidates the entry for the request —
+  // unless a fetch of the URL runs already, or kMaxRefreshes are queued, or
+  // the connection limit is reached.
   static constexpr size_t kMaxRefreshes = 64;
-  void Refresh(const http::RequestHead& req, const CacheEntry& entry, const std::string& store_key);
+  struct RefreshJob {
+    http::RequestHead req;
+    CacheEntry entry;
+    std::string store_key;  // the URL's
+    std::string entry_key;  // the entry's (a variant's, under a Vary marker)
+    std::optional<VaryMarker> marker;
+  };
+  void Refresh(RefreshJob job);
   bool LeadFill(const std::string& key, uint64_t id);
   bool JoinFill(const std::string& key, uint64_t id);
   void EndFill(const std::string& key, uint64_t id, bool pass);
@@ -116,13 +124,8 @@ class Loop {
     std::string key;
     bool pass;
   };
-  std::vector<Wake> wakes_;  // waiters to wake before the next epoll_wait
-  struct PendingRefresh {
-    http::RequestHead req;
-    CacheEntry entry;
-    std::string store_key;
-  };
-  std::vector<PendingRefresh> refreshes_;  // at most kMaxRefreshes
+  std::vector<Wake> wakes_;            // waiters to wake before the next epoll_wait
+  std::vector<RefreshJob> refreshes_;  // at most kMaxRefreshes
   std::vector<int> idle_origins_;
   uint64_t next_id_ = 16;
   Clock::time_point next_tick_{};

@@ -257,19 +257,18 @@ void Loop::WakeWaiters() {
   }
 }
 
-void Loop::Refresh(const http::RequestHead& req, const CacheEntry& entry,
-                   const std::string& store_key) {
-  if (fills_.count(store_key) != 0 || refreshes_.size() >= kMaxRefreshes) return;
-  for (const PendingRefresh& r : refreshes_) {
-    if (r.store_key == store_key) return;
+void Loop::Refresh(RefreshJob job) {
+  if (fills_.count(job.store_key) != 0 || refreshes_.size() >= kMaxRefreshes) return;
+  for (const RefreshJob& r : refreshes_) {
+    if (r.store_key == job.store_key) return;
   }
-  refreshes_.push_back(PendingRefresh{req, entry, store_key});
+  refreshes_.push_back(std::move(job));
 }
 
 void Loop::StartRefreshes() {
-  std::vector<PendingRefresh> todo;
+  std::vector<RefreshJob> todo;
   todo.swap(refreshes_);
-  for (const PendingRefresh& r : todo) {
+  for (RefreshJob& r : todo) {
     if (fills_.count(r.store_key) != 0) continue;  // fetched meanwhile
     if (clients_->fetch_add(1) >= opts_->max_clients) {
       clients_->fetch_sub(1);
@@ -277,7 +276,7 @@ void Loop::StartRefreshes() {
     }
     const uint64_t id = next_id_++;
     ClientConn* c = (conns_[id] = std::make_unique<ClientConn>(this, id, -1, true)).get();
-    c->StartRefresh(r.req, r.entry);
+    c->StartRefresh(std::move(r));
     Settle(id);
   }
 }

@@ -116,6 +116,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(coss::httpd::EncodeEntry(*e) ==
           std::string_view(reinterpret_cast<const char*>(data), size));
   }
+  if (const auto m = coss::httpd::DecodeVaryMarker(
+          std::string_view(reinterpret_cast<const char*>(data), size))) {
+    Check(coss::httpd::EncodeVaryMarker(*m) ==
+          std::string_view(reinterpret_cast<const char*>(data), size));
+  }
   const size_t frag = (data[0] & 0x3f) + 1;
   const bool request = (data[0] & 0x40) == 0;
   const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);

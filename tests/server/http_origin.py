@@ -5,6 +5,7 @@ fields, body, chunked or not, a delay); every request it receives is recorded
 how often it asked."""
 import http.server
 import socket
+import sys
 import threading
 import time
 
@@ -70,7 +71,7 @@ class Origin:
                 self.send_response(route.status)
                 for k, v in route.headers:
                     self.send_header(k, v)
-                body = route.body
+                body = route.body(self.headers) if callable(route.body) else route.body
                 if self.command == "HEAD":
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
@@ -89,7 +90,13 @@ class Origin:
 
             do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # The proxy closing a connection it no longer needs is normal.
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

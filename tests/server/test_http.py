@@ -235,6 +235,42 @@ class Caching(HttpTest):
         self.get("/vary", headers={"Accept-Encoding": "identity"})  # another variant
         self.assertEqual(self.origin.hits("/vary"), 2)
 
+    def test_each_variant_is_kept(self):
+        def lang(headers):
+            return b"hello " + (headers.get("Accept-Language") or "none").encode()
+        self.origin.set("/variants", headers={"Cache-Control": "max-age=600",
+                                              "Vary": "Accept-Language"}, body=lang)
+        for want in ("en", "fr", "de"):
+            st, _, body = self.get("/variants", headers={"Accept-Language": want})
+            self.assertEqual((st, body), (200, b"hello " + want.encode()))
+        self.assertEqual(self.origin.hits("/variants"), 3)
+        # Every variant is served from the store, whitespace normalised.
+        for want, sent in (("en", "en"), ("fr", "  fr "), ("de", "de")):
+            st, _, body = self.get("/variants", headers={"Accept-Language": sent})
+            self.assertEqual((st, body), (200, b"hello " + want.encode()))
+        st, _, body = self.get("/variants")  # no Accept-Language: a variant of its own
+        self.assertEqual(body, b"hello none")
+        self.assertEqual(self.origin.hits("/variants"), 4)
+        # A purge removes them all; none comes back.
+        r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PURGE",
+                            f"http://127.0.0.1:{self.http_port}/variants"],
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.stdout, b"200")
+        for want in ("en", "fr"):
+            self.get("/variants", headers={"Accept-Language": want})
+        self.assertEqual(self.origin.hits("/variants"), 6)
+        # A response that varies on another field starts over.
+        self.origin.set("/variants", headers={"Cache-Control": "max-age=600", "Vary": "X-Other"},
+                        body=b"other")
+        self.origin.set("/variants", headers={"Cache-Control": "max-age=600", "Vary": "X-Other"},
+                        body=b"other")
+        st, _, body = self.get("/variants", headers={"Accept-Language": "en", "Cache-Control":
+                                                     "no-cache"})
+        self.assertEqual(body, b"other")
+        st, _, body = self.get("/variants", headers={"Accept-Language": "fr"})
+        self.assertEqual(body, b"other")  # the fr variant of the old marker is gone
+        self.assertEqual(self.origin.hits("/variants"), 7)
+
     def test_chunked_origin_response_is_streamed_and_stored(self):
         body = os.urandom(300000)
         self.origin.set("/chunked", headers={"Cache-Control": "max-age=60"}, body=body,
