@@ -749,6 +749,11 @@ void ClientConn::Fetch(bool conditional) {
   request_time_ = Now();
   response_started_ = false;
   origin_retried_ = false;
+  {
+    const size_t at = cache_key_.find("://") + 3;
+    origin_index_ =
+        loop_->OriginFor(std::string_view(cache_key_).substr(at, cache_key_.find('/', at) - at));
+  }
   // Origin-form target.
   std::string_view target = req_.target;
   std::string authority;
@@ -793,7 +798,7 @@ void ClientConn::Fetch(bool conditional) {
 
 void ClientConn::OpenOrigin() {
   bool reused = false;
-  const int fd = loop_->OriginSocket(&reused);
+  const int fd = loop_->OriginSocket(origin_index_, &reused);
   if (fd < 0) {
     OriginFailed(502, "cannot connect to the origin");
     return;
@@ -1185,7 +1190,7 @@ void ClientConn::DropOrigin(bool reuse) {
   if (origin_.fd < 0) return;
   loop_->Unwatch(origin_.fd);
   if (reuse) {
-    loop_->ReleaseOrigin(origin_.fd);
+    loop_->ReleaseOrigin(origin_index_, origin_.fd);
   } else {
     ::close(origin_.fd);
   }

@@ -191,6 +191,7 @@ class ClientConn {
   bool revalidating_ = false;
   Origin origin_;
   bool origin_retried_ = false;
+  size_t origin_index_ = 0;  // which origin (Loop::OriginFor) this exchange talks to
   // The response being streamed from the origin.
   bool chunk_out_ = false;  // re-chunked to the client
   bool capture_ = false;    // keeping a copy to store

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -42,7 +43,7 @@ class Loop {
  public:
   using Clock = std::chrono::steady_clock;
   Loop(int index, const ProxyOptions* opts, server::Store* store, HttpMetrics* metrics,
-       const sockaddr_storage& origin, socklen_t origin_len, std::atomic<uint32_t>* clients);
+       const std::vector<OriginAddr>* origins, std::atomic<uint32_t>* clients);
   ~Loop();
 
   bool Init(int listen_fd, std::string* err);
@@ -65,10 +66,13 @@ class Loop {
   void Unwatch(int fd);
   // A connected (or connecting) non-blocking socket to the origin: an idle
   // pooled one when there is one (*reused = true), else a new one; -1 on error.
-  int OriginSocket(bool* reused);
+  // Which origin serves a request for `authority` (lower case): the host
+  // route naming it, or its host without the port; else 0, the default.
+  size_t OriginFor(std::string_view authority) const;
+  int OriginSocket(size_t origin, bool* reused);
   // Returns a socket whose last exchange ended cleanly to the idle pool
   // (closed when the pool is full).
-  void ReleaseOrigin(int fd);
+  void ReleaseOrigin(size_t origin, int fd);
   // Collapsing. LeadFill: connection `id` fetches `key` (false when another
   // connection already does). JoinFill: `id` waits for the fetch of `key`
   // (false when there is none, `id` leads it, or too many wait). EndFill: the
@@ -105,9 +109,8 @@ class Loop {
   const ProxyOptions* opts_;
   server::Store* store_;
   HttpMetrics* metrics_;
-  sockaddr_storage origin_{};
-  socklen_t origin_len_ = 0;
-  std::atomic<uint32_t>* clients_;  // open client connections over all loops
+  const std::vector<OriginAddr>* origins_;  // the proxy's, immutable while loops run
+  std::atomic<uint32_t>* clients_;          // open client connections over all loops
   int epfd_ = -1;
   int evfd_ = -1;
   int listen_fd_ = -1;
@@ -124,9 +127,9 @@ class Loop {
     std::string key;
     bool pass;
   };
-  std::vector<Wake> wakes_;            // waiters to wake before the next epoll_wait
-  std::vector<RefreshJob> refreshes_;  // at most kMaxRefreshes
-  std::vector<int> idle_origins_;
+  std::vector<Wake> wakes_;                     // waiters to wake before the next epoll_wait
+  std::vector<RefreshJob> refreshes_;           // at most kMaxRefreshes
+  std::vector<std::vector<int>> idle_origins_;  // per origin, at most max_idle_origin each
   uint64_t next_id_ = 16;
   Clock::time_point next_tick_{};
 

@@ -41,6 +41,12 @@ ProxyOptions ProxyOptions::From(const server::ServerConfig& c) {
   o.listen = c.listen;
   o.port = c.http_port;
   server::ParseOriginUrl(c.http_origin, &o.origin_host, &o.origin_port);
+  for (const auto& h : c.http_host_origins) {
+    HostRoute r;
+    r.host = h.host;
+    server::ParseOriginUrl(h.origin, &r.origin_host, &r.origin_port);
+    o.host_routes.push_back(std::move(r));
+  }
   o.threads = c.http_threads;
   o.purge = c.http_purge;
   o.origin_timeout_s = c.http_origin_timeout_s;
@@ -54,18 +60,21 @@ ProxyOptions ProxyOptions::From(const server::ServerConfig& c) {
 // ------------------------------------------------------------------- Loop
 
 Loop::Loop(int index, const ProxyOptions* opts, server::Store* store, HttpMetrics* metrics,
-           const sockaddr_storage& origin, socklen_t origin_len, std::atomic<uint32_t>* clients)
+           const std::vector<OriginAddr>* origins, std::atomic<uint32_t>* clients)
     : index_(index),
       opts_(opts),
       store_(store),
       metrics_(metrics),
-      origin_(origin),
-      origin_len_(origin_len),
-      clients_(clients) {}
+      origins_(origins),
+      clients_(clients) {
+  idle_origins_.resize(origins->size());
+}
 
 Loop::~Loop() {
   conns_.clear();
-  for (int fd : idle_origins_) ::close(fd);
+  for (const std::vector<int>& pool : idle_origins_) {
+    for (const int fd : pool) ::close(fd);
+  }
   if (evfd_ >= 0) ::close(evfd_);
   if (epfd_ >= 0) ::close(epfd_);
 }
@@ -136,10 +145,29 @@ void Loop::Unwatch(int fd) {
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
-int Loop::OriginSocket(bool* reused) {
-  while (!idle_origins_.empty()) {
-    const int fd = idle_origins_.back();
-    idle_origins_.pop_back();
+size_t Loop::OriginFor(std::string_view authority) const {
+  const auto& routes = opts_->host_routes;
+  if (routes.empty()) return 0;
+  // The authority as sent, then its host without the port.
+  std::string_view host = authority;
+  if (const size_t colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  for (size_t i = 0; i < routes.size(); i++) {
+    if (routes[i].host == authority) return i + 1;
+  }
+  for (size_t i = 0; i < routes.size(); i++) {
+    if (routes[i].host == host) return i + 1;
+  }
+  return 0;
+}
+
+int Loop::OriginSocket(size_t origin, bool* reused) {
+  std::vector<int>& idle = idle_origins_[origin];
+  while (!idle.empty()) {
+    const int fd = idle.back();
+    idle.pop_back();
     // Still open? An idle connection the origin closed reads as EOF.
     char c;
     const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -150,11 +178,12 @@ int Loop::OriginSocket(bool* reused) {
     ::close(fd);
   }
   *reused = false;
-  const int fd = ::socket(origin_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const OriginAddr& o = (*origins_)[origin];
+  const int fd = ::socket(o.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&origin_), origin_len_) != 0 &&
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&o.addr), o.len) != 0 &&
       errno != EINPROGRESS) {
     ::close(fd);
     return -1;
@@ -162,12 +191,13 @@ int Loop::OriginSocket(bool* reused) {
   return fd;
 }
 
-void Loop::ReleaseOrigin(int fd) {
-  if (idle_origins_.size() >= opts_->max_idle_origin) {
+void Loop::ReleaseOrigin(size_t origin, int fd) {
+  std::vector<int>& idle = idle_origins_[origin];
+  if (idle.size() >= opts_->max_idle_origin) {
     ::close(fd);
     return;
   }
-  idle_origins_.push_back(fd);
+  idle.push_back(fd);
 }
 
 void Loop::AcceptAll() {
@@ -347,20 +377,28 @@ HttpProxy::~HttpProxy() {
 }
 
 bool HttpProxy::Open(std::string* err) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  const std::string port = std::to_string(opts_.origin_port);
-  const int rc = ::getaddrinfo(opts_.origin_host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    *err = "--http-origin: cannot resolve '" + opts_.origin_host + "': " + ::gai_strerror(rc);
-    return false;
+  const auto resolve = [&](const std::string& host, uint16_t port, const std::string& option) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+    if (rc != 0 || res == nullptr) {
+      *err = option + ": cannot resolve '" + host + "': " + ::gai_strerror(rc);
+      return false;
+    }
+    OriginAddr o;
+    o.name = host + ":" + std::to_string(port);
+    std::memcpy(&o.addr, res->ai_addr, res->ai_addrlen);
+    o.len = static_cast<socklen_t>(res->ai_addrlen);
+    ::freeaddrinfo(res);
+    origins_.push_back(std::move(o));
+    return true;
+  };
+  if (!resolve(opts_.origin_host, opts_.origin_port, "--http-origin")) return false;
+  for (const ProxyOptions::HostRoute& r : opts_.host_routes) {
+    if (!resolve(r.origin_host, r.origin_port, "--http-host-origin " + r.host)) return false;
   }
-  sockaddr_storage origin{};
-  std::memcpy(&origin, res->ai_addr, res->ai_addrlen);
-  const auto origin_len = static_cast<socklen_t>(res->ai_addrlen);
-  ::freeaddrinfo(res);
 
   listen_fd_ = server::ListenTcp(opts_.listen, opts_.port, &port_, err);
   if (listen_fd_ < 0) {
@@ -368,8 +406,8 @@ bool HttpProxy::Open(std::string* err) {
     return false;
   }
   for (uint32_t i = 0; i < opts_.threads; i++) {
-    loops_.push_back(std::make_unique<Loop>(static_cast<int>(i), &opts_, store_, &metrics_, origin,
-                                            origin_len, &clients_));
+    loops_.push_back(std::make_unique<Loop>(static_cast<int>(i), &opts_, store_, &metrics_,
+                                            &origins_, &clients_));
     if (!loops_.back()->Init(listen_fd_, err)) return false;
   }
   return true;
@@ -377,8 +415,8 @@ bool HttpProxy::Open(std::string* err) {
 
 void HttpProxy::Start() {
   for (auto& l : loops_) l->Start();
-  spdlog::info("http proxy on {}:{} ({} thread(s)), origin {}:{}", opts_.listen, port_,
-               opts_.threads, opts_.origin_host, opts_.origin_port);
+  spdlog::info("http proxy on {}:{} ({} thread(s)), origin {}, {} per-host origin(s)", opts_.listen,
+               port_, opts_.threads, origins_[0].name, opts_.host_routes.size());
 }
 
 void HttpProxy::Stop() {

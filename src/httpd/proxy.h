@@ -11,6 +11,8 @@
 // engine closes: no store call is made after Join returns.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -25,11 +27,24 @@ namespace coss::httpd {
 
 class Loop;
 
+// A resolved origin.
+struct OriginAddr {
+  std::string name;  // HOST:PORT, for logs
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+};
+
 struct ProxyOptions {
   std::string listen = "127.0.0.1";
   uint16_t port = 0;
-  std::string origin_host;
+  std::string origin_host;  // the default origin
   uint16_t origin_port = 80;
+  struct HostRoute {
+    std::string host;  // a request authority (lower case), or its host part
+    std::string origin_host;
+    uint16_t origin_port = 80;
+  };
+  std::vector<HostRoute> host_routes;  // per-Host origins (--http-host-origin)
   uint32_t threads = 1;
   std::string purge = "loopback";  // loopback | any | none
   uint32_t origin_timeout_s = 30;
@@ -65,6 +80,7 @@ class HttpProxy {
   HttpMetrics metrics_;
   std::atomic<uint32_t> clients_{0};
   std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<OriginAddr> origins_;  // [0] the default, then one per host route
   int listen_fd_ = -1;
   uint16_t port_ = 0;
 };

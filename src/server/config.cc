@@ -98,6 +98,10 @@ const std::vector<OptionDef>& Defs() {
        "PORT"},
       {"http-origin", "--http-origin", "where the HTTP proxy sends misses: http://HOST[:PORT]",
        "URL"},
+      {"http-host-origin", "--http-host-origin",
+       "per-Host origins, comma-separated: requests whose Host is HOST go to that origin "
+       "instead of --http-origin (at most 256)",
+       "HOST=http://H[:PORT],..."},
       {"http-threads", "--http-threads", "event-loop threads of the HTTP proxy (default 1)"},
       {"http-purge", "--http-purge",
        "who may send PURGE: loopback (clients on 127.0.0.0/8 or ::1), any, or none "
@@ -243,6 +247,9 @@ class Builder {
       uint16_t port;
       if (!ParseOriginUrl(v, &host, &port)) return bad("expected http://HOST[:PORT]");
       c_.http_origin = v;
+    } else if (name == "http-host-origin") {
+      std::string e;
+      if (!ParseHostOrigins(v, &c_.http_host_origins, &e)) return bad(e);
     } else if (name == "http-threads") {
       if (!proto::ParseDecimal(v, &n) || n < 1 || n > 256) return bad("expected 1..256 threads");
       c_.http_threads = static_cast<uint32_t>(n);
@@ -324,6 +331,53 @@ bool LoadToml(const std::string& path, std::map<std::string, std::string>* out, 
 }
 
 }  // namespace
+
+bool ParseHostOrigins(std::string_view list, std::vector<ServerConfig::HostOrigin>* out,
+                      std::string* err) {
+  out->clear();
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    const std::string_view item = list.substr(start, comma - start);
+    start = comma + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      *err = "expected HOST=http://HOST[:PORT], got '" + std::string(item) + "'";
+      return false;
+    }
+    ServerConfig::HostOrigin h;
+    for (const char c : item.substr(0, eq)) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+      if (!ok) {
+        *err = "'" + std::string(item.substr(0, eq)) + "' is not a host name";
+        return false;
+      }
+      h.host.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c);
+    }
+    h.origin.assign(item.substr(eq + 1));
+    std::string host;
+    uint16_t port = 0;
+    if (!ParseOriginUrl(h.origin, &host, &port)) {
+      *err = "'" + h.origin + "': expected http://HOST[:PORT]";
+      return false;
+    }
+    for (const auto& o : *out) {
+      if (o.host == h.host) {
+        *err = "host '" + h.host + "' is given twice";
+        return false;
+      }
+    }
+    if (out->size() >= 256) {
+      *err = "at most 256 host origins";
+      return false;
+    }
+    out->push_back(std::move(h));
+  }
+  return true;
+}
 
 bool ParseOriginUrl(std::string_view url, std::string* host, uint16_t* port) {
   constexpr std::string_view kScheme = "http://";
@@ -447,6 +501,11 @@ ConfigResult ParseConfig(int argc, const char* const* argv) {
   }
   if (c.metrics_listen.empty()) c.metrics_listen = c.listen;
   if (c.max_get_line < c.max_line) c.max_get_line = c.max_line;
+  if (!c.http_host_origins.empty() && c.http_origin.empty()) {
+    res.outcome = ConfigOutcome::kError;
+    res.text = "--http-host-origin: needs --http-origin (for the other hosts)";
+    return res;
+  }
   if (c.http_port != 0 && c.http_origin.empty()) {
     res.outcome = ConfigOutcome::kError;
     res.text = "--http-port: needs --http-origin (where misses are fetched)";

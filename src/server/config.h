@@ -46,7 +46,14 @@ struct ServerConfig {
   uint32_t idle_timeout_s = 0;              // close connections idle this long (0: never)
   // HTTP caching proxy (src/httpd); off unless http_port is set.
   uint16_t http_port = 0;
-  std::string http_origin;              // http://HOST[:PORT]: where misses go
+  std::string http_origin;  // http://HOST[:PORT]: where misses go
+  // Per-Host origins: requests for `host` (the request's authority, or its
+  // host without the port) go to `origin` instead of http_origin.
+  struct HostOrigin {
+    std::string host;    // lower case
+    std::string origin;  // http://HOST[:PORT]
+  };
+  std::vector<HostOrigin> http_host_origins;
   uint32_t http_threads = 1;            // event-loop threads of the proxy
   std::string http_purge = "loopback";  // who may PURGE: loopback, any or none
   uint32_t http_origin_timeout_s = 30;  // origin connect / first byte / idle
@@ -69,6 +76,10 @@ ConfigResult ParseConfig(int argc, const char* const* argv);
 // "http://HOST[:PORT]" (an optional trailing slash, no path; HOST a name or an
 // IPv4 address) -> host and port (80 when absent).
 bool ParseOriginUrl(std::string_view url, std::string* host, uint16_t* port);
+// "HOST=http://H[:PORT],..." (--http-host-origin) -> entries, hosts lower-cased;
+// false with *err on a malformed item, a repeated host or more than 256.
+bool ParseHostOrigins(std::string_view list, std::vector<ServerConfig::HostOrigin>* out,
+                      std::string* err);
 
 // Sizes and --store lists: ParseByteSize and ParseStoreList (util/store_list.h).
 

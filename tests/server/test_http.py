@@ -554,6 +554,84 @@ class SlowOrigin(HttpTest):
         self.assertEqual(st, 504)
 
 
+class HostOrigins(unittest.TestCase):
+    """--http-host-origin sends each Host to its own origin; the TOML config
+    takes the same keys; a malformed value is refused with one clear line."""
+
+    def request(self, port, host, path):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            c.request("GET", path, headers={"Host": host})
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def test_hosts_go_to_their_origins(self):
+        a, b = Origin(), Origin()
+        port = free_port()
+        a.set("/who", headers={"Cache-Control": "max-age=600"}, body=b"default")
+        b.set("/who", headers={"Cache-Control": "max-age=600"}, body=b"b origin")
+        srv = harness.Server(("--http-port", str(port), "--http-origin",
+                              f"http://127.0.0.1:{a.port}", "--http-host-origin",
+                              f"b.test=http://127.0.0.1:{b.port},c.test:81=http://127.0.0.1:{b.port}"))
+        try:
+            srv.start()
+            self.assertEqual(self.request(port, "a.test", "/who"), (200, b"default"))
+            self.assertEqual(self.request(port, "B.Test", "/who"), (200, b"b origin"))
+            self.assertEqual(self.request(port, "b.test:8080", "/who"), (200, b"b origin"))
+            self.assertEqual(self.request(port, "c.test:81", "/who"), (200, b"b origin"))
+            self.assertEqual(self.request(port, "c.test", "/who"), (200, b"default"))
+            self.assertEqual(b.last("/who")[2].get("Host"), "c.test:81")  # Host passed as sent
+            # Each host's copy is cached apart: no new origin request.
+            self.assertEqual(self.request(port, "b.test", "/who"), (200, b"b origin"))
+            self.assertEqual((a.hits("/who"), b.hits("/who")), (2, 3))
+        finally:
+            self.assertEqual(srv.stop(), 0)
+            srv.cleanup()
+            a.close()
+            b.close()
+
+    def test_toml_config(self):
+        a, b = Origin(), Origin()
+        port = free_port()
+        b.set("/t", headers={"Cache-Control": "max-age=600"}, body=b"from toml")
+        srv = harness.Server(())
+        conf = os.path.join(srv.tmp, "cossd.toml")
+        with open(conf, "w") as f:
+            f.write(f'http-port = {port}\nhttp-origin = "http://127.0.0.1:{a.port}"\n'
+                    f'http-host-origin = ["t.test=http://127.0.0.1:{b.port}"]\n'
+                    f'http-max-object = "64k"\n')
+        srv.args += ["--config", conf]
+        try:
+            srv.start()
+            self.assertEqual(self.request(port, "t.test", "/t"), (200, b"from toml"))
+        finally:
+            self.assertEqual(srv.stop(), 0)
+            srv.cleanup()
+            a.close()
+            b.close()
+
+    def test_bad_values_are_refused(self):
+        origin = "http://127.0.0.1:1"
+        cases = [
+            (("--http-host-origin", "a.test=http://127.0.0.1:2"), "needs --http-origin"),
+            (("--http-origin", origin, "--http-host-origin", "a.test"), "expected HOST="),
+            (("--http-origin", origin, "--http-host-origin", "a.test=ftp://x"), "expected http://"),
+            (("--http-origin", origin, "--http-host-origin", "a/b=http://x"), "not a host name"),
+            (("--http-origin", origin, "--http-host-origin", "a=http://x,A=http://y"),
+             "given twice"),
+            (("--http-port", "1", "--http-origin", "ftp://x"), "expected http://"),
+            (("--http-port", "1"), "needs --http-origin"),
+            (("--http-origin", origin, "--http-max-object", "2m"), "--max-item-size"),
+        ]
+        for args, want in cases:
+            r = subprocess.run([harness.COSSD, *args], capture_output=True, timeout=30, text=True)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn(want, r.stderr, args)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
 class DeadOrigin(unittest.TestCase):
     def test_unreachable_origin_is_a_502(self):
         port = free_port()
