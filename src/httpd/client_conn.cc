@@ -693,6 +693,15 @@ void ClientConn::FinishExchange() {
   phase_ = Phase::kHead;
 }
 
+void ClientConn::StartDrain() {
+  if (closed_) return;
+  close_after_ = true;
+  if (phase_ == Phase::kHead && in_.empty()) {
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+    Close();
+  }
+}
+
 void ClientConn::OnTick(Clock::time_point now) {
   if (closed_) return;
   const auto& o = loop_->opts();

@@ -63,6 +63,9 @@ class ClientConn {
   // response) is on stable storage, or cannot be made so.
   void OnDurable(const Status& st);
   void OnTick(Clock::time_point now);
+  // The proxy drains: close now when idle between requests, else after the
+  // exchange that runs.
+  void StartDrain();
   // The fetch this connection waited for (of store key `key`) ended: read the
   // store again, or (pass: nothing was stored) fetch from the origin.
   void OnFillDone(const std::string& key, bool pass);

@@ -49,6 +49,11 @@ class Loop {
   bool Init(int listen_fd, std::string* err);
   void Start();
   void Stop();  // thread-safe
+  // Thread-safe: stop accepting, close idle connections, and let the others
+  // finish the exchange they run (then close) until `deadline`; the thread
+  // then ends (done()).
+  void RequestDrain(Clock::time_point deadline);
+  bool done() const { return done_.load(); }
   void Join();
 
   // Thread-safe: a store read of connection `conn` finished.
@@ -103,6 +108,7 @@ class Loop {
   void Settle(uint64_t id);  // close the connection if it is finished
   void Tick();
   void WakeWaiters();
+  void BeginDrain();
   void StartRefreshes();
 
   int index_;
@@ -116,6 +122,10 @@ class Loop {
   int listen_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> drain_requested_{false};
+  std::atomic<bool> done_{false};
+  Clock::time_point drain_deadline_{};  // written before drain_requested_ (release)
+  bool draining_ = false;
   std::unordered_map<uint64_t, std::unique_ptr<ClientConn>> conns_;
   struct Fill {
     uint64_t leader;

@@ -110,6 +110,28 @@ void Loop::Stop() {
   [[maybe_unused]] const ssize_t n = ::write(evfd_, &one, sizeof one);
 }
 
+void Loop::RequestDrain(Clock::time_point deadline) {
+  drain_deadline_ = deadline;
+  drain_requested_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(evfd_, &one, sizeof one);
+}
+
+void Loop::BeginDrain() {
+  draining_ = true;
+  refreshes_.clear();
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  std::vector<uint64_t> ids;
+  ids.reserve(conns_.size());
+  for (auto& [id, c] : conns_) ids.push_back(id);
+  for (const uint64_t id : ids) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    it->second->StartDrain();
+    Settle(id);
+  }
+}
+
 void Loop::Join() {
   if (thread_.joinable()) thread_.join();
 }
@@ -288,7 +310,7 @@ void Loop::WakeWaiters() {
 }
 
 void Loop::Refresh(RefreshJob job) {
-  if (fills_.count(job.store_key) != 0 || refreshes_.size() >= kMaxRefreshes) return;
+  if (draining_ || fills_.count(job.store_key) != 0 || refreshes_.size() >= kMaxRefreshes) return;
   for (const RefreshJob& r : refreshes_) {
     if (r.store_key == job.store_key) return;
   }
@@ -330,8 +352,10 @@ void Loop::Run() {
   constexpr int kMaxEvents = 128;
   epoll_event events[kMaxEvents];
   while (!stop_.load()) {
+    if (!draining_ && drain_requested_.load(std::memory_order_acquire)) BeginDrain();
+    if (draining_ && (conns_.empty() || Clock::now() >= drain_deadline_)) break;
     const bool pending = !wakes_.empty() || !refreshes_.empty();
-    const int n = ::epoll_wait(epfd_, events, kMaxEvents, pending ? 0 : 1000);
+    const int n = ::epoll_wait(epfd_, events, kMaxEvents, pending ? 0 : draining_ ? 100 : 1000);
     if (n < 0 && errno != EINTR) {
       spdlog::error("http loop {}: epoll_wait: {}", index_, std::strerror(errno));
       break;
@@ -360,8 +384,13 @@ void Loop::Run() {
     WakeWaiters();
     StartRefreshes();
   }
+  if (!conns_.empty() && draining_) {
+    spdlog::warn("http loop {}: {} connection(s) still busy at the end of the drain: cut", index_,
+                 conns_.size());
+  }
   clients_->fetch_sub(static_cast<uint32_t>(conns_.size()));
   conns_.clear();
+  done_.store(true);
 }
 
 // -------------------------------------------------------------- HttpProxy
@@ -417,6 +446,18 @@ void HttpProxy::Start() {
   for (auto& l : loops_) l->Start();
   spdlog::info("http proxy on {}:{} ({} thread(s)), origin {}, {} per-host origin(s)", opts_.listen,
                port_, opts_.threads, origins_[0].name, opts_.host_routes.size());
+}
+
+void HttpProxy::RequestDrain(std::chrono::seconds grace) {
+  const auto deadline = Loop::Clock::now() + grace;
+  for (auto& l : loops_) l->RequestDrain(deadline);
+}
+
+bool HttpProxy::drained() const {
+  for (const auto& l : loops_) {
+    if (!l->done()) return false;
+  }
+  return true;
 }
 
 void HttpProxy::Stop() {

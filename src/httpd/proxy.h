@@ -6,14 +6,16 @@
 // listening socket (EPOLLEXCLUSIVE wakes one loop per connection). Nothing is
 // shared between loops but the store (thread-safe) and the counters (atomic).
 //
-// Lifecycle: Open (resolve the origin, bind; errors as one line) -> Start ->
-// Stop (stop accepting, close every connection) -> Join. Stop comes before the
+// Lifecycle: Open (resolve the origins, bind; errors as one line) -> Start ->
+// [RequestDrain, until drained()] -> Stop (stop accepting, close every
+// connection) -> Join. Stop comes before the
 // engine closes: no store call is made after Join returns.
 #pragma once
 
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +71,11 @@ class HttpProxy {
 
   bool Open(std::string* err);
   void Start();
+  // SIGTERM: stop accepting; idle connections close, busy ones finish their
+  // exchange (then close) within `grace`; drained() once every loop is done.
+  // Stop still cuts whatever is left; Join follows either.
+  void RequestDrain(std::chrono::seconds grace);
+  bool drained() const;
   void Stop();
   void Join();
   uint16_t port() const { return port_; }

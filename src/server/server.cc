@@ -154,12 +154,9 @@ void Server::Run() {
 
 int Server::Shutdown() {
   ctx_.accepting.store(false);
-  // The HTTP proxy stops first: its open exchanges are cut (clients retry), and
-  // no store call of it can come after the engine closes.
-  if (proxy_) {
-    proxy_->Stop();
-    proxy_->Join();
-  }
+  // The HTTP proxy drains beside the workers: idle connections close, running
+  // exchanges finish, within the same shutdown timeout.
+  if (proxy_) proxy_->RequestDrain(std::chrono::seconds(cfg_.shutdown_timeout_s));
   for (auto& w : workers_) w->RequestDrain();
   sigset_t set;
   sigemptyset(&set);
@@ -168,13 +165,19 @@ int Server::Shutdown() {
   for (;;) {
     bool all = true;
     for (auto& w : workers_) all = all && w->finished();
-    if (all) break;
+    if (all && (!proxy_ || proxy_->drained())) break;
     timespec ts{0, 50 * 1000 * 1000};
     const int sig = ::sigtimedwait(&set, nullptr, &ts);
     if (sig == SIGTERM || sig == SIGINT) {
       spdlog::warn("second signal: closing connections without waiting");
       for (auto& w : workers_) w->RequestStop();
+      if (proxy_) proxy_->Stop();
     }
+  }
+  // No store call of the proxy may come after the engine closes.
+  if (proxy_) {
+    proxy_->Stop();
+    proxy_->Join();
   }
   for (auto& w : workers_) w->Join();
   if (listen_fd_ >= 0) {

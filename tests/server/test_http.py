@@ -632,6 +632,51 @@ class HostOrigins(unittest.TestCase):
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
 
+class Drain(unittest.TestCase):
+    """SIGTERM: the proxy stops accepting, closes idle keep-alive connections,
+    and lets a running exchange finish before cossd exits."""
+
+    def test_running_exchanges_finish_on_sigterm(self):
+        import threading
+        origin = Origin()
+        port = free_port()
+        body = os.urandom(200000)
+        origin.set("/slow", headers={"Cache-Control": "max-age=600"}, body=body, delay=1.5)
+        srv = harness.Server(("--http-port", str(port), "--http-origin",
+                              f"http://127.0.0.1:{origin.port}"))
+        try:
+            srv.start()
+            idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            idle.request("GET", "/nothing-here")  # a 404 through, then idle keep-alive
+            idle.getresponse().read()
+            got = {}
+
+            def fetch():
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                c.request("GET", "/slow")
+                r = c.getresponse()
+                got["r"] = (r.status, r.read(), r.getheader("Connection"))
+
+            t = threading.Thread(target=fetch)
+            t.start()
+            deadline = time.time() + 10
+            while origin.hits("/slow") == 0 and time.time() < deadline:
+                time.sleep(0.02)
+            srv.proc.send_signal(signal.SIGTERM)
+            # The idle connection is closed at once (EOF), not after the drain.
+            idle.sock.settimeout(5)
+            self.assertEqual(idle.sock.recv(1), b"")
+            t.join(30)
+            self.assertEqual(got["r"][:2], (200, body))
+            self.assertEqual(got["r"][2], "close")
+            self.assertEqual(srv.proc.wait(30), 0)
+            self.assertIn("bye", srv.read_log())
+        finally:
+            srv.stop()
+            srv.cleanup()
+            origin.close()
+
+
 class DeadOrigin(unittest.TestCase):
     def test_unreachable_origin_is_a_502(self):
         port = free_port()
