@@ -10,8 +10,9 @@ namespace coss::httpd {
 
 namespace {
 
-constexpr uint32_t kMagic = 0x31485343;      // "CSH1"
-constexpr uint32_t kVaryMagic = 0x31565343;  // "CSV1"
+constexpr uint32_t kMagic = 0x31485343;         // "CSH1": inline body
+constexpr uint32_t kChunkedMagic = 0x32485343;  // "CSH2": chunked body
+constexpr uint32_t kVaryMagic = 0x31565343;     // "CSV1"
 
 void PutU32(std::string* out, uint32_t v) {
   char b[4];
@@ -132,7 +133,7 @@ std::string EncodeEntry(const CacheEntry& e) {
   std::string out;
   out.reserve(64 + e.url.size() + e.reason.size() + e.vary.WireSize() + e.response.WireSize() +
               e.body.size());
-  PutU32(&out, kMagic);
+  PutU32(&out, e.chunked() ? kChunkedMagic : kMagic);
   PutStr(&out, e.url);
   PutI64(&out, e.times.request_time);
   PutI64(&out, e.times.response_time);
@@ -140,7 +141,13 @@ std::string EncodeEntry(const CacheEntry& e) {
   PutStr(&out, e.reason);
   PutFields(&out, e.vary);
   PutFields(&out, e.response);
-  out.append(e.body);
+  if (e.chunked()) {
+    PutI64(&out, static_cast<int64_t>(e.body_id));
+    PutI64(&out, static_cast<int64_t>(e.body_length));
+    PutU32(&out, e.chunk_size);
+  } else {
+    out.append(e.body);
+  }
   return out;
 }
 
@@ -148,12 +155,24 @@ std::optional<CacheEntry> DecodeEntry(std::string_view value) {
   Reader r(value);
   uint32_t magic = 0, status = 0;
   CacheEntry e;
-  if (!r.U32(&magic) || magic != kMagic || !r.Str(&e.url) || !r.I64(&e.times.request_time) ||
-      !r.I64(&e.times.response_time) || !r.U32(&status) || status < 100 || status > 599 ||
-      !r.Str(&e.reason) || !r.FieldList(&e.vary) || !r.FieldList(&e.response)) {
+  if (!r.U32(&magic) || (magic != kMagic && magic != kChunkedMagic) || !r.Str(&e.url) ||
+      !r.I64(&e.times.request_time) || !r.I64(&e.times.response_time) || !r.U32(&status) ||
+      status < 100 || status > 599 || !r.Str(&e.reason) || !r.FieldList(&e.vary) ||
+      !r.FieldList(&e.response)) {
     return std::nullopt;
   }
   e.status = static_cast<int>(status);
+  if (magic == kChunkedMagic) {
+    int64_t id = 0, length = 0;
+    uint32_t chunk = 0;
+    if (!r.I64(&id) || !r.I64(&length) || !r.U32(&chunk) || length <= 0 || chunk == 0 || !r.End()) {
+      return std::nullopt;
+    }
+    e.body_id = static_cast<uint64_t>(id);
+    e.body_length = static_cast<uint64_t>(length);
+    e.chunk_size = chunk;
+    return e;
+  }
   e.body.assign(r.Rest());
   return e;
 }
@@ -206,13 +225,22 @@ std::optional<VaryMarker> DecodeVaryMarker(std::string_view value) {
   return m;
 }
 
-uint64_t NewVaryGeneration() {
+uint64_t NewUniqueId() {
   static const uint64_t base = [] {
     std::random_device rd;
     return (static_cast<uint64_t>(rd()) << 32) ^ rd();
   }();
   static std::atomic<uint64_t> next{0};
   return base + next.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string ChunkKeyOf(std::string_view cache_key, uint64_t body_id, uint64_t index) {
+  std::string k(cache_key);
+  k.append("\0body\0", 6);
+  k.append(std::to_string(body_id));
+  k.push_back('\0');
+  k.append(std::to_string(index));
+  return StoreKeyOf(k);
 }
 
 std::string VariantKeyOf(const VaryMarker& m, const http::RequestHead& req) {

@@ -15,6 +15,12 @@
 // a response with other Vary names) makes every older variant unreachable
 // for good: none can come back, after a crash or otherwise.
 //
+// Large bodies: a body over what one store value holds is stored as chunks of
+// `chunk_size` bytes, each under ChunkKeyOf(url, body_id, index), and the
+// entry (written after its chunks) carries no body, only body_id,
+// body_length and chunk_size. body_id is unique per stored version, so a
+// chunk of an older version is never read as part of a newer one.
+//
 // Value: a versioned binary head (magic, exchange times, status, reason, the
 // request fields named by Vary with the values the stored response was
 // selected with, the response fields) followed by the body. Decode checks
@@ -41,8 +47,18 @@ struct CacheEntry {
   std::string reason;
   http::Fields vary;      // request field name -> value the response was selected with
   http::Fields response;  // stored response fields (hop-by-hop ones removed)
-  std::string body;
+  std::string body;       // inline bodies; empty when chunked
+  // Chunked bodies (chunk_size != 0).
+  uint64_t body_id = 0;
+  uint64_t body_length = 0;
+  uint32_t chunk_size = 0;
+  bool chunked() const { return chunk_size != 0; }
+  uint64_t length() const { return chunked() ? body_length : body.size(); }
+  uint64_t chunks() const { return chunked() ? (body_length + chunk_size - 1) / chunk_size : 0; }
 };
+
+// The store key of chunk `index` of body `body_id` of the URL.
+std::string ChunkKeyOf(std::string_view cache_key, uint64_t body_id, uint64_t index);
 
 // scheme "://" lower-case authority, then the target's path and query
 // ("http://example.com/a?b"). The authority comes from an absolute-form target
@@ -70,9 +86,9 @@ struct VaryMarker {
 std::string EncodeVaryMarker(const VaryMarker& m);
 // Empty when `value` is not a well-formed marker (an entry, say).
 std::optional<VaryMarker> DecodeVaryMarker(std::string_view value);
-// A generation no other marker of this or an earlier process has (64 random
-// bits from the system, then a counter).
-uint64_t NewVaryGeneration();
+// An id no other marker or body of this or an earlier process has (64 random
+// bits from the system, then a counter): Vary generations and body ids.
+uint64_t NewUniqueId();
 // The store key of the variant `req` selects under marker `m`.
 std::string VariantKeyOf(const VaryMarker& m, const http::RequestHead& req);
 // Whether a response's Vary values (VaryValues) name the marker's fields.

@@ -156,6 +156,7 @@ void ClientConn::WriteClient() {
     out_.erase(0, out_off_);
     out_off_ = 0;
   }
+  if (phase_ == Phase::kStream && out_.size() - out_off_ < kOutputHigh) ReadNextChunk();
   // Room again: the origin may be read again.
   if (origin_.paused && out_.size() - out_off_ < kOutputHigh) {
     origin_.paused = false;
@@ -257,6 +258,9 @@ void ClientConn::Advance() {
       case Phase::kSync:
       case Phase::kWait:
         return;
+      case Phase::kStream:
+        if (out_off_ < out_.size()) WriteClient();
+        return;
       case Phase::kFlush:
         if (out_off_ < out_.size()) WriteClient();
         if (closed_ || out_off_ < out_.size()) return;
@@ -344,7 +348,16 @@ void ClientConn::Purge() {
 }
 
 void ClientConn::Track(const WriteTicket& t) {
-  if (loop_->opts().ack_durable && t.lsn != 0) tickets_.push_back(t);
+  if (!loop_->opts().ack_durable || t.lsn == 0) return;
+  // A shard's journal is made durable in order: its latest ticket covers the
+  // earlier ones (a chunked body writes many), so one per shard is kept.
+  for (WriteTicket& have : tickets_) {
+    if (have.shard == t.shard) {
+      have.lsn = std::max(have.lsn, t.lsn);
+      return;
+    }
+  }
+  tickets_.push_back(t);
 }
 
 void ClientConn::SyncThenRelease() {
@@ -401,7 +414,7 @@ bool ClientConn::KeyVariant(const http::Fields& vary, std::string* key) {
     // unreachable from now on.
     VaryMarker m;
     m.url = cache_key_;
-    m.generation = NewVaryGeneration();
+    m.generation = NewUniqueId();
     for (const http::Field& f : vary.all()) m.names.push_back(f.name);
     const std::string value = EncodeVaryMarker(m);
     PutRequest p;
@@ -484,6 +497,10 @@ void ClientConn::StartRefresh(Loop::RefreshJob job) {
 }
 
 void ClientConn::OnLookup(const server::ReadResult& r) {
+  if (!closed_ && phase_ == Phase::kStream && chunk_reading_) {
+    OnChunk(r);
+    return;
+  }
   if (closed_ || phase_ != Phase::kLookup) return;
   if (r.ok() && r.value) {
     if (!marker_) {
@@ -496,6 +513,12 @@ void ClientConn::OnLookup(const server::ReadResult& r) {
     }
     std::optional<CacheEntry> e = DecodeEntry(*r.value);
     if (e && e->url == cache_key_ && VaryMatches(*e, req_)) entry_ = std::move(e);
+    if (entry_ && entry_->chunked() && !ChunksPresent(*entry_)) {
+      // Some chunk was evicted: the entry is no use any more.
+      loop_->metrics().Add(kHttpChunksMissing);
+      (void)loop_->store().Remove(entry_key_, nullptr);
+      entry_.reset();
+    }
   }
   if (!entry_) {
     if (req_cc_.only_if_cached) {
@@ -578,21 +601,32 @@ void ClientConn::ServeEntry(bool stale) {
     return;
   }
   if (e.status == 200 && !f.Has("Accept-Ranges")) f.Add("Accept-Ranges", "bytes");
+  const uint64_t length = e.length();
   std::vector<http::ByteRange> ranges;
-  switch (e.status == 200 ? RangeRequested(e.response, e.body.size(), &ranges)
-                          : http::RangeOutcome::kIgnore) {
+  http::RangeOutcome range =
+      e.status == 200 ? RangeRequested(e.response, length, &ranges) : http::RangeOutcome::kIgnore;
+  // Several ranges of a chunked body: the whole body (the RFC allows it).
+  if (e.chunked() && range == http::RangeOutcome::kSatisfiable && ranges.size() > 1) {
+    range = http::RangeOutcome::kIgnore;
+  }
+  uint64_t begin = 0;
+  uint64_t end = length;
+  switch (range) {
     case http::RangeOutcome::kIgnore:
-      AppendHead(e.status, e.reason, f, e.body.size(), false);
+      AppendHead(e.status, e.reason, f, length, false);
       if (!head_only_) out_.append(e.body);
       break;
     case http::RangeOutcome::kUnsatisfiable:
-      AppendUnsatisfiable(e.body.size());
+      AppendUnsatisfiable(length);
+      end = 0;
       break;
     case http::RangeOutcome::kSatisfiable:
       if (ranges.size() == 1) {
-        f.Add("Content-Range", http::ContentRange(ranges[0], e.body.size()));
+        f.Add("Content-Range", http::ContentRange(ranges[0], length));
         AppendHead(206, "Partial Content", f, ranges[0].size(), false);
-        out_.append(e.body, ranges[0].first, ranges[0].size());
+        begin = ranges[0].first;
+        end = ranges[0].last + 1;
+        if (!e.chunked()) out_.append(e.body, ranges[0].first, ranges[0].size());
       } else {
         const std::string type(f.Get("Content-Type").value_or(""));
         const std::string boundary = Boundary();
@@ -604,7 +638,61 @@ void ClientConn::ServeEntry(bool stale) {
       }
       break;
   }
+  // A chunked body streams from the store, a chunk at a time (a background
+  // revalidation has nobody to send it to).
+  if (e.chunked() && !head_only_ && begin < end && fd_ >= 0) {
+    stream_begin_ = begin;
+    stream_end_ = end;
+    stream_next_ = begin / e.chunk_size;
+    stream_last_ = (end - 1) / e.chunk_size;
+    phase_ = Phase::kStream;
+    ReadNextChunk();
+    return;
+  }
   phase_ = Phase::kFlush;
+}
+
+bool ClientConn::ChunksPresent(const CacheEntry& e) {
+  for (uint64_t i = 0; i < e.chunks(); i++) {
+    if (loop_->store().SizeHint(ChunkKeyOf(cache_key_, e.body_id, i)) == 0) return false;
+  }
+  return true;
+}
+
+void ClientConn::ReadNextChunk() {
+  if (chunk_reading_ || phase_ != Phase::kStream || closed_) return;
+  chunk_reading_ = true;
+  Loop* loop = loop_;
+  const uint64_t id = id_;
+  loop_->store().Read(ChunkKeyOf(cache_key_, entry_->body_id, stream_next_),
+                      [loop, id](server::ReadResult r) { loop->Post(id, std::move(r)); });
+}
+
+void ClientConn::OnChunk(const server::ReadResult& r) {
+  chunk_reading_ = false;
+  const CacheEntry& e = *entry_;
+  const uint64_t start = stream_next_ * e.chunk_size;
+  const uint64_t want = std::min<uint64_t>(e.chunk_size, e.body_length - start);
+  if (!r.ok() || !r.value || r.value->size() != want) {
+    // A chunk went missing (evicted) or could not be read. The head is out:
+    // only a cut can tell the client. The entry goes; the next request
+    // fetches it again.
+    loop_->metrics().Add(kHttpChunksMissing);
+    (void)loop_->store().Remove(entry_key_, nullptr);
+    Close();
+    return;
+  }
+  const uint64_t lo = std::max(start, stream_begin_);
+  const uint64_t hi = std::min(start + want, stream_end_);
+  out_.append(*r.value, lo - start, hi - lo);
+  if (stream_next_ == stream_last_) {
+    phase_ = Phase::kFlush;
+  } else {
+    stream_next_++;
+    if (out_.size() - out_off_ < kOutputHigh) ReadNextChunk();
+  }
+  Advance();
+  UpdateEvents();
 }
 
 http::RangeOutcome ClientConn::RangeRequested(const http::Fields& response, uint64_t length,
@@ -675,6 +763,9 @@ void ClientConn::FinishExchange() {
   waited_ = false;
   entry_.reset();
   captured_.clear();
+  captured_total_ = 0;
+  body_id_ = 0;
+  chunks_written_ = 0;
   capture_ = false;
   chunk_out_ = false;
   windowed_ = false;
@@ -728,6 +819,7 @@ void ClientConn::OnTick(Clock::time_point now) {
       if (now > origin_.deadline) OriginFailed(504, "origin timed out");
       break;
     case Phase::kFlush:
+    case Phase::kStream:
       if (now - last_io_ > std::chrono::seconds(o.client_idle_s)) {
         Close();  // the client stopped reading
         return;
@@ -991,6 +1083,10 @@ void ClientConn::OnOriginHead() {
                           (origin_.framing.kind != http::BodyKind::kLength ||
                            origin_.framing.length <= loop_->opts().max_object);
     capture_ = storable;
+    captured_.clear();
+    captured_total_ = 0;
+    body_id_ = 0;
+    chunks_written_ = 0;
     // A response that would replace a stored one (or one read for this
     // request) removes it when it is not stored itself.
     replaces_ = storable || entry_.has_value();
@@ -1074,7 +1170,7 @@ void ClientConn::OnOriginBody(std::string_view data) {
   const uint64_t off = body_off_;  // where data starts in the body
   body_off_ += data.size();
   if (capture_) {
-    if (captured_.size() + data.size() > loop_->opts().max_object) {
+    if (captured_total_ + data.size() > loop_->opts().max_object) {
       capture_ = false;
       captured_.clear();
       captured_.shrink_to_fit();
@@ -1082,6 +1178,16 @@ void ClientConn::OnOriginBody(std::string_view data) {
       ReleaseFill(true);
     } else {
       captured_.append(data);
+      captured_total_ += data.size();
+      // Past what one value holds: the body goes to the store in chunks, so
+      // that no more than a chunk of it is ever held here.
+      if (captured_.size() > ChunkSize() && !WriteChunks(false)) {
+        capture_ = false;
+        captured_.clear();
+        captured_.shrink_to_fit();
+        loop_->metrics().Add(kHttpNotStored);
+        ReleaseFill(true);
+      }
     }
   }
   if (head_only_) return;
@@ -1141,16 +1247,28 @@ void ClientConn::OnOriginDone(bool complete) {
     e.reason = origin_.head.reason;
     e.vary = VaryValues(origin_.head, req_);
     e.response = EndToEnd(origin_.head.fields);
-    e.body = std::move(captured_);
-    const std::string value = EncodeEntry(e);
+    if (body_id_ != 0) {
+      // The chunks first, then the entry naming them.
+      if (WriteChunks(true)) {
+        e.body_id = body_id_;
+        e.body_length = captured_total_;
+        e.chunk_size = ChunkSize();
+      } else {
+        e.status = 0;  // not stored
+      }
+    } else {
+      e.body = std::move(captured_);
+    }
+    const std::string value = e.status != 0 ? EncodeEntry(e) : std::string();
     std::string key = store_key_;
     const bool keyed = e.vary.size() == 0 || KeyVariant(e.vary, &key);
     PutRequest p;
     p.key = key;
     p.value = value;
     PutResult put;
-    if (keyed && value.size() <= loop_->opts().max_item) put = loop_->store().Write(p);
-    if (keyed && value.size() <= loop_->opts().max_item && put.status.ok()) {
+    const bool fits = !value.empty() && value.size() <= loop_->opts().max_item;
+    if (keyed && fits) put = loop_->store().Write(p);
+    if (keyed && fits && put.status.ok()) {
       loop_->metrics().Add(kHttpStored);
       Track(put.ticket);
       stored = true;
@@ -1164,6 +1282,33 @@ void ClientConn::OnOriginDone(bool complete) {
   capture_ = false;
   SyncThenRelease();
   WriteClient();
+}
+
+uint32_t ClientConn::ChunkSize() const {
+  // Room for the value's own few bytes of framing in the engine's item limit.
+  const uint64_t max_item = loop_->opts().max_item;
+  return static_cast<uint32_t>(std::max<uint64_t>(
+      4096, std::min<uint64_t>(512 * 1024, max_item > 8192 ? max_item - 4096 : 0)));
+}
+
+bool ClientConn::WriteChunks(bool last) {
+  if (body_id_ == 0) body_id_ = NewUniqueId();
+  const size_t chunk = ChunkSize();
+  size_t off = 0;
+  while (captured_.size() - off >= chunk || (last && off < captured_.size())) {
+    const size_t n = std::min(chunk, captured_.size() - off);
+    const std::string key = ChunkKeyOf(cache_key_, body_id_, chunks_written_);
+    PutRequest p;
+    p.key = key;
+    p.value = std::string_view(captured_).substr(off, n);
+    const PutResult put = loop_->store().Write(p);
+    if (!put.status.ok()) return false;
+    Track(put.ticket);
+    chunks_written_++;
+    off += n;
+  }
+  captured_.erase(0, off);
+  return true;
 }
 
 void ClientConn::OriginFailed(int status, std::string_view why) {

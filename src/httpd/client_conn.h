@@ -23,9 +23,11 @@
 //
 // Bounds: the read buffer holds at most one head (Limits::max_head) and a body
 // of max_request_body; reply bytes queued for the client stay under
-// kOutputHigh plus one read (the origin socket is not read while they are
-// above it); the copy kept for storing stays under max_object (beyond it the
-// response is passed on and not stored).
+// kOutputHigh plus one read or one chunk (the origin socket is not read, and
+// no chunk read started, while they are above it); the copy kept for storing
+// stays under one chunk plus one read (a larger body goes to the store in
+// chunks as it arrives; past max_object the response is passed on and not
+// stored).
 //
 // Every method runs on the owning loop's thread.
 #pragma once
@@ -81,6 +83,7 @@ class ClientConn {
     kLookup,  // store read in flight
     kSync,    // response complete but for its tail: waiting for store changes to be durable
     kWait,    // a miss waiting for another connection's fetch of the same key
+    kStream,  // sending a chunked entry from the store, a chunk at a time
     kOrigin,  // exchange with the origin running
     kFlush,   // response complete in out_, being written
   };
@@ -196,10 +199,27 @@ class ClientConn {
   bool origin_retried_ = false;
   size_t origin_index_ = 0;  // which origin (Loop::OriginFor) this exchange talks to
   // The response being streamed from the origin.
-  bool chunk_out_ = false;  // re-chunked to the client
-  bool capture_ = false;    // keeping a copy to store
-  bool replaces_ = false;   // a stored version of this URL goes if this one is not stored
-  std::string captured_;
+  bool chunk_out_ = false;       // re-chunked to the client
+  bool capture_ = false;         // keeping a copy to store
+  bool replaces_ = false;        // a stored version of this URL goes if this one is not stored
+  std::string captured_;         // body bytes kept to store, not yet in a chunk
+  uint64_t captured_total_ = 0;  // body bytes kept so far (chunks written + captured_)
+  uint64_t body_id_ = 0;         // != 0: the body is being stored as chunks
+  uint64_t chunks_written_ = 0;
+  // Stores the whole chunks of captured_ (and, when `last`, the rest); false
+  // when a write fails (the response is then not stored).
+  bool WriteChunks(bool last);
+  uint32_t ChunkSize() const;
+  // Serving a chunked entry: the chunks [stream_next_, stream_last_] are read
+  // one at a time, the bytes [stream_begin_, stream_end_) of the body sent.
+  void ReadNextChunk();
+  void OnChunk(const server::ReadResult& r);
+  bool ChunksPresent(const CacheEntry& e);
+  uint64_t stream_next_ = 0;
+  uint64_t stream_last_ = 0;
+  uint64_t stream_begin_ = 0;
+  uint64_t stream_end_ = 0;
+  bool chunk_reading_ = false;
   uint64_t body_off_ = 0;  // body bytes received from the origin so far
   bool windowed_ = false;  // only body bytes in [win_begin_, win_end_) go to the client
   uint64_t win_begin_ = 0;

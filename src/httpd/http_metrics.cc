@@ -20,6 +20,7 @@ const HttpCounterInfo kHttpCounters[kHttpCounterCount] = {
     {"bytes_out", "HTTP response bytes sent to clients"},
     {"collapsed", "HTTP misses that waited for another request's origin fetch of the URL"},
     {"refreshes", "background revalidations of HTTP entries served stale-while-revalidate"},
+    {"chunks_missing", "chunked HTTP entries found without one of their chunks, dropped"},
 };
 
 }  // namespace coss::httpd

@@ -25,6 +25,7 @@ enum HttpCounter : int {
   kHttpBytesOut,       // response bytes sent to clients
   kHttpCollapsed,      // misses that waited for another request's fetch of the same URL
   kHttpRefreshes,      // background revalidations started (stale-while-revalidate)
+  kHttpChunksMissing,  // chunked entries found incomplete (a chunk evicted): dropped
   kHttpCounterCount
 };
 

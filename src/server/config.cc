@@ -112,8 +112,9 @@ const std::vector<OptionDef>& Defs() {
        "between two reads of a response (default 30)",
        "SECONDS"},
       {"http-max-object", "--http-max-object",
-       "largest HTTP response the proxy stores, up to --max-item-size; larger ones are passed "
-       "through (default 1m, or --max-item-size when smaller)",
+       "largest HTTP response body the proxy stores (bodies over --max-item-size are stored "
+       "in chunks), at most half the store; larger ones are passed through (default 1g, or "
+       "an eighth of the store when smaller)",
        "SIZE"},
   };
   return defs;
@@ -261,7 +262,7 @@ class Builder {
       if (!proto::ParseDecimal(v, &n) || n < 1 || n > 3600) return bad("expected 1..3600 seconds");
       c_.http_origin_timeout_s = static_cast<uint32_t>(n);
     } else if (name == "http-max-object") {
-      if (!ParseByteSize(v, &n) || n < 1 || n > (1ull << 30)) return bad("expected a size 1..1g");
+      if (!ParseByteSize(v, &n) || n < 1 || n > (1ull << 40)) return bad("expected a size 1..1t");
       c_.http_max_object = n;
     } else if (name == "verbose") {
       if (!proto::ParseDecimal(v, &n) || n > 10) return bad("expected 0..10");
@@ -511,11 +512,19 @@ ConfigResult ParseConfig(int argc, const char* const* argv) {
     res.text = "--http-port: needs --http-origin (where misses are fetched)";
     return res;
   }
-  if (c.http_max_object == 0) c.http_max_object = std::min<uint64_t>(1ull << 20, c.max_item_size);
-  if (c.http_max_object > c.max_item_size) {
+  uint64_t store_bytes = 0;
+  bool sized = true;  // a store of size 0 takes its device's size, known only at open
+  for (const auto& s : c.stores) {
+    store_bytes += s.size;
+    sized = sized && s.size != 0;
+  }
+  if (c.http_max_object == 0) {
+    c.http_max_object = sized ? std::min<uint64_t>(1ull << 30, store_bytes / 8) : 1ull << 30;
+  }
+  if (sized && c.http_max_object > store_bytes / 2) {
     res.outcome = ConfigOutcome::kError;
-    res.text = "--http-max-object: must not exceed --max-item-size (" +
-               std::to_string(c.max_item_size) + " bytes)";
+    res.text = "--http-max-object: must be at most half the store (" +
+               std::to_string(store_bytes / 2) + " bytes)";
     return res;
   }
   return res;

@@ -57,7 +57,7 @@ struct ServerConfig {
   uint32_t http_threads = 1;            // event-loop threads of the proxy
   std::string http_purge = "loopback";  // who may PURGE: loopback, any or none
   uint32_t http_origin_timeout_s = 30;  // origin connect / first byte / idle
-  uint64_t http_max_object = 0;         // largest body stored; 0: min(1 MiB, max_item_size)
+  uint64_t http_max_object = 0;         // largest body stored; 0: min(1 GiB, store / 8)
   std::string config_file;
 
   EngineOptions ToEngineOptions() const;

@@ -284,7 +284,7 @@ class Caching(HttpTest):
         self.assertEqual(self.origin.hits("/chunked"), 1)
 
     def test_large_object_passes_through_uncached(self):
-        body = os.urandom(3 << 20)  # over --http-max-object (1 MiB)
+        body = os.urandom(10 << 20)  # over --http-max-object (64 MiB store / 8)
         self.origin.set("/large", headers={"Cache-Control": "max-age=60"}, body=body)
         for _ in range(2):
             st, _, got = self.get("/large")
@@ -623,7 +623,7 @@ class HostOrigins(unittest.TestCase):
              "given twice"),
             (("--http-port", "1", "--http-origin", "ftp://x"), "expected http://"),
             (("--http-port", "1"), "needs --http-origin"),
-            (("--http-origin", origin, "--http-max-object", "2m"), "--max-item-size"),
+            (("--http-origin", origin, "--http-max-object", "1t"), "half the store"),
         ]
         for args, want in cases:
             r = subprocess.run([harness.COSSD, *args], capture_output=True, timeout=30, text=True)
@@ -691,6 +691,98 @@ class DeadOrigin(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0)
             srv.cleanup()
+
+
+class LargeObjects(HttpTest):
+    """Bodies over the item limit (-I 64k here) are stored as chunks and served
+    from them, ranges included; they survive a kill -9 once received whole."""
+
+    EXTRA = ("-I", "64k", "--http-max-object", "16m")
+
+    def test_a_large_body_is_stored_in_chunks_and_served_from_them(self):
+        body = os.urandom(3 << 20)
+        self.origin.set("/big", headers={"Cache-Control": "max-age=600", "ETag": '"b1"'},
+                        body=body)
+        before = self.http_stats()
+        for _ in range(3):
+            st, h, got = self.get("/big")
+            self.assertEqual((st, len(got), got == body), (200, len(body), True))
+        self.assertEqual(self.origin.hits("/big"), 1)
+        after = self.http_stats()
+        self.assertEqual(after["http_hits"] - before["http_hits"], 2)
+        self.assertEqual(after["http_chunks_missing"], before["http_chunks_missing"])
+        # curl, too; and HEAD.
+        r = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{self.http_port}/big"],
+                           capture_output=True, timeout=60)
+        self.assertTrue(r.stdout == body, (r.returncode, len(r.stdout)))
+        st, h, got = self.get("/big", method="HEAD")
+        self.assertEqual((st, h["content-length"], got), (200, str(len(body)), b""))
+
+    def test_ranges_of_a_chunked_body(self):
+        body = os.urandom(1 << 20)
+        self.origin.set("/big-r", headers={"Cache-Control": "max-age=600"}, body=body)
+        self.get("/big-r")
+        for rng, want in (("bytes=100000-300000", body[100000:300001]),
+                          ("bytes=-70000", body[-70000:]), ("bytes=0-0", body[:1]),
+                          ("bytes=65535-65536", body[65535:65537])):
+            st, h, got = self.get("/big-r", headers={"Range": rng})
+            self.assertEqual((st, got == want, len(got)), (206, True, len(want)), rng)
+        st, h, _ = self.get("/big-r", headers={"Range": "bytes=2000000-"})
+        self.assertEqual((st, h["content-range"]), (416, "bytes */1048576"))
+        st, _, got = self.get("/big-r", headers={"Range": "bytes=0-9,20-29"})
+        self.assertEqual((st, got == body), (200, True))  # several ranges: the whole body
+        self.assertEqual(self.origin.hits("/big-r"), 1)
+
+    def test_a_chunked_transfer_of_unknown_length_is_stored_too(self):
+        body = os.urandom(700000)
+        self.origin.set("/big-c", headers={"Cache-Control": "max-age=600"}, body=body,
+                        chunked=True)
+        for _ in range(2):
+            st, _, got = self.get("/big-c")
+            self.assertEqual((st, got == body), (200, True))
+        self.assertEqual(self.origin.hits("/big-c"), 1)
+
+    def test_over_the_object_limit_passes_through(self):
+        body = os.urandom(17 << 20)
+        self.origin.set("/huge", headers={"Cache-Control": "max-age=600"}, body=body)
+        for _ in range(2):
+            st, _, got = self.get("/huge")
+            self.assertEqual((st, got == body), (200, True))
+        self.assertEqual(self.origin.hits("/huge"), 2)
+
+
+class LargeObjectRestart(unittest.TestCase):
+    def test_a_chunked_entry_survives_a_kill(self):
+        origin = Origin()
+        port = free_port()
+        body = os.urandom(2 << 20)
+        origin.set("/big-k", headers={"Cache-Control": "max-age=600"}, body=body)
+        srv = harness.Server(("--http-port", str(port), "--http-origin",
+                              f"http://127.0.0.1:{origin.port}", "-I", "64k",
+                              "--max-buffer-age", "1"))
+
+        def get():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            c.request("GET", "/big-k")
+            r = c.getresponse()
+            out = (r.status, r.read())
+            c.close()
+            return out
+
+        try:
+            srv.start()
+            self.assertEqual(get(), (200, body))
+            # A value still in the open stripe buffer is a miss after a crash
+            # (never stale); --max-buffer-age 1 writes the buffer within a second.
+            time.sleep(2.5)
+            srv.stop(sig=signal.SIGKILL)
+            srv.start()
+            self.assertEqual(get(), (200, body))
+            self.assertEqual(origin.hits("/big-k"), 1)
+        finally:
+            srv.stop()
+            srv.cleanup()
+            origin.close()
 
 
 class Restart(unittest.TestCase):
