@@ -78,7 +78,13 @@ http::ResponseHead HeadOf(const CacheEntry& e) {
 }  // namespace
 
 ClientConn::ClientConn(Loop* loop, uint64_t id, int fd, bool loopback_peer)
-    : loop_(loop), id_(id), fd_(fd), loopback_(loopback_peer), last_io_(Clock::now()) {
+    : loop_(loop),
+      id_(id),
+      fd_(fd),
+      loopback_(loopback_peer),
+      last_io_(Clock::now()),
+      writer_(&loop->store(), loop->opts().max_object, loop->opts().max_item,
+              [this](const WriteTicket& t) { Track(t); }) {
   UpdateEvents();
 }
 
@@ -762,11 +768,7 @@ void ClientConn::FinishExchange() {
   wait_key_.clear();
   waited_ = false;
   entry_.reset();
-  captured_.clear();
-  captured_total_ = 0;
-  body_id_ = 0;
-  chunks_written_ = 0;
-  capture_ = false;
+  writer_.Abandon();
   chunk_out_ = false;
   windowed_ = false;
   revalidating_ = false;
@@ -1082,11 +1084,11 @@ void ClientConn::OnOriginHead() {
     const bool storable = http::NotStorable(req_, req_cc_, h, resp_cc).empty() &&
                           (origin_.framing.kind != http::BodyKind::kLength ||
                            origin_.framing.length <= loop_->opts().max_object);
-    capture_ = storable;
-    captured_.clear();
-    captured_total_ = 0;
-    body_id_ = 0;
-    chunks_written_ = 0;
+    if (storable) {
+      writer_.Begin(cache_key_);
+    } else {
+      writer_.Abandon();
+    }
     // A response that would replace a stored one (or one read for this
     // request) removes it when it is not stored itself.
     replaces_ = storable || entry_.has_value();
@@ -1162,33 +1164,19 @@ void ClientConn::OnOriginHead() {
   }
   response_started_ = true;
   // Nothing of the body goes to the client, and nothing is kept: done.
-  if (windowed_ && win_end_ == 0 && !capture_ && origin_.framing.length > 0) OnOriginDone(false);
+  if (windowed_ && win_end_ == 0 && !writer_.active() && origin_.framing.length > 0) {
+    OnOriginDone(false);
+  }
 }
 
 void ClientConn::OnOriginBody(std::string_view data) {
   if (!response_started_ || data.empty()) return;
   const uint64_t off = body_off_;  // where data starts in the body
   body_off_ += data.size();
-  if (capture_) {
-    if (captured_total_ + data.size() > loop_->opts().max_object) {
-      capture_ = false;
-      captured_.clear();
-      captured_.shrink_to_fit();
-      loop_->metrics().Add(kHttpNotStored);
-      ReleaseFill(true);
-    } else {
-      captured_.append(data);
-      captured_total_ += data.size();
-      // Past what one value holds: the body goes to the store in chunks, so
-      // that no more than a chunk of it is ever held here.
-      if (captured_.size() > ChunkSize() && !WriteChunks(false)) {
-        capture_ = false;
-        captured_.clear();
-        captured_.shrink_to_fit();
-        loop_->metrics().Add(kHttpNotStored);
-        ReleaseFill(true);
-      }
-    }
+  if (writer_.active() && !writer_.Append(data)) {
+    // Past --http-max-object, or a chunk could not be written.
+    loop_->metrics().Add(kHttpNotStored);
+    ReleaseFill(true);
   }
   if (head_only_) return;
   if (windowed_) {
@@ -1209,7 +1197,8 @@ void ClientConn::OnOriginBody(std::string_view data) {
     out_.append(data.substr(0, data.size() - 1));
     tail_.assign(data.substr(data.size() - 1));
   }
-  if (windowed_ && !capture_ && body_off_ >= win_end_ && body_off_ < origin_.framing.length) {
+  if (windowed_ && !writer_.active() && body_off_ >= win_end_ &&
+      body_off_ < origin_.framing.length) {
     // Past the client's range, and nothing to keep: the rest is not read.
     OnOriginDone(false);
     return;
@@ -1239,7 +1228,7 @@ void ClientConn::OnOriginDone(bool complete) {
   }
   if (chunk_out_) tail_ = "0\r\n\r\n";
   bool stored = false;
-  if (capture_) {
+  if (writer_.active()) {
     CacheEntry e;
     e.url = cache_key_;
     e.times = http::ExchangeTimes{request_time_, Now()};
@@ -1247,19 +1236,8 @@ void ClientConn::OnOriginDone(bool complete) {
     e.reason = origin_.head.reason;
     e.vary = VaryValues(origin_.head, req_);
     e.response = EndToEnd(origin_.head.fields);
-    if (body_id_ != 0) {
-      // The chunks first, then the entry naming them.
-      if (WriteChunks(true)) {
-        e.body_id = body_id_;
-        e.body_length = captured_total_;
-        e.chunk_size = ChunkSize();
-      } else {
-        e.status = 0;  // not stored
-      }
-    } else {
-      e.body = std::move(captured_);
-    }
-    const std::string value = e.status != 0 ? EncodeEntry(e) : std::string();
+    // The body (its last chunk) first, then the entry naming it.
+    const std::string value = writer_.Finish(&e) ? EncodeEntry(e) : std::string();
     std::string key = store_key_;
     const bool keyed = e.vary.size() == 0 || KeyVariant(e.vary, &key);
     PutRequest p;
@@ -1278,37 +1256,9 @@ void ClientConn::OnOriginDone(bool complete) {
   }
   // Not stored: an older version must not outlive the one just served.
   if (replaces_ && !stored) Invalidate(cache_key_);
-  captured_.clear();
-  capture_ = false;
+  writer_.Abandon();
   SyncThenRelease();
   WriteClient();
-}
-
-uint32_t ClientConn::ChunkSize() const {
-  // Room for the value's own few bytes of framing in the engine's item limit.
-  const uint64_t max_item = loop_->opts().max_item;
-  return static_cast<uint32_t>(std::max<uint64_t>(
-      4096, std::min<uint64_t>(512 * 1024, max_item > 8192 ? max_item - 4096 : 0)));
-}
-
-bool ClientConn::WriteChunks(bool last) {
-  if (body_id_ == 0) body_id_ = NewUniqueId();
-  const size_t chunk = ChunkSize();
-  size_t off = 0;
-  while (captured_.size() - off >= chunk || (last && off < captured_.size())) {
-    const size_t n = std::min(chunk, captured_.size() - off);
-    const std::string key = ChunkKeyOf(cache_key_, body_id_, chunks_written_);
-    PutRequest p;
-    p.key = key;
-    p.value = std::string_view(captured_).substr(off, n);
-    const PutResult put = loop_->store().Write(p);
-    if (!put.status.ok()) return false;
-    Track(put.ticket);
-    chunks_written_++;
-    off += n;
-  }
-  captured_.erase(0, off);
-  return true;
 }
 
 void ClientConn::OriginFailed(int status, std::string_view why) {
@@ -1319,8 +1269,7 @@ void ClientConn::OriginFailed(int status, std::string_view why) {
     // Part of the response is out: only closing can tell the client.
     close_after_ = true;
     tail_.clear();
-    capture_ = false;
-    captured_.clear();
+    writer_.Abandon();
     phase_ = Phase::kFlush;
     return;
   }

@@ -42,6 +42,7 @@
 #include "http/message.h"
 #include "http/parser.h"
 #include "http/range.h"
+#include "httpd/body_writer.h"
 #include "httpd/cache_entry.h"
 #include "httpd/loop.h"
 #include "server/store.h"
@@ -199,17 +200,9 @@ class ClientConn {
   bool origin_retried_ = false;
   size_t origin_index_ = 0;  // which origin (Loop::OriginFor) this exchange talks to
   // The response being streamed from the origin.
-  bool chunk_out_ = false;       // re-chunked to the client
-  bool capture_ = false;         // keeping a copy to store
-  bool replaces_ = false;        // a stored version of this URL goes if this one is not stored
-  std::string captured_;         // body bytes kept to store, not yet in a chunk
-  uint64_t captured_total_ = 0;  // body bytes kept so far (chunks written + captured_)
-  uint64_t body_id_ = 0;         // != 0: the body is being stored as chunks
-  uint64_t chunks_written_ = 0;
-  // Stores the whole chunks of captured_ (and, when `last`, the rest); false
-  // when a write fails (the response is then not stored).
-  bool WriteChunks(bool last);
-  uint32_t ChunkSize() const;
+  bool chunk_out_ = false;  // re-chunked to the client
+  bool replaces_ = false;   // a stored version of this URL goes if this one is not stored
+  BodyWriter writer_;       // active while the response being streamed is to be stored
   // Serving a chunked entry: the chunks [stream_next_, stream_last_] are read
   // one at a time, the bytes [stream_begin_, stream_end_) of the body sent.
   void ReadNextChunk();
