@@ -54,6 +54,8 @@ ProxyOptions ProxyOptions::From(const server::ServerConfig& c) {
   o.max_item = c.max_item_size;
   o.max_clients = c.max_connections;
   o.ack_durable = c.ack_durable;
+  o.heuristic.fraction = c.http_heuristic_percent / 100.0;
+  o.heuristic.max = c.http_heuristic_max_s;
   return o;
 }
 

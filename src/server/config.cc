@@ -111,6 +111,14 @@ const std::vector<OptionDef>& Defs() {
        "seconds the HTTP proxy waits for the origin to connect, to start answering, and "
        "between two reads of a response (default 30)",
        "SECONDS"},
+      {"http-heuristic-percent", "--http-heuristic-percent",
+       "a response with Last-Modified but no explicit freshness stays fresh for this percent of "
+       "the time since it was last modified (RFC 9111 4.2.2; default 10)",
+       "PERCENT"},
+      {"http-heuristic-max", "--http-heuristic-max",
+       "upper bound of that heuristic lifetime in seconds; 0 turns heuristic freshness off "
+       "(default 86400)",
+       "SECONDS"},
       {"http-max-object", "--http-max-object",
        "largest HTTP response body the proxy stores (bodies over --max-item-size are stored "
        "in chunks), at most half the store; larger ones are passed through (default 1g, or "
@@ -261,6 +269,12 @@ class Builder {
     } else if (name == "http-origin-timeout") {
       if (!proto::ParseDecimal(v, &n) || n < 1 || n > 3600) return bad("expected 1..3600 seconds");
       c_.http_origin_timeout_s = static_cast<uint32_t>(n);
+    } else if (name == "http-heuristic-percent") {
+      if (!proto::ParseDecimal(v, &n) || n > 100) return bad("expected 0..100");
+      c_.http_heuristic_percent = static_cast<uint32_t>(n);
+    } else if (name == "http-heuristic-max") {
+      if (!proto::ParseDecimal(v, &n) || n > 31536000) return bad("expected 0..31536000 seconds");
+      c_.http_heuristic_max_s = static_cast<uint32_t>(n);
     } else if (name == "http-max-object") {
       if (!ParseByteSize(v, &n) || n < 1 || n > (1ull << 40)) return bad("expected a size 1..1t");
       c_.http_max_object = n;

@@ -54,10 +54,12 @@ struct ServerConfig {
     std::string origin;  // http://HOST[:PORT]
   };
   std::vector<HostOrigin> http_host_origins;
-  uint32_t http_threads = 1;            // event-loop threads of the proxy
-  std::string http_purge = "loopback";  // who may PURGE: loopback, any or none
-  uint32_t http_origin_timeout_s = 30;  // origin connect / first byte / idle
-  uint64_t http_max_object = 0;         // largest body stored; 0: min(1 GiB, store / 8)
+  uint32_t http_threads = 1;              // event-loop threads of the proxy
+  std::string http_purge = "loopback";    // who may PURGE: loopback, any or none
+  uint32_t http_origin_timeout_s = 30;    // origin connect / first byte / idle
+  uint64_t http_max_object = 0;           // largest body stored; 0: min(1 GiB, store / 8)
+  uint32_t http_heuristic_percent = 10;   // heuristic lifetime: % of the time since Last-Modified
+  uint32_t http_heuristic_max_s = 86400;  // ... at most this (0: no heuristic freshness)
   std::string config_file;
 
   EngineOptions ToEngineOptions() const;

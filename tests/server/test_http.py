@@ -624,6 +624,7 @@ class HostOrigins(unittest.TestCase):
             (("--http-port", "1", "--http-origin", "ftp://x"), "expected http://"),
             (("--http-port", "1"), "needs --http-origin"),
             (("--http-origin", origin, "--http-max-object", "1t"), "half the store"),
+            (("--http-heuristic-percent", "101"), "expected 0..100"),
         ]
         for args, want in cases:
             r = subprocess.run([harness.COSSD, *args], capture_output=True, timeout=30, text=True)
@@ -691,6 +692,25 @@ class DeadOrigin(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0)
             srv.cleanup()
+
+
+class Heuristic(HttpTest):
+    """--http-heuristic-percent / --http-heuristic-max: a response with only
+    Last-Modified is fresh for that share of its age, capped."""
+
+    EXTRA = ("--http-heuristic-percent", "100", "--http-heuristic-max", "3")
+
+    def test_lifetime_is_a_share_of_the_age_capped(self):
+        from email.utils import formatdate
+        self.origin.set("/heur", headers={"Last-Modified": formatdate(time.time() - 86400,
+                                                                      usegmt=True)},
+                        body=b"guessed")
+        self.assertEqual(self.get("/heur")[2], b"guessed")
+        self.assertEqual(self.get("/heur")[2], b"guessed")
+        self.assertEqual(self.origin.hits("/heur"), 1)  # fresh: 100 % of a day, capped at 3 s
+        time.sleep(4.2)
+        self.assertEqual(self.get("/heur")[2], b"guessed")
+        self.assertEqual(self.origin.hits("/heur"), 2)  # the cap passed: revalidated
 
 
 class LargeObjects(HttpTest):
