@@ -22,7 +22,8 @@
 #              from each proxy's own hit counter (cossd stats http_hits, varnishstat
 #              MAIN.cache_hit, nginx $upstream_cache_status HIT lines in its access log).
 #   big        BIG_OBJECTS (10) objects of BIG_MB (100) MiB; warm, then wrk -c BIG_CONNS (4),
-#              uniform: MB/s. cossd gets -I BIG_MB+28 MiB and --http-max-object BIG_MB+20 MiB.
+#              uniform: MB/s. cossd gets --http-max-object BIG_MB+20 MiB (with the default
+#              -I 1m it stores them as chunks of 512 KiB and streams them from the store).
 #   restart    the large set warmed, then the proxy stopped with SIGTERM and started again:
 #              hit ratio (hits / requests, the proxy's counters) over the first
 #              RESTART_DURATION (60s) of Zipf load; then warmed again, kill -9 (every process
@@ -51,7 +52,7 @@ MEM=${MEM:-512}
 COSSD_RAM_MB=${COSSD_RAM_MB:-$((MEM * 3 / 4))}
 VARNISH_MALLOC_MB=${VARNISH_MALLOC_MB:-$((MEM * 3 / 8))}
 BIG_MB=${BIG_MB:-100}
-COSSD_BIG_RAM_MB=${COSSD_BIG_RAM_MB:-$((MEM - 2 * BIG_MB - 128 > 32 ? MEM - 2 * BIG_MB - 128 : 32))}
+COSSD_BIG_RAM_MB=${COSSD_BIG_RAM_MB:-$COSSD_RAM_MB}
 STORE_MB=${STORE_MB:-4096}
 DURATION=${DURATION:-30s}
 RESTART_DURATION=${RESTART_DURATION:-60s}
@@ -494,7 +495,7 @@ steady() {
     cossd_extra=()
     cossd_ram=$COSSD_RAM_MB
     if [ "$scen" = big ]; then
-      cossd_extra=(-I "$((BIG_MB + 28))m" --http-max-object "$((BIG_MB + 20))m")
+      cossd_extra=(--http-max-object "$((BIG_MB + 20))m")
       cossd_ram=$COSSD_BIG_RAM_MB
     fi
     start_proxy "$s" fresh
@@ -553,8 +554,8 @@ scenario_big() {
   begin_scenario big
   gen_objects big "$BIG_OBJECTS" $((BIG_MB << 20))
   steady big big uniform "$BIG_CONNS" 60s
-  notes+=("origin_requests_during_run > 0 means the proxy fetched objects again during the run: it did not keep (or could not store) them. cossd stores HTTP responses up to --http-max-object ($((BIG_MB + 20)) MiB here, with -I $((BIG_MB + 28)) MiB; larger ones stream through from the origin). Its RAM tier is $COSSD_BIG_RAM_MB MiB here (COSSD_BIG_RAM_MB): each object promoted to the tier or read from the store takes its whole size in memory while it is served, so the -m of the other scenarios ($COSSD_RAM_MB) would not leave room for $BIG_CONNS such reads in $MEM MiB.")
-  finish_scenario big "$BIG_OBJECTS objects of $BIG_MB MiB; wrk -t1 -c$BIG_CONNS -d$DURATION --timeout 60s, paths uniformly at random; MB/s = bytes wrk read / wrk's duration. cossd: \`-m $COSSD_BIG_RAM_MB -I $((BIG_MB + 28))m --http-max-object $((BIG_MB + 20))m\` in this scenario. $(common_setup)"
+  notes+=("origin_requests_during_run > 0 means the proxy fetched objects again during the run: it did not keep (or could not store) them. cossd stores HTTP responses up to --http-max-object ($((BIG_MB + 20)) MiB here); bodies over -I (1 MiB by default) go to its store as 512 KiB chunks and are streamed from them, so a large object never sits whole in its memory.")
+  finish_scenario big "$BIG_OBJECTS objects of $BIG_MB MiB; wrk -t1 -c$BIG_CONNS -d$DURATION --timeout 60s, paths uniformly at random; MB/s = bytes wrk read / wrk's duration. cossd: \`-m $COSSD_BIG_RAM_MB --http-max-object $((BIG_MB + 20))m\` in this scenario. $(common_setup)"
 }
 
 # measure_restart SERVER TAG: Zipf load for RESTART_DURATION right after a start; sets r_*
