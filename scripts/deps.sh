@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-tools libclang-rt-dev
       liburing-dev libxxhash-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      memcached libmemcached-tools python3 python3-pymemcache fio nutcracker curl
+      memcached libmemcached-tools python3 python3-pymemcache fio nutcracker haproxy curl
       systemd groff-base)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -20,3 +20,9 @@ $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null || {
   $SUDO apt-get update >/dev/null
   $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
 }
+# Debian starts and enables haproxy's service on install; the cluster scripts
+# and tests run their own haproxy, so a service only installed for them is
+# stopped and disabled again.
+if [[ " ${missing[*]} " == *" haproxy "* ]]; then
+  $SUDO systemctl disable --now haproxy >/dev/null 2>&1 || true
+fi
