@@ -6,6 +6,7 @@
 #                                                (ETC = /etc for P=/usr, else P/etc)
 #   P/share/doc/coss/examples/cossd.toml         the same example, always refreshed
 #   P/share/doc/coss/examples/nutcracker.yml     twemproxy in front of three nodes
+#   P/share/doc/coss/examples/haproxy.cfg        haproxy in front of three HTTP nodes
 #   P/lib/systemd/system/cossd.service           the hardened service, naming P/bin/cossd
 #                                                and ETC/coss/cossd.toml
 #   P/share/doc/coss/*.md                        README, architecture, operations
@@ -22,6 +23,8 @@ if(EXISTS ${PROJECT_SOURCE_DIR}/deploy/nutcracker/coss-cluster.yml)
   install(FILES deploy/nutcracker/coss-cluster.yml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
           RENAME nutcracker.yml)
 endif()
+install(FILES deploy/haproxy/coss-http.cfg DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+        RENAME haproxy.cfg)
 install(FILES README.md docs/ARCHITECTURE.md docs/OPERATIONS.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

@@ -60,7 +60,8 @@ class Installed(unittest.TestCase):
             self.assertTrue(os.access(path, os.X_OK), rel)
         for rel in ["share/man/man1/cossd.1", "share/man/man1/coss.1",
                     "lib/systemd/system/cossd.service", "etc/coss/cossd.toml",
-                    "share/doc/coss/examples/cossd.toml", "share/doc/coss/README.md",
+                    "share/doc/coss/examples/cossd.toml", "share/doc/coss/examples/haproxy.cfg",
+                    "share/doc/coss/README.md",
                     "share/doc/coss/OPERATIONS.md", "share/doc/coss/ARCHITECTURE.md"]:
             self.assertTrue(os.path.isfile(os.path.join(self.prefix, rel)), rel)
         r = run(self.cossd, "--version")
