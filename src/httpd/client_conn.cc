@@ -1065,19 +1065,11 @@ void ClientConn::OnOriginHead() {
     loop_->metrics().Add(kHttpRevalidated);
     return;  // no body; OnOriginDone serves the entry
   }
-  if (entry_ && h.status >= 500) {
-    const http::ResponseHead stored = HeadOf(*entry_);
-    const http::CacheControl scc = http::ParseCacheControl(stored.fields);
-    bool heuristic;
-    const int64_t life =
-        http::FreshnessLifetime(stored, scc, entry_->times, loop_->opts().heuristic, &heuristic);
-    if (http::MayServeStaleOnError(req_cc_, scc, life,
-                                   http::CurrentAge(stored, entry_->times, Now()))) {
-      loop_->metrics().Add(kHttpStaleServed);
-      DropOrigin(false);
-      ServeEntry(true);
-      return;
-    }
+  if (h.status >= 500 && StaleOnErrorAllowed()) {
+    loop_->metrics().Add(kHttpStaleServed);
+    DropOrigin(false);
+    ServeEntry(true);
+    return;
   }
   const bool get = req_.method == "GET";
   if (get) {
@@ -1273,20 +1265,23 @@ void ClientConn::OriginFailed(int status, std::string_view why) {
     phase_ = Phase::kFlush;
     return;
   }
-  if (entry_) {
-    const http::ResponseHead stored = HeadOf(*entry_);
-    const http::CacheControl scc = http::ParseCacheControl(stored.fields);
-    bool heuristic;
-    const int64_t life =
-        http::FreshnessLifetime(stored, scc, entry_->times, loop_->opts().heuristic, &heuristic);
-    if (http::MayServeStaleOnError(req_cc_, scc, life,
-                                   http::CurrentAge(stored, entry_->times, Now()))) {
-      loop_->metrics().Add(kHttpStaleServed);
-      ServeEntry(true);
-      return;
-    }
+  if (StaleOnErrorAllowed()) {
+    loop_->metrics().Add(kHttpStaleServed);
+    ServeEntry(true);
+    return;
   }
   Reply(status, status == 504 ? "Gateway Timeout" : "Bad Gateway", std::string(why) + "\n");
+}
+
+bool ClientConn::StaleOnErrorAllowed() const {
+  if (!entry_) return false;
+  const http::ResponseHead stored = HeadOf(*entry_);
+  const http::CacheControl scc = http::ParseCacheControl(stored.fields);
+  bool heuristic;
+  const int64_t life =
+      http::FreshnessLifetime(stored, scc, entry_->times, loop_->opts().heuristic, &heuristic);
+  return http::MayServeStaleOnError(req_cc_, scc, life,
+                                    http::CurrentAge(stored, entry_->times, Now()));
 }
 
 void ClientConn::DropOrigin(bool reuse) {

@@ -154,6 +154,8 @@ class ClientConn {
   void AppendHead(int status, std::string_view reason, const http::Fields& fields,
                   std::optional<uint64_t> length, bool chunked);
   bool ClientConditionalMatches(const CacheEntry& e) const;
+  // The stored entry may stand in for an origin failure or 5xx (stale-if-error).
+  bool StaleOnErrorAllowed() const;
   // The client's Range for a 200 response with these fields and this length
   // (kIgnore unless a GET with one Range field whose If-Range holds).
   http::RangeOutcome RangeRequested(const http::Fields& response, uint64_t length,
