@@ -78,6 +78,9 @@ bool BodyWriter::WriteChunks(bool last) {
     PutRequest p;
     p.key = key;
     p.value = std::string_view(held_).substr(off, n);
+    // A body is admitted whole or not at all: a chunk the admission policy
+    // kept off the ring would make the entry useless (see ChunksPresent).
+    p.skip_admission = true;
     const PutResult put = store_->Write(p);
     if (!put.status.ok()) return false;
     track_(put.ticket);

@@ -11,7 +11,8 @@
 // and frees what it held; the chunks already written are unreachable (no
 // entry names their body id) and age out of the ring.
 //
-// Every write's ticket goes to `track`, for the exchange to wait on.
+// Chunks skip the store's admission policy (a body is kept whole or not at
+// all). Every write's ticket goes to `track`, for the exchange to wait on.
 // Single-threaded: the owning loop's.
 #pragma once
 

@@ -426,6 +426,7 @@ bool ClientConn::KeyVariant(const http::Fields& vary, std::string* key) {
     PutRequest p;
     p.key = store_key_;
     p.value = value;
+    p.skip_admission = true;  // without it, every variant is unreachable
     const PutResult put = loop_->store().Write(p);
     if (!put.status.ok()) return false;
     Track(put.ticket);
@@ -1235,6 +1236,7 @@ void ClientConn::OnOriginDone(bool complete) {
     PutRequest p;
     p.key = key;
     p.value = value;
+    p.skip_admission = e.chunked();  // its chunks are on the ring already
     PutResult put;
     const bool fits = !value.empty() && value.size() <= loop_->opts().max_item;
     if (keyed && fits) put = loop_->store().Write(p);
