@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -140,12 +141,46 @@ void ClientConn::ReadClient() {
   }
 }
 
+size_t ClientConn::Pending() const {
+  return out_.size() - out_off_ + chunks_out_bytes_;
+}
+
 void ClientConn::WriteClient() {
-  if (fd_ < 0) out_off_ = out_.size();  // a background exchange: nobody to send to
-  while (out_off_ < out_.size()) {
-    const ssize_t n = ::send(fd_, out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
+  if (fd_ < 0) {  // a background exchange: nobody to send to
+    out_off_ = out_.size();
+    chunks_out_.clear();
+    chunks_out_bytes_ = 0;
+  }
+  while (Pending() > 0) {
+    // out_ first, then the stored chunks by reference: no copy of them here.
+    constexpr int kMaxIov = 16;
+    iovec iov[kMaxIov];
+    int cnt = 0;
+    if (out_off_ < out_.size()) {
+      iov[cnt++] = {out_.data() + out_off_, out_.size() - out_off_};
+    }
+    for (const ChunkOut& c : chunks_out_) {
+      if (cnt == kMaxIov) break;
+      iov[cnt++] = {const_cast<char*>(c.value->data() + c.off), c.len};
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(cnt);
+    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (n > 0) {
-      out_off_ += static_cast<size_t>(n);
+      auto left = static_cast<size_t>(n);
+      const size_t head = std::min(left, out_.size() - out_off_);
+      out_off_ += head;
+      left -= head;
+      while (left > 0) {
+        ChunkOut& c = chunks_out_.front();
+        const size_t take = std::min(left, c.len);
+        c.off += take;
+        c.len -= take;
+        chunks_out_bytes_ -= take;
+        left -= take;
+        if (c.len == 0) chunks_out_.pop_front();
+      }
       loop_->metrics().Add(kHttpBytesOut, static_cast<uint64_t>(n));
       last_io_ = Clock::now();
       continue;
@@ -162,9 +197,9 @@ void ClientConn::WriteClient() {
     out_.erase(0, out_off_);
     out_off_ = 0;
   }
-  if (phase_ == Phase::kStream && out_.size() - out_off_ < kOutputHigh) ReadNextChunk();
+  if (phase_ == Phase::kStream && Pending() < kStreamAhead) ReadNextChunk();
   // Room again: the origin may be read again.
-  if (origin_.paused && out_.size() - out_off_ < kOutputHigh) {
+  if (origin_.paused && Pending() < kOutputHigh) {
     origin_.paused = false;
     ReadOrigin();
   }
@@ -174,7 +209,7 @@ void ClientConn::UpdateEvents() {
   if (closed_) return;
   uint32_t want = EPOLLRDHUP;
   if (!peer_closed_) want |= EPOLLIN;
-  if (out_off_ < out_.size()) want |= EPOLLOUT;
+  if (Pending() > 0) want |= EPOLLOUT;
   if (fd_ >= 0 && want != watched_) {
     loop_->Watch(fd_, id_, 0, want);
     watched_ = want;
@@ -265,11 +300,11 @@ void ClientConn::Advance() {
       case Phase::kWait:
         return;
       case Phase::kStream:
-        if (out_off_ < out_.size()) WriteClient();
+        if (Pending() > 0) WriteClient();
         return;
       case Phase::kFlush:
-        if (out_off_ < out_.size()) WriteClient();
-        if (closed_ || out_off_ < out_.size()) return;
+        if (Pending() > 0) WriteClient();
+        if (closed_ || Pending() > 0) return;
         FinishExchange();
         break;
     }
@@ -691,12 +726,14 @@ void ClientConn::OnChunk(const server::ReadResult& r) {
   }
   const uint64_t lo = std::max(start, stream_begin_);
   const uint64_t hi = std::min(start + want, stream_end_);
-  out_.append(*r.value, lo - start, hi - lo);
+  chunks_out_.push_back(ChunkOut{r.value, lo - start, hi - lo});
+  chunks_out_bytes_ += hi - lo;
   if (stream_next_ == stream_last_) {
     phase_ = Phase::kFlush;
   } else {
     stream_next_++;
-    if (out_.size() - out_off_ < kOutputHigh) ReadNextChunk();
+    // Read ahead: the next chunk is read while this one is being sent.
+    if (Pending() < kStreamAhead) ReadNextChunk();
   }
   Advance();
   UpdateEvents();
@@ -770,6 +807,8 @@ void ClientConn::FinishExchange() {
   waited_ = false;
   entry_.reset();
   writer_.Abandon();
+  chunks_out_.clear();
+  chunks_out_bytes_ = 0;
   chunk_out_ = false;
   windowed_ = false;
   revalidating_ = false;
@@ -1050,7 +1089,7 @@ void ClientConn::ReadOrigin() {
         origin_.in.clear();
         break;
     }
-    if (out_.size() - out_off_ >= kOutputHigh) origin_.paused = true;
+    if (Pending() >= kOutputHigh) origin_.paused = true;
   }
 }
 

@@ -23,8 +23,9 @@
 //
 // Bounds: the read buffer holds at most one head (Limits::max_head) and a body
 // of max_request_body; reply bytes queued for the client stay under
-// kOutputHigh plus one read or one chunk (the origin socket is not read, and
-// no chunk read started, while they are above it); the copy kept for storing
+// kOutputHigh plus one read from the origin (which is not read while they are
+// above it), or, streaming a chunked entry, kStreamAhead plus one chunk (held
+// by reference to the stored value); the copy kept for storing
 // stays under one chunk plus one read (a larger body goes to the store in
 // chunks as it arrives; past max_object the response is passed on and not
 // stored).
@@ -34,6 +35,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +55,8 @@ class ClientConn {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr size_t kOutputHigh = size_t{256} * 1024;
+  // A streamed entry's next chunk is read while less than this is queued.
+  static constexpr size_t kStreamAhead = size_t{1} << 20;
 
   ClientConn(Loop* loop, uint64_t id, int fd, bool loopback_peer);
   ~ClientConn();
@@ -215,6 +219,15 @@ class ClientConn {
   uint64_t stream_begin_ = 0;
   uint64_t stream_end_ = 0;
   bool chunk_reading_ = false;
+  // Chunks queued for the client by reference (after out_), not copied.
+  struct ChunkOut {
+    server::SharedValue value;
+    size_t off;
+    size_t len;
+  };
+  std::deque<ChunkOut> chunks_out_;  // at most kStreamAhead plus one chunk
+  size_t chunks_out_bytes_ = 0;
+  size_t Pending() const;  // reply bytes not yet sent: out_ and chunks_out_
   uint64_t body_off_ = 0;  // body bytes received from the origin so far
   bool windowed_ = false;  // only body bytes in [win_begin_, win_end_) go to the client
   uint64_t win_begin_ = 0;
