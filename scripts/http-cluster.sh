@@ -48,6 +48,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 example="$root/deploy/haproxy/coss-http.cfg"
 
 die() { echo "http-cluster: $*" >&2; exit 1; }
+prog=http-cluster
+# shellcheck source=lib/cluster-common.sh
+source "$root/scripts/lib/cluster-common.sh"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 cmd="${1:-}"
@@ -105,23 +108,7 @@ node_index() { printf '%d' $(($(printf '%d' "'$1") - 96)); }   # a -> 1
 node_http_port() { echo $((base + $(node_index "$1"))); }
 node_mc_port() { echo $((base + 100 + $(node_index "$1"))); }
 
-# --- process helpers; a pid counts as ours only if its command line names
-# this cluster's folder (a stale pidfile may point at a reused pid)
-pid_of() { # pid_of PIDFILE MARKER -> prints the pid if alive and ours
-  local f=$1 marker=$2 pid
-  [ -f "$f" ] || return 1
-  pid="$(tr -dc 0-9 <"$f")"
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && ! gone "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker" || return 1
-  echo "$pid"
-}
-port_busy() { # port_busy PORT: something accepts connections on 127.0.0.1:PORT
-  timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
-}
-ask() { # ask PORT REQUEST: prints the first reply line (bounded to 2 s)
-  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; printf '$2' >&3; head -n1 <&3" 2>/dev/null |
-    tr -d '\r'
-}
+# --- the process and port helpers are in scripts/lib/cluster-common.sh
 http_probe() { # http_probe PORT: the status of a HEAD the node answers without the origin
   curl -s -o /dev/null -m 2 -I -w '%{http_code}' -H 'Cache-Control: only-if-cached' \
     "http://127.0.0.1:$1/.coss-health" 2>/dev/null || true
@@ -131,40 +118,10 @@ haproxy_view() { # haproxy_view: "name status check" per server, from the stats 
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
              $1 == "coss" && $2 != "BACKEND" { print $2, $col["status"], $col["check_status"] }' || true
 }
-gone() { # gone PID: the process has exited (a zombie waiting for its reaper counts)
-  local state
-  state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" || return 0
-  [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
-}
-wait_gone() { # wait_gone PID SECONDS
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do
-    gone "$1" && return 0
-    sleep 0.05
-  done
-  return 1
-}
 node_dir() { echo "$dir/node-$1"; }
 node_store() { echo "$dir/node-$1/store.coss"; }
 proxy_marker() { echo "$dir/haproxy.cfg"; }
 
-find_cossd() {
-  if [ -n "${COSSD:-}" ]; then
-    local c
-    c="$(command -v "$COSSD")" || die "COSSD=$COSSD is not an executable"
-    [ -x "$c" ] || die "COSSD=$COSSD is not an executable"
-    realpath "$c"  # the nodes run in their own folders
-    return
-  fi
-  local b="$root/build-release/src/server/cossd"
-  if [ ! -x "$b" ]; then
-    echo "http-cluster: building cossd in build-release (set COSSD to use another binary)" >&2
-    "$root/scripts/deps.sh"
-    cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DCOSS_BENCH=OFF >/dev/null
-    cmake --build "$root/build-release" -j"$(nproc)" --target cossd >/dev/null
-  fi
-  echo "$b"
-}
 
 write_proxy_conf() { # derive haproxy.cfg from the example: ports, socket, N servers
   local out="$dir/haproxy.cfg" tmp sock="$dir/haproxy.sock"
@@ -326,23 +283,6 @@ wait_ready_proxy() {
   die "haproxy did not see every node up within $wait_s s (see $dir/haproxy.log): $view"
 }
 
-finish_stop() { # finish_stop NAME PID PIDFILE LOG: PID was signalled
-  local name=$1 pid=$2 f=$3 log=$4
-  if wait_gone "$pid" "$wait_s"; then
-    if [ -n "$log" ] && tail -n 3 "$log" | grep -q "flushed and closed"; then
-      echo "http-cluster: $name (pid $pid) stopped cleanly"
-    else
-      echo "http-cluster: $name (pid $pid) stopped"
-    fi
-    rm -f "$f"
-    return 0
-  fi
-  echo "http-cluster: $name (pid $pid) still running after $wait_s s; sending SIGKILL (next start recovers)" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-  wait_gone "$pid" 5 || true
-  rm -f "$f"
-  return 1
-}
 
 signal_one() { # signal_one NAME PIDFILE MARKER SIGNAL: prints the pid signalled
   local name=$1 f=$2 marker=$3 sig=$4 pid
