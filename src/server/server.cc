@@ -81,8 +81,21 @@ bool Server::Open(std::string* err) {
   ctx_.started_at = NowSeconds();
   ctx_.verbosity.store(cfg_.verbosity);
 
+  // The HTTP port is bound before the memcached one: once a client can connect
+  // to the latter (how scripts and tests see that cossd is up), the HTTP port
+  // takes connections too.
+  if (cfg_.http_port != 0) {
+    proxy_ = std::make_unique<httpd::HttpProxy>(httpd::ProxyOptions::From(cfg_), store_.get());
+    if (!proxy_->Open(err)) {
+      proxy_.reset();
+      engine_->Close();
+      return false;
+    }
+    ctx_.http = &proxy_->metrics();
+  }
   listen_fd_ = ListenTcp(cfg_.listen, cfg_.port, &port_, err);
   if (listen_fd_ < 0) {
+    proxy_.reset();
     engine_->Close();
     return false;
   }
@@ -103,15 +116,6 @@ bool Server::Open(std::string* err) {
       engine_->Close();
       return false;
     }
-  }
-  if (cfg_.http_port != 0) {
-    proxy_ = std::make_unique<httpd::HttpProxy>(httpd::ProxyOptions::From(cfg_), store_.get());
-    if (!proxy_->Open(err)) {
-      proxy_.reset();
-      engine_->Close();
-      return false;
-    }
-    ctx_.http = &proxy_->metrics();
   }
   for (auto& w : workers_) w->Start(listen_fd_);
   if (proxy_) proxy_->Start();
