@@ -113,7 +113,7 @@ void FillValue(uint64_t id, std::string* v) {
   std::memcpy(v->data() + kKeyLen, &id, sizeof id);
 }
 
-bool ValueOk(uint64_t id, const std::string& v) {
+bool ValueOk(uint64_t id, std::string_view v) {
   if (v.size() != kValueLen) return false;
   if (std::memcmp(v.data(), Key(id).data(), kKeyLen) != 0) return false;
   uint64_t got;

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "coss/bytes.h"
 #include "coss/options.h"
 #include "coss/stats.h"
 #include "coss/status.h"
@@ -36,7 +37,9 @@ struct Locator {
 };
 
 struct Item {
-  std::string value;
+  // Shared, not copied: a value read from the device may be a view of the
+  // direct-I/O buffer it was read into (see Bytes).
+  Bytes value;
   uint32_t flags = 0;
   int64_t expiry = 0;    // absolute unix seconds; 0 = never
   uint64_t version = 0;  // unique per stored value (memcached CAS); relocation keeps it

@@ -25,6 +25,9 @@ namespace {
 std::mutex g_clock_mu;
 std::function<int64_t()> g_clock;
 
+// Idle read buffers kept for reuse (buffer_pool.h): 32 chunks of 512 KiB.
+constexpr size_t kReadBufferPoolBytes = size_t{16} << 20;
+
 class EngineImpl final : public Engine {
  public:
   explicit EngineImpl(EngineOptions o) : opts_(std::move(o)) {}
@@ -57,6 +60,7 @@ class EngineImpl final : public Engine {
       ShardConfig cfg{&opts_,        i,     static_cast<uint32_t>(opts_.devices.size()),
                       policy_.get(), &ctr_, &versions_};
       cfg.spec = &spec_;
+      cfg.read_buffers = read_buffers_.get();
       cfg.default_checkpoint = given == nullptr;  // simulated devices keep no checkpoint files
       cfg.journal = given == nullptr;             // ... and no journal (its timing is real)
       auto shard = std::make_unique<Shard>(cfg, std::move(d));
@@ -226,6 +230,9 @@ class EngineImpl final : public Engine {
   PolicySpec spec_;
   Counters ctr_;
   VersionClock versions_;
+  // Large device reads land in recycled buffers (buffer_pool.h); at most
+  // kReadBufferPoolBytes of idle ones are kept.
+  std::shared_ptr<BufferPool> read_buffers_ = BufferPool::Create(kReadBufferPoolBytes);
   std::atomic<Shard*> first_shard_{nullptr};  // for versions_' journal requests
   std::vector<std::unique_ptr<Shard>> shards_;
   std::mutex close_mu_;

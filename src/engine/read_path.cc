@@ -15,13 +15,23 @@ struct Shard::DiskRead {
   uint64_t identity;  // Location::Identity of the entry that was read
   uint64_t seq;       // seq the record must carry
   uint32_t pin_first, pin_count;
-  AlignedBuffer buf;
+  PooledBuffer buf;
+  uint64_t len;   // bytes read into buf
   uint32_t skip;  // record start within buf
 };
 
 namespace {
 bool Expired(int64_t expiry) {
   return expiry != 0 && expiry <= NowSeconds();
+}
+
+// The value of a record read into `buf`: a view of the buffer itself when the
+// value fills most of it (no copy: large values go to the socket from the
+// buffer they were read into), else a copy, so that a small value does not
+// keep a whole read buffer alive.
+Bytes ValueOf(PooledBuffer&& buf, std::string_view value) {
+  if (value.size() < buf.capacity / 2) return Bytes::Copy(value);
+  return Bytes(std::move(buf.data), value, buf.capacity);
 }
 
 GetResult Miss(Locator seen = {}) {
@@ -126,7 +136,7 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
       return;
     }
     GetResult r;
-    r.item.value.assign(rec->value);
+    r.item.value = Bytes::Copy(rec->value);
     r.item.flags = rec->header->flags;
     r.item.expiry = rec->header->expiry;
     r.item.version = rec->header->version;
@@ -157,9 +167,10 @@ void Shard::Get(uint64_t hash, std::string_view key, GetCallback cb) {
   // partition lock first, then sees the pins (TryStartWrite).
   for (uint32_t j = 0; j < r->pin_count; j++) PinsOf(stripes_[r->pin_first + j]).fetch_add(1);
   lk.unlock();
-  r->buf = AlignedBuffer(b - a);
+  r->buf = cfg_.read_buffers->Get(b - a);
+  r->len = b - a;
   r->skip = static_cast<uint32_t>(start - a);
-  dev_->Read(a, r->buf.data(), r->buf.size(),
+  dev_->Read(a, r->buf.data.get(), r->len,
              [this, r](Status s) { FinishDiskRead(r, std::move(s)); });
 }
 
@@ -169,7 +180,7 @@ void Shard::Unpin(uint32_t first, uint32_t count) {
 
 void Shard::FinishDiskRead(DiskRead* r, Status io) {
   std::unique_ptr<DiskRead> owner(r);
-  Counters::Add(ctr_.device_bytes_read, r->buf.size());
+  Counters::Add(ctr_.device_bytes_read, r->len);
   GetResult res = Miss(Locator{r->identity});
   const format::RecordView* view = nullptr;
   Result<format::RecordView> rec = Error(Code::kIoError, "not read");
@@ -178,8 +189,7 @@ void Shard::FinishDiskRead(DiskRead* r, Status io) {
     static std::atomic<bool> logged{false};
     if (!logged.exchange(true)) spdlog::error("{}: read failed: {}", dev_->path(), io.ToString());
   } else {
-    rec =
-        format::DecodeRecord(r->buf.data() + r->skip, r->buf.size() - r->skip, uuid_seed_, r->seq);
+    rec = format::DecodeRecord(r->buf.data.get() + r->skip, r->len - r->skip, uuid_seed_, r->seq);
     if (!rec.ok()) {
       Counters::Add(ctr_.checksum_failures);
       static std::atomic<bool> logged{false};
@@ -240,7 +250,7 @@ void Shard::FinishDiskRead(DiskRead* r, Status io) {
   Issue(act);
   if (view != nullptr) {
     res.status = Status::Ok();
-    res.item.value.assign(view->value);
+    res.item.value = ValueOf(std::move(r->buf), view->value);
     res.item.flags = view->header->flags;
     res.item.expiry = view->header->expiry;
     res.item.version = view->header->version;

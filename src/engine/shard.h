@@ -59,6 +59,7 @@
 #include "engine/reinsertion.h"
 #include "engine/relocation.h"
 #include "engine/version_clock.h"
+#include "io/buffer_pool.h"
 #include "io/device.h"
 
 namespace coss {
@@ -69,10 +70,11 @@ struct ShardConfig {
   uint32_t device_count;
   const RelocationPolicy* policy;
   Counters* counters;
-  VersionClock* versions;            // engine-wide version (CAS) source
-  const PolicySpec* spec = nullptr;  // reinsertion and admission (policy.h); null: none
-  bool default_checkpoint = true;    // DeviceSpec::checkpoint "" means path + ".ckpt"
-  bool journal = true;               // false for simulated devices (no crash to survive)
+  VersionClock* versions;              // engine-wide version (CAS) source
+  const PolicySpec* spec = nullptr;    // reinsertion and admission (policy.h); null: none
+  bool default_checkpoint = true;      // DeviceSpec::checkpoint "" means path + ".ckpt"
+  bool journal = true;                 // false for simulated devices (no crash to survive)
+  BufferPool* read_buffers = nullptr;  // engine-wide; outlives the shard
 };
 
 class Shard {

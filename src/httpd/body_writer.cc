@@ -12,8 +12,12 @@ BodyWriter::BodyWriter(server::Store* store, uint64_t max_object, uint64_t max_i
       track_(std::move(track)) {}
 
 uint32_t BodyWriter::ChunkSizeFor(uint64_t max_item) {
-  constexpr uint64_t kMaxChunk = uint64_t{512} * 1024;
   constexpr uint64_t kFraming = 4096;
+  // A chunk's record (key, header, value) stays within the engine's 512 KiB
+  // size class: the index records a size class, and a device read fetches all
+  // of it, so a 512 KiB value (in the 576 KiB class) would read, and keep in
+  // the RAM tier, 12.5 % more than it carries.
+  constexpr uint64_t kMaxChunk = uint64_t{512} * 1024 - kFraming;
   const uint64_t room = max_item > 2 * kFraming ? max_item - kFraming : 0;
   return static_cast<uint32_t>(std::max(kFraming, std::min(kMaxChunk, room)));
 }

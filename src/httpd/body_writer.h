@@ -32,8 +32,9 @@ class BodyWriter {
 
   BodyWriter(server::Store* store, uint64_t max_object, uint64_t max_item, Track track);
 
-  // The chunk size for an engine item limit: at most 512 KiB, and 4 KiB below
-  // the limit (room for the value's own framing), at least 4 KiB.
+  // The chunk size for an engine item limit: at most 508 KiB (a record within
+  // the engine's 512 KiB size class), and 4 KiB below the limit (room for the
+  // value's own framing), at least 4 KiB.
   static uint32_t ChunkSizeFor(uint64_t max_item);
 
   void Begin(std::string cache_key);

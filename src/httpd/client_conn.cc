@@ -161,7 +161,7 @@ void ClientConn::WriteClient() {
     }
     for (const ChunkOut& c : chunks_out_) {
       if (cnt == kMaxIov) break;
-      iov[cnt++] = {const_cast<char*>(c.value->data() + c.off), c.len};
+      iov[cnt++] = {const_cast<char*>(c.value.data() + c.off), c.len};
     }
     msghdr msg{};
     msg.msg_iov = iov;
@@ -544,16 +544,16 @@ void ClientConn::OnLookup(const server::ReadResult& r) {
     return;
   }
   if (closed_ || phase_ != Phase::kLookup) return;
-  if (r.ok() && r.value) {
+  if (r.ok()) {
     if (!marker_) {
       // The URL's responses vary: read the variant this request selects.
-      if (std::optional<VaryMarker> m = DecodeVaryMarker(*r.value); m && m->url == cache_key_) {
+      if (std::optional<VaryMarker> m = DecodeVaryMarker(r.value); m && m->url == cache_key_) {
         marker_ = std::move(m);
         ReadStore(VariantKeyOf(*marker_, req_));
         return;
       }
     }
-    std::optional<CacheEntry> e = DecodeEntry(*r.value);
+    std::optional<CacheEntry> e = DecodeEntry(r.value);
     if (e && e->url == cache_key_ && VaryMatches(*e, req_)) entry_ = std::move(e);
     if (entry_ && entry_->chunked() && !ChunksPresent(*entry_)) {
       // Some chunk was evicted: the entry is no use any more.
@@ -715,7 +715,7 @@ void ClientConn::OnChunk(const server::ReadResult& r) {
   const CacheEntry& e = *entry_;
   const uint64_t start = stream_next_ * e.chunk_size;
   const uint64_t want = std::min<uint64_t>(e.chunk_size, e.body_length - start);
-  if (!r.ok() || !r.value || r.value->size() != want) {
+  if (!r.ok() || r.value.size() != want) {
     // A chunk went missing (evicted) or could not be read. The head is out:
     // only a cut can tell the client. The entry goes; the next request
     // fetches it again.

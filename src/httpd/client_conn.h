@@ -221,7 +221,7 @@ class ClientConn {
   bool chunk_reading_ = false;
   // Chunks queued for the client by reference (after out_), not copied.
   struct ChunkOut {
-    server::SharedValue value;
+    Bytes value;
     size_t off;
     size_t len;
   };

@@ -133,7 +133,7 @@ void Connection::Finish(Op& op) {
   // durable write, that can be many ops of up to -I bytes each).
   for (Slot& s : op.slots) {
     s.held.Release();
-    s.res.value.reset();
+    s.res.value = Bytes();
   }
   op.state = Op::State::kDone;
   running_--;
@@ -420,7 +420,7 @@ void Connection::RetrievalKeyDone(Op& op, Slot& s) {
   if (touch) {
     PutRequest p;
     p.key = op.req.keys[s.key_index];
-    p.value = *r.value;
+    p.value = r.value.view();
     p.flags = r.flags;
     p.expiry = proto::AbsoluteExpiry(op.req.exptime, NowSeconds());
     p.conditional = true;
@@ -467,7 +467,7 @@ void Connection::EmitValue(Op& op, std::string_view key, const ReadResult& r, bo
   if (!r.ok()) return;
   std::string head;
   head.reserve(key.size() + 48);
-  proto::AppendValueHeader(&head, key, r.flags, r.value->size(), with_cas, r.version);
+  proto::AppendValueHeader(&head, key, r.flags, r.value.size(), with_cas, r.version);
   op.out.Append(head);
   op.out.AppendValue(r.value);
   op.out.Append("\r\n");
@@ -515,12 +515,12 @@ void Connection::ContinueText(Op& op, Slot& s) {
       p.flags = q.client_flags;
       p.expiry = proto::AbsoluteExpiry(q.exptime, now);
       if (op.cmd == Command::kAppend || op.cmd == Command::kPrepend) {
-        if (r.value->size() + q.data.size() > cfg_.max_item_size) {
+        if (r.value.size() + q.data.size() > cfg_.max_item_size) {
           ServerError(op, Status(Code::kTooLarge, "too large"));
           break;
         }
-        joined = op.cmd == Command::kAppend ? *r.value + std::string(q.data)
-                                            : std::string(q.data) + *r.value;
+        joined = op.cmd == Command::kAppend ? r.value.str() + std::string(q.data)
+                                            : std::string(q.data) + r.value.str();
         p.value = joined;
         p.flags = r.flags;
         p.expiry = r.expiry;
@@ -566,14 +566,14 @@ void Connection::ContinueText(Op& op, Slot& s) {
         break;
       }
       uint64_t v = 0;
-      if (!proto::ParseU64(*r.value, &v)) {
+      if (!proto::ParseU64(r.value.view(), &v)) {
         m_->Add(kClientErrors);
         Reply(op, kNonNumeric);
         break;
       }
       v = incr ? v + q.delta : (q.delta > v ? 0 : v - q.delta);
       const std::string num = std::to_string(v);
-      const std::string stored = PadNumber(num, r.value->size());
+      const std::string stored = PadNumber(num, r.value.size());
       p.value = stored;
       p.flags = r.flags;
       p.expiry = r.expiry;
@@ -589,7 +589,7 @@ void Connection::ContinueText(Op& op, Slot& s) {
         Reply(op, kNotFound);
         break;
       }
-      p.value = *r.value;
+      p.value = r.value.view();
       p.flags = r.flags;
       p.expiry = proto::AbsoluteExpiry(q.exptime, now);
       p.keep_version = r.version;  // touch keeps the CAS value

@@ -340,7 +340,7 @@ void Connection::OnRead(uint64_t seq, uint32_t key_index, ReadResult r) {
   if (slot == nullptr || !slot->in_flight) return;
   slot->in_flight = false;
   slot->ready = true;
-  slot->held = HeldBytes(&held_bytes_, r.ok() && r.value ? r.value->size() : 0);
+  slot->held = HeldBytes(&held_bytes_, r.ok() ? r.value.size() : 0);
   slot->res = std::move(r);
   inflight_--;
   inflight_bytes_ -= slot->expect;

@@ -98,7 +98,7 @@ void Connection::ContinueMetaGet(Op& op, Slot& s) {
     PutResult pr;
     if (!PutOrRetry(op, s, p, &pr)) return;
     r.code = Code::kOk;
-    r.value = std::make_shared<const std::string>();
+    r.value = Bytes();
     r.flags = 0;
     r.expiry = p.expiry;
     r.version = pr.version;
@@ -127,7 +127,7 @@ void Connection::ContinueMetaGet(Op& op, Slot& s) {
     if (f.ttl) {  // touch
       PutRequest p;
       p.key = key;
-      p.value = *r.value;
+      p.value = r.value.view();
       p.flags = r.flags;
       p.expiry = proto::AbsoluteExpiry(*f.ttl, now);
       p.conditional = true;
@@ -154,7 +154,7 @@ void Connection::ContinueMetaGet(Op& op, Slot& s) {
   info.cas = r.version;
   info.flags = r.flags;
   info.ttl = proto::RemainingTtl(r.expiry, now);
-  info.size = r.value->size();
+  info.size = r.value.size();
   info.hit_before = r.hit_before;
   info.last_access = r.last_access != 0 ? now - r.last_access : 0;
   info.won = won;
@@ -162,7 +162,7 @@ void Connection::ContinueMetaGet(Op& op, Slot& s) {
   info.win_taken = mark.win_taken && !won;
   if (f.ret_value) {
     std::string head = "VA ";
-    proto::AppendU64(&head, r.value->size());
+    proto::AppendU64(&head, r.value.size());
     proto::AppendMetaFlags(&head, q, info, kMgFlags);
     head += "\r\n";
     op.out.Append(head);
@@ -217,13 +217,14 @@ void Connection::ContinueMetaSet(Op& op, Slot& s) {
   p.expiry = f.ttl ? proto::AbsoluteExpiry(*f.ttl, now) : 0;
   std::string joined;
   if (mode == 'A' || mode == 'P') {
-    if (r.value->size() + q.data.size() > cfg_.max_item_size) {
+    if (r.value.size() + q.data.size() > cfg_.max_item_size) {
       op.out.Append(proto::reply::kTooLarge);
       m_->Add(kStoreTooLarge);
       Finish(op);
       return;
     }
-    joined = mode == 'A' ? *r.value + std::string(q.data) : std::string(q.data) + *r.value;
+    joined =
+        mode == 'A' ? r.value.str() + std::string(q.data) : std::string(q.data) + r.value.str();
     p.value = joined;
     p.flags = r.flags;
     p.expiry = r.expiry;
@@ -270,7 +271,7 @@ void Connection::ContinueMetaDelete(Op& op, Slot& s) {
     // Mark stale: same value under a new version (and TTL when T is given).
     PutRequest p;
     p.key = q.key();
-    p.value = *r.value;
+    p.value = r.value.view();
     p.flags = r.flags;
     p.expiry = f.ttl ? proto::AbsoluteExpiry(*f.ttl, NowSeconds()) : r.expiry;
     p.conditional = true;
@@ -328,7 +329,7 @@ void Connection::ContinueMetaArith(Op& op, Slot& s) {
       Finish(op);
       return;
     }
-    if (!proto::ParseU64(*r.value, &value)) {
+    if (!proto::ParseU64(r.value.view(), &value)) {
       m_->Add(kClientErrors);
       op.out.Append(kNonNumeric);
       Finish(op);
@@ -340,7 +341,7 @@ void Connection::ContinueMetaArith(Op& op, Slot& s) {
     p.expiry = f.ttl ? proto::AbsoluteExpiry(*f.ttl, now) : r.expiry;
   }
   const std::string num = std::to_string(value);
-  const std::string stored = r.ok() ? PadNumber(num, r.value->size()) : num;
+  const std::string stored = r.ok() ? PadNumber(num, r.value.size()) : num;
   p.value = stored;
   PutResult pr;
   if (!PutOrRetry(op, s, p, &pr)) return;
@@ -383,7 +384,7 @@ void Connection::ContinueMetaDebug(Op& op, Slot& s) {
   proto::AppendU64(&line, r.version);
   line += r.hit_before ? " fetch=yes" : " fetch=no";
   line += " cls=1 size=";
-  proto::AppendU64(&line, op.req.key().size() + r.value->size());
+  proto::AppendU64(&line, op.req.key().size() + r.value.size());
   line += "\r\n";
   op.out.Append(line);
   Finish(op);

@@ -14,7 +14,7 @@ OutQueue::OutQueue(OutQueue&& o) noexcept
 
 void OutQueue::Append(std::string_view s) {
   if (s.empty()) return;
-  if (chunks_.size() == head_ || chunks_.back().ref ||
+  if (chunks_.size() == head_ || chunks_.back().is_ref() ||
       chunks_.back().text.size() + s.size() > kPack) {
     chunks_.emplace_back();
     chunks_.back().text.reserve(s.size() < 256 ? 256 : s.size());
@@ -23,15 +23,15 @@ void OutQueue::Append(std::string_view s) {
   Grow(s.size());
 }
 
-void OutQueue::AppendValue(const SharedValue& v) {
-  if (!v || v->empty()) return;
-  if (v->size() < kRefMin) {
-    Append(*v);
+void OutQueue::AppendValue(const Bytes& v) {
+  if (v.empty()) return;
+  if (v.size() < kRefMin) {
+    Append(v);
     return;
   }
   chunks_.emplace_back();
   chunks_.back().ref = v;
-  Grow(v->size());
+  Grow(v.size());
 }
 
 void OutQueue::MoveFrom(OutQueue& other) {
@@ -41,7 +41,7 @@ void OutQueue::MoveFrom(OutQueue& other) {
   // chunks move; the first one may be packed into our last text chunk.
   for (size_t i = other.head_; i < other.chunks_.size(); i++) {
     Chunk& c = other.chunks_[i];
-    if (!c.ref && chunks_.size() > head_ && !chunks_.back().ref &&
+    if (!c.is_ref() && chunks_.size() > head_ && !chunks_.back().is_ref() &&
         chunks_.back().text.size() + c.text.size() <= kPack) {
       chunks_.back().text.append(c.text);
     } else {

@@ -24,8 +24,8 @@ class OutQueue {
   ~OutQueue() { Clear(); }
 
   void Append(std::string_view s);
-  void AppendValue(const SharedValue& v);  // the value bytes (no \r\n)
-  void MoveFrom(OutQueue& other);          // all of other's bytes, in order
+  void AppendValue(const Bytes& v);  // the value bytes (no \r\n)
+  void MoveFrom(OutQueue& other);    // all of other's bytes, in order
   void Clear();
 
   size_t bytes() const { return bytes_; }
@@ -39,9 +39,10 @@ class OutQueue {
   static constexpr size_t kRefMin = 2048;             // values at least this large are referenced
   struct Chunk {
     std::string text;
-    SharedValue ref;
-    const char* data() const { return ref ? ref->data() : text.data(); }
-    size_t size() const { return ref ? ref->size() : text.size(); }
+    Bytes ref;  // a value sent by reference (never empty), else text
+    bool is_ref() const { return !ref.empty(); }
+    const char* data() const { return is_ref() ? ref.data() : text.data(); }
+    size_t size() const { return is_ref() ? ref.size() : text.size(); }
   };
   void Grow(size_t n) {
     bytes_ += n;

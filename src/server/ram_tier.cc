@@ -88,7 +88,9 @@ uint64_t RamTier::BeginFill(uint64_t hash) {
 
 ram_item::Fields RamTier::DecodeAt(Shard& s, uint64_t slot) {
   ram_item::Fields f;
-  (void)ram_item::Decode(ItemAt(s, slot), s.segs[RamSlot::Segment(slot)].base_version, &f);
+  const Segment& g = s.segs[RamSlot::Segment(slot)];
+  (void)ram_item::Decode(ItemAt(s, slot), g.base_version, &f);
+  if (g.jumbo) f.value = g.value.view();
   return f;
 }
 
@@ -115,6 +117,7 @@ void RamTier::FreeSegmentLocked(Shard& s, uint32_t id) {
   if (g.jumbo) {  // sized for its object: the memory goes back
     s.allocated -= g.size;
     g.mem.reset();
+    g.value = Bytes();
     g.size = 0;
     g.jumbo = false;
     s.empty_ids.push_back(id);
@@ -123,8 +126,8 @@ void RamTier::FreeSegmentLocked(Shard& s, uint32_t id) {
   }
 }
 
-int64_t RamTier::NewSegmentLocked(Shard& s, uint64_t size) {
-  const bool plain = size == segment_bytes_;
+int64_t RamTier::NewSegmentLocked(Shard& s, uint64_t size, uint64_t jumbo_mem) {
+  const bool plain = jumbo_mem == 0;
   if (plain && !s.free_ids.empty()) {
     const uint32_t id = s.free_ids.back();
     s.free_ids.pop_back();
@@ -144,7 +147,7 @@ int64_t RamTier::NewSegmentLocked(Shard& s, uint64_t size) {
     return -1;
   }
   Segment& g = s.segs[id];
-  g.mem.reset(new char[size]);
+  g.mem.reset(new char[plain ? size : jumbo_mem]);
   g.size = static_cast<uint32_t>(size);
   g.jumbo = !plain;
   s.allocated += size;
@@ -158,8 +161,9 @@ void RamTier::EraseLocked(Shard& s, uint64_t* slot, uint64_t hash) {
 }
 
 uint64_t RamTier::AppendLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
-                               bool for_eviction) {
-  if (ram_item::Size(f, f.version) > segment_bytes_) return AppendJumboLocked(s, q, hash, f);
+                               bool for_eviction, const Bytes* shared) {
+  if (ram_item::Size(f, f.version) > segment_bytes_)
+    return AppendJumboLocked(s, q, hash, f, shared != nullptr ? *shared : Bytes::Copy(f.value));
   auto size_in = [&](int64_t id) -> uint64_t {
     const Segment& g = s.segs[id];
     return ram_item::Size(f, g.used == 0 ? f.version : g.base_version);
@@ -195,16 +199,23 @@ uint64_t RamTier::AppendLocked(Shard& s, Queue q, uint64_t hash, const ram_item:
   return RamSlot::Make(hash, static_cast<uint32_t>(s.open[q]), off);
 }
 
-uint64_t RamTier::AppendJumboLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f) {
-  const uint64_t size = ram_item::Size(f, f.version);
+uint64_t RamTier::AppendJumboLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
+                                    Bytes value) {
+  ram_item::Fields head = f;
+  head.value = {};  // the value stays in `value`
+  const uint32_t head_size = ram_item::Size(head, f.version);
+  // Charged: the item as if it were inline, or the header and key and all the
+  // memory the value's owner holds if that is more.
+  const uint64_t size = std::max<uint64_t>(ram_item::Size(f, f.version), head_size + value.held());
   MakeRoomLocked(s, size, /*jumbo=*/true);
-  const int64_t id = NewSegmentLocked(s, size);
+  const int64_t id = NewSegmentLocked(s, size, head_size);
   if (id < 0) return 0;
   Segment& g = s.segs[id];
   g.queue = q;
   g.base_version = f.version;
-  ram_item::Encode(g.mem.get(), f, g.base_version);
-  g.used = static_cast<uint32_t>(size);
+  ram_item::Encode(g.mem.get(), head, g.base_version);
+  g.used = head_size;
+  g.value = std::move(value);
   s.queue_bytes[q] += g.size;
   s.fifo[q].push_back(static_cast<uint32_t>(id));  // sealed at once: it is full
   return RamSlot::Make(hash, static_cast<uint32_t>(id), 0);
@@ -301,10 +312,10 @@ void RamTier::ResizeIndexLocked(Shard& s, uint64_t items) {
 }
 
 bool RamTier::InsertLocked(Shard& s, uint64_t hash, const ram_item::Fields& f, bool only_copy,
-                           int64_t now) {
+                           int64_t now, const Bytes* shared) {
   // A key evicted from small a short while ago goes straight to main.
   const Queue q = s.ghost.Contains(hash) ? kMain : kSmall;
-  const uint64_t loc = AppendLocked(s, q, hash, f, /*for_eviction=*/false);
+  const uint64_t loc = AppendLocked(s, q, hash, f, /*for_eviction=*/false, shared);
   if (loc == 0) return false;
   IndexLocked(s, hash, loc, only_copy, now);
   return true;
@@ -335,7 +346,8 @@ bool RamTier::Lookup(std::string_view key, uint64_t hash, int64_t now, RamHit* o
     misses_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  out->value = std::make_shared<const std::string>(f.value);
+  const Segment& g = s.segs[RamSlot::Segment(*slot)];
+  out->value = g.jumbo ? g.value : Bytes::Copy(f.value);  // a large value by reference
   out->flags = f.flags;
   out->expiry = f.expiry;
   out->version = f.version;
@@ -348,10 +360,10 @@ bool RamTier::Lookup(std::string_view key, uint64_t hash, int64_t now, RamHit* o
   return true;
 }
 
-bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedValue value,
+bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, Bytes value,
                    uint32_t flags, int64_t expiry, uint64_t version, int64_t now) {
   if (expiry != 0 && expiry <= now) return false;
-  if (key.size() + value->size() > max_object_) {
+  if (key.size() + value.size() > max_object_) {
     fills_too_large_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -366,8 +378,8 @@ bool RamTier::Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedV
   // least as new as ours.
   if (FindLocked(s, key, hash) != nullptr) return false;
   fills_.fetch_add(1, std::memory_order_relaxed);
-  const ram_item::Fields f{key, *value, flags, expiry, version};
-  InsertLocked(s, hash, f, false, now);
+  const ram_item::Fields f{key, value.view(), flags, expiry, version};
+  InsertLocked(s, hash, f, false, now, &value);
   return true;
 }
 

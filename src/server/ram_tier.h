@@ -59,16 +59,15 @@
 #include <string_view>
 #include <vector>
 
+#include "coss/bytes.h"
 #include "server/ghost_filter.h"
 #include "server/ram_index.h"
 #include "server/ram_item.h"
 
 namespace coss::server {
 
-using SharedValue = std::shared_ptr<const std::string>;
-
 struct RamHit {
-  SharedValue value;
+  Bytes value;
   uint32_t flags = 0;
   int64_t expiry = 0;
   uint64_t version = 0;
@@ -104,7 +103,7 @@ class RamTier {
 
   uint64_t BeginFill(uint64_t hash);
   // Returns true when the object was installed.
-  bool Fill(std::string_view key, uint64_t hash, uint64_t ticket, SharedValue value, uint32_t flags,
+  bool Fill(std::string_view key, uint64_t hash, uint64_t ticket, Bytes value, uint32_t flags,
             int64_t expiry, uint64_t version, int64_t now);
 
   // Taken before the store write whose result OnWrite reports.
@@ -149,6 +148,10 @@ class RamTier {
     uint64_t base_version = 0;    // versions are stored relative to it
     Queue queue = kSmall;
     bool jumbo = false;  // holds one object larger than a segment; freed when it leaves
+    // A jumbo segment's value, shared rather than copied (a fill keeps the
+    // device buffer it was read into; a hit hands out a reference): mem then
+    // holds only the item's header and key (value length 0).
+    Bytes value;
   };
   struct Shard {
     mutable std::mutex mu;
@@ -181,12 +184,14 @@ class RamTier {
   // Appends an object to `queue`'s open segment, making room first; returns
   // the new slot's location bits (RamSlot::Make with hash). for_eviction: the
   // copy-forward of an eviction, which may use the spare segment.
+  // shared: f's value as a Bytes, kept by reference if the object gets a jumbo
+  // segment (else copied).
   uint64_t AppendLocked(Shard& s, Queue queue, uint64_t hash, const ram_item::Fields& f,
-                        bool for_eviction);
+                        bool for_eviction, const Bytes* shared = nullptr);
   // Appends (to small, or to main for a ghost) and indexes a new object;
   // false when there was no room.
-  bool InsertLocked(Shard& s, uint64_t hash, const ram_item::Fields& f, bool only_copy,
-                    int64_t now);
+  bool InsertLocked(Shard& s, uint64_t hash, const ram_item::Fields& f, bool only_copy, int64_t now,
+                    const Bytes* shared = nullptr);
   // Indexes an appended object (grows the index, and makes room, as needed).
   void IndexLocked(Shard& s, uint64_t hash, uint64_t loc, bool only_copy, int64_t now);
   void EraseLocked(Shard& s, uint64_t* slot, uint64_t hash);  // the object departs
@@ -196,8 +201,11 @@ class RamTier {
   // Evicts until `need` more bytes of segments fit beside the spare segment
   // that an eviction's copies may need.
   void MakeRoomLocked(Shard& s, uint64_t need, bool jumbo);
-  int64_t NewSegmentLocked(Shard& s, uint64_t size);  // -1: no room
-  uint64_t AppendJumboLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f);
+  // -1: no room. size: bytes charged. jumbo_mem: 0 for a plain segment (mem of
+  // `size` bytes), else a jumbo one whose mem has jumbo_mem bytes.
+  int64_t NewSegmentLocked(Shard& s, uint64_t size, uint64_t jumbo_mem = 0);
+  uint64_t AppendJumboLocked(Shard& s, Queue q, uint64_t hash, const ram_item::Fields& f,
+                             Bytes value);
   void EvictOneLocked(Shard& s);
   void ResizeIndexLocked(Shard& s, uint64_t items);
   uint64_t SlotHashLocked(Shard& s, uint64_t slot);  // key hash of the object a slot points to

@@ -7,7 +7,7 @@ ReadResult Store::FromEngine(GetResult&& r) {
   out.code = r.status.code();
   out.seen = r.seen;
   if (r.status.ok()) {
-    out.value = std::make_shared<const std::string>(std::move(r.item.value));
+    out.value = std::move(r.item.value);
     out.flags = r.item.flags;
     out.expiry = r.item.expiry;
     out.version = r.item.version;

@@ -38,7 +38,7 @@ enum class Source : uint8_t { kNone, kRam, kStoreMemory, kStoreDisk };
 struct ReadResult {
   Code code = Code::kNotFound;  // kOk, kNotFound, or an engine error
   std::string error;            // message for engine errors
-  SharedValue value;            // kOk
+  Bytes value;                  // kOk
   uint32_t flags = 0;
   int64_t expiry = 0;
   uint64_t version = 0;

@@ -99,7 +99,7 @@ class Model {
       if (c < acked.size() && acked[c]) floor = std::max(floor, c);
     if (g.status.code() == Code::kNotFound) return "";
     if (!g.status.ok()) return "get failed: " + g.status.ToString();
-    const std::string& v = g.item.value;
+    const std::string v = g.item.value.str();
     const uint64_t serial = std::strtoull(v.c_str(), nullptr, 10);
     for (const Event& e : ev) {
       if (e.serial != serial || !e.put) continue;
@@ -119,7 +119,7 @@ class Model {
   // still be served after a later restart (it is not stale).
   void Rebase(const GetResult& g) {
     if (!g.status.ok()) return;
-    const uint64_t serial = std::strtoull(g.item.value.c_str(), nullptr, 10);
+    const uint64_t serial = std::strtoull(g.item.value.str().c_str(), nullptr, 10);
     std::lock_guard lk(mu_);
     if (serial < acked_.size()) acked_[serial] = true;
   }
@@ -229,7 +229,7 @@ class CrashStateTest : public ::testing::TestWithParam<Param> {
       auto g = e.GetSync(key);
       const auto& ev = model_.Events(id);
       if (g.status.ok() && !ev.empty() && ev.back().serial > life_start_) {
-        const uint64_t serial = std::strtoull(g.item.value.c_str(), nullptr, 10);
+        const uint64_t serial = std::strtoull(g.item.value.str().c_str(), nullptr, 10);
         ASSERT_TRUE(ev.back().put && ev.back().serial == serial &&
                     g.item.value == MakeValue(id, serial, ev.back().len))
             << key << " served an older or foreign value with no crash in between";

@@ -72,6 +72,28 @@ TEST_P(EngineTest, ServesFromDiskAfterFlush) {
   EXPECT_GE(s.stripes_written, 1u);
 }
 
+// A large value read from the device is handed out as a view of the read
+// buffer (no copy); a small one is copied out, so that it does not keep a
+// whole read buffer alive (held() is what a cache keeping it would charge).
+TEST_P(EngineTest, LargeDiskValuesAreViewsOfTheirReadBuffer) {
+  auto e = MustOpen(SmallStore(dir_, GetParam()));
+  const std::string big(12'000, 'b');  // max_value_size is 16 KiB here
+  ASSERT_TRUE(PutStr(*e, "big", big).status.ok());
+  PutStr(*e, "small", std::string(100, 's'));
+  ASSERT_TRUE(e->Flush().ok());
+  auto g = e->GetSync("big");
+  ASSERT_TRUE(g.status.ok());
+  ASSERT_EQ(g.tier, Tier::kDisk);
+  EXPECT_EQ(g.item.value, big);
+  EXPECT_EQ(g.item.value.held() % 4096, 0u) << "not the direct-I/O buffer";
+  EXPECT_GE(g.item.value.held(), big.size());
+  auto s = e->GetSync("small");
+  ASSERT_TRUE(s.status.ok());
+  ASSERT_EQ(s.tier, Tier::kDisk);
+  EXPECT_EQ(s.item.value, std::string(100, 's'));
+  EXPECT_LT(s.item.value.held(), 4096u) << "a small value keeps its whole read buffer";
+}
+
 TEST_P(EngineTest, RingWrapsAndEvictsOldest) {
   auto o = SmallStore(dir_, GetParam(), 1u << 20);  // 15 stripes of 64 KiB
   auto e = MustOpen(o);

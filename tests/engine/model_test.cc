@@ -326,7 +326,7 @@ class History {
 };
 
 // Value: serial (8 bytes), key id (4), then MakeValue bytes; at least 12 bytes.
-std::string SharedValue(uint32_t id, uint64_t serial, uint32_t len) {
+std::string Bytes(uint32_t id, uint64_t serial, uint32_t len) {
   std::string v(12, '\0');
   std::memcpy(v.data(), &serial, 8);
   std::memcpy(v.data() + 8, &id, 4);
@@ -340,7 +340,7 @@ uint64_t SerialOf(uint32_t id, const std::string& v) {
   uint32_t got;
   std::memcpy(&serial, v.data(), 8);
   std::memcpy(&got, v.data() + 8, 4);
-  if (got != id || v != SharedValue(id, serial, static_cast<uint32_t>(v.size() - 12))) return 0;
+  if (got != id || v != Bytes(id, serial, static_cast<uint32_t>(v.size() - 12))) return 0;
   return serial;
 }
 
@@ -388,7 +388,7 @@ TEST_P(ModelTest, SharedKeysFlushAllCrashesAndIoErrors) {
             if (g.status.code() == Code::kIoError) continue;   // a miss, as far as a reader knows
             if (g.status.code() == Code::kNotFound) continue;  // always allowed
             ASSERT_TRUE(g.status.ok()) << g.status.ToString();
-            const uint64_t serial = SerialOf(id, g.item.value);
+            const uint64_t serial = SerialOf(id, g.item.value.str());
             ASSERT_NE(serial, 0u) << key << ": corrupt or foreign bytes";
             const std::string err = h.Judge(id, serial, gs, false);
             ASSERT_TRUE(err.empty()) << key << ": " << err;
@@ -397,7 +397,7 @@ TEST_P(ModelTest, SharedKeysFlushAllCrashesAndIoErrors) {
             if (rng() % 500 == 0) dev->fail_writes = 1;
             const uint64_t serial = ++serials;
             const auto len = static_cast<uint32_t>(rng() % 8 == 0 ? rng() % 9000 : rng() % 1200);
-            const std::string v = SharedValue(id, serial, len);
+            const std::string v = Bytes(id, serial, len);
             HistoryOp* hop = h.Begin(id, true, serial);
             const PutResult r = PutStr(*e, key, v);
             h.End(id, hop, r.status.ok());
@@ -465,7 +465,7 @@ TEST_P(ModelTest, SharedKeysFlushAllCrashesAndIoErrors) {
         ASSERT_EQ(g.status.code(), Code::kNotFound) << key << ": " << g.status.ToString();
         continue;
       }
-      const uint64_t serial = SerialOf(id, g.item.value);
+      const uint64_t serial = SerialOf(id, g.item.value.str());
       ASSERT_NE(serial, 0u) << key << ": corrupt or foreign bytes after crash " << phase;
       const std::string err = h.Judge(id, serial, h.Now(), true);
       ASSERT_TRUE(err.empty()) << key << " after crash " << phase << ": " << err;

@@ -138,7 +138,7 @@ TEST_P(RaceTest, StripeIsNotOverwrittenUnderPendingRead) {
 // (each value names its key and version), never older than one the same reader
 // saw before. Under ThreadSanitizer this also checks the locking itself.
 TEST_P(RaceTest, GetsRunConcurrentlyWithARingThatWraps) {
-  auto e = Open("always");  // relocation on every disk hit: the read completion's locked path
+  auto e = Open("always");    // relocation on every disk hit: the read completion's locked path
   constexpr int kKeys = 600;  // 900 KB of live values: more than the ring holds
   std::vector<std::atomic<int>> latest(kKeys);
   auto value = [](int k, int v) {
@@ -163,9 +163,10 @@ TEST_P(RaceTest, GetsRunConcurrentlyWithARingThatWraps) {
         hits++;
         const std::string want = "k" + std::to_string(k) + ":v";
         int v = -1;
-        if (r.item.value.size() != 1500 || r.item.value.compare(0, want.size(), want) != 0 ||
-            std::sscanf(r.item.value.c_str() + want.size(), "%d", &v) != 1 ||
-            r.item.value != value(k, v) || v < seen[k] || v > latest[k].load() + 1) {
+        const std::string got = r.item.value.str();
+        if (got.size() != 1500 || got.compare(0, want.size(), want) != 0 ||
+            std::sscanf(got.c_str() + want.size(), "%d", &v) != 1 || r.item.value != value(k, v) ||
+            v < seen[k] || v > latest[k].load() + 1) {
           bad++;
           continue;
         }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <functional>
@@ -21,8 +22,8 @@
 namespace coss::server {
 namespace {
 
-SharedValue V(std::string s) {
-  return std::make_shared<const std::string>(std::move(s));
+Bytes V(std::string s) {
+  return Bytes::Adopt(std::move(s));
 }
 
 TEST(RamTierTest, FillThenHit) {
@@ -32,7 +33,7 @@ TEST(RamTierTest, FillThenHit) {
   ASSERT_TRUE(t.Fill("k", h, ticket, V("v1"), 7, 0, 1, 100));
   RamHit hit;
   ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
-  EXPECT_EQ(*hit.value, "v1");
+  EXPECT_EQ(hit.value.view(), "v1");
   EXPECT_EQ(hit.flags, 7u);
   EXPECT_EQ(hit.version, 1u);
   EXPECT_FALSE(hit.hit_before);
@@ -50,7 +51,7 @@ TEST(RamTierTest, WriteDuringReadRefusesTheFill) {
   EXPECT_FALSE(t.Fill("k", h, ticket, V("v1"), 0, 0, 1, 100));    // the stale fill
   RamHit hit;
   ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
-  EXPECT_EQ(*hit.value, "v2");
+  EXPECT_EQ(hit.value.view(), "v2");
   EXPECT_EQ(t.Stats().fills_stale, 1u);
 }
 
@@ -62,7 +63,7 @@ TEST(RamTierTest, WrittenValueIsReadableAndItsOnlyCopyIsKnown) {
   t.OnWrite("k", h, t.BeginWrite(h), 3, "v3", 9, 0, /*only_copy=*/true, 100);
   RamHit hit;
   ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
-  EXPECT_EQ(*hit.value, "v3");
+  EXPECT_EQ(hit.value.view(), "v3");
   EXPECT_EQ(hit.flags, 9u);
   EXPECT_EQ(hit.version, 3u);
   std::vector<std::string> only;
@@ -100,7 +101,7 @@ TEST(RamTierTest, DepartureBetweenAWriteAndItsInsertKeepsItOut) {
   const uint64_t t1 = t.BeginWrite(h);
   t.OnWrite("k", h, t2, 5, "v5", 0, 0, false, 100);  // refused: a departure since t2
   t.OnWrite("k", h, t1, 4, "v4", 0, 0, false, 100);  // must not insert the older v4
-  EXPECT_FALSE(t.Lookup("k", h, 100, &hit)) << "served " << *hit.value;
+  EXPECT_FALSE(t.Lookup("k", h, 100, &hit)) << "served " << hit.value.view();
 }
 
 TEST(RamTierTest, DeleteDuringReadRefusesTheFill) {
@@ -131,7 +132,7 @@ TEST(RamTierTest, WriteAfterFillUpdatesOnlyWithNewerVersion) {
   t.OnWrite("k", h, t.BeginWrite(h), 6, "v6", 0, 0, false, 100);  // a slower, earlier writer
   RamHit hit;
   ASSERT_TRUE(t.Lookup("k", h, 100, &hit));
-  EXPECT_EQ(*hit.value, "v7");
+  EXPECT_EQ(hit.value.view(), "v7");
   EXPECT_EQ(hit.version, 7u);
 }
 
@@ -214,7 +215,7 @@ class ManualEngine final : public Engine {
       return {Status::Ok(), ++version_, {}, /*stored=*/false};
     }
     Item& it = data_[std::string(req.key)];
-    it.value.assign(req.value);
+    it.value = Bytes::Copy(req.value);
     it.flags = req.flags;
     it.expiry = req.expiry;
     it.version = req.keep_version != 0 ? req.keep_version : ++version_;
@@ -253,7 +254,7 @@ class ManualEngine final : public Engine {
 
 std::string ReadNow(Store& s, ManualEngine& e, const std::string& key) {
   std::string got = "<pending>";
-  s.Read(key, [&](ReadResult r) { got = r.ok() ? *r.value : "<miss>"; });
+  s.Read(key, [&](ReadResult r) { got = r.ok() ? r.value.str() : "<miss>"; });
   while (e.pending() > 0) e.CompleteOne();
   return got;
 }
@@ -279,7 +280,7 @@ TEST_F(StoreTest, SetDuringDiskReadNeverLeavesTheOldValueInRam) {
   ram.Invalidate("k", RamKeyHash("k"));  // evicted from RAM: the next read goes to the disk
 
   std::string first;
-  s.Read("k", [&](ReadResult r) { first = *r.value; });  // disk read of "old" in flight
+  s.Read("k", [&](ReadResult r) { first = r.value.str(); });  // disk read of "old" in flight
   ASSERT_EQ(e.pending(), 1u);
   ASSERT_TRUE(Put("new").status.ok());  // the set completes before the read
   e.CompleteOne();                      // the read returns "old" and tries to fill
@@ -379,7 +380,7 @@ TEST(RamTierTest, SmallObjectsCostTheirBytesPlusLittle) {
   for (uint64_t i = 999'000; i < 1'000'000; i++) {
     std::snprintf(key, sizeof key, "key:%07llu", static_cast<unsigned long long>(i));
     ASSERT_TRUE(t.Lookup(key, RamKeyHash(key), 1000, &hit)) << key;
-    ASSERT_EQ(*hit.value, value);
+    ASSERT_EQ(hit.value.view(), value);
     ASSERT_EQ(hit.version, i + 1);
   }
 }
@@ -445,8 +446,8 @@ TEST(RamTierTest, LookupsAlwaysSeeTheLatestWriteUnderEviction) {
     } else if (op < 6) {
       auto it = ref.find(k);
       if (it != ref.end()) {  // a store read completing: the latest value
-        t.Fill(k, h, t.BeginFill(h), std::make_shared<const std::string>(it->second.value),
-               it->second.flags, 0, it->second.version, 1000);
+        t.Fill(k, h, t.BeginFill(h), V(it->second.value), it->second.flags, 0, it->second.version,
+               1000);
       }
     } else {
       RamHit hit;
@@ -454,7 +455,7 @@ TEST(RamTierTest, LookupsAlwaysSeeTheLatestWriteUnderEviction) {
         auto it = ref.find(k);
         ASSERT_NE(it, ref.end()) << k << " deleted but served";
         ASSERT_EQ(hit.version, it->second.version) << k;
-        ASSERT_EQ(*hit.value, it->second.value) << k;
+        ASSERT_EQ(hit.value.view(), it->second.value) << k;
         ASSERT_EQ(hit.flags, it->second.flags) << k;
         hits++;
       }
@@ -494,13 +495,50 @@ TEST(RamTierTest, LargeObjectsGetSegmentsOfTheirOwn) {
       t.OnWrite(sk, sh, t.BeginWrite(sh), 1, std::string(200, 's'), 0, 0, false, 100);
     }
     ASSERT_TRUE(t.Lookup(k, h, 100, &hit)) << "a large object just written";
-    ASSERT_EQ(*hit.value, v);
+    ASSERT_EQ(hit.value.view(), v);
     ASSERT_TRUE(t.Lookup("hot", hh, 100, &hit)) << "the read-again large object was evicted";
-    ASSERT_EQ(*hit.value, hot);
+    ASSERT_EQ(hit.value.view(), hot);
     ASSERT_LE(t.Stats().bytes, t.capacity());
   }
   EXPECT_GT(t.Stats().evictions, 300u);
   EXPECT_GT(t.Stats().copied_forward, 0u);
+}
+
+// A large value is neither copied in nor out: a fill keeps the buffer it was
+// read into, and every hit hands out that same buffer. What the buffer's owner
+// holds (more than the value) is what the tier charges.
+TEST(RamTierTest, LargeValuesAreKeptAndServedByReference) {
+  RamTier t(16 << 20);
+  ASSERT_LT(t.segment_bytes(), 300'000u);
+  auto buf = std::make_shared<std::string>(600'000, 'x');
+  std::fill(buf->begin() + 4096, buf->begin() + 4096 + 500'000, 'v');
+  const Bytes value(buf, std::string_view(*buf).substr(4096, 500'000), buf->size());
+  const uint64_t h = RamKeyHash("chunk");
+  ASSERT_TRUE(t.Fill("chunk", h, t.BeginFill(h), value, 3, 0, 9, 100));
+  const uint64_t charged = t.Stats().bytes;
+  EXPECT_GE(charged, 600'000u) << "the owner's whole buffer is charged, not only the value";
+  RamHit a, b;
+  ASSERT_TRUE(t.Lookup("chunk", h, 100, &a));
+  ASSERT_TRUE(t.Lookup("chunk", h, 100, &b));
+  EXPECT_EQ(a.value.data(), buf->data() + 4096) << "a hit copied the value";
+  EXPECT_EQ(b.value.data(), a.value.data());
+  EXPECT_EQ(a.value.view(), std::string(500'000, 'v'));
+  EXPECT_EQ(a.flags, 3u);
+  EXPECT_EQ(a.version, 9u);
+  // Once evicted (a write replaces it), the tier lets go; a reader's reference
+  // still holds the bytes, unchanged.
+  t.Invalidate("chunk", h);
+  EXPECT_FALSE(t.Lookup("chunk", h, 100, &b));
+  buf.reset();
+  EXPECT_EQ(a.value.view(), std::string(500'000, 'v'));
+  // A written large value is copied once (the writer's buffer is not the tier's).
+  std::string w(400'000, 'w');
+  const uint64_t wh = RamKeyHash("written");
+  t.OnWrite("written", wh, t.BeginWrite(wh), 10, w, 0, 0, false, 100);
+  ASSERT_TRUE(t.Lookup("written", wh, 100, &b));
+  EXPECT_NE(b.value.data(), w.data());
+  w.assign(w.size(), 'z');
+  EXPECT_EQ(b.value.view(), std::string(400'000, 'w'));
 }
 
 }  // namespace
