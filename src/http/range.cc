@@ -104,17 +104,32 @@ std::string UnsatisfiedRange(uint64_t length) {
   return "bytes */" + std::to_string(length);
 }
 
+std::vector<std::string> MultipartFraming(const std::vector<ByteRange>& ranges, uint64_t length,
+                                          std::string_view content_type,
+                                          std::string_view boundary) {
+  std::vector<std::string> out;
+  out.reserve(ranges.size() + 1);
+  for (const ByteRange& r : ranges) {
+    std::string part(out.empty() ? "" : "\r\n");
+    part.append("--").append(boundary).append("\r\n");
+    if (!content_type.empty()) part.append("Content-Type: ").append(content_type).append("\r\n");
+    part.append("Content-Range: ").append(ContentRange(r, length)).append("\r\n\r\n");
+    out.push_back(std::move(part));
+  }
+  out.push_back(std::string("\r\n--").append(boundary).append("--\r\n"));
+  return out;
+}
+
 std::string MultipartByteranges(std::string_view body, const std::vector<ByteRange>& ranges,
                                 std::string_view content_type, std::string_view boundary) {
+  const std::vector<std::string> framing =
+      MultipartFraming(ranges, body.size(), content_type, boundary);
   std::string out;
-  for (const ByteRange& r : ranges) {
-    if (!out.empty()) out.append("\r\n");
-    out.append("--").append(boundary).append("\r\n");
-    if (!content_type.empty()) out.append("Content-Type: ").append(content_type).append("\r\n");
-    out.append("Content-Range: ").append(ContentRange(r, body.size())).append("\r\n\r\n");
-    out.append(body.substr(r.first, r.size()));
+  for (size_t i = 0; i < ranges.size(); i++) {
+    out.append(framing[i]);
+    out.append(body.substr(ranges[i].first, ranges[i].size()));
   }
-  out.append("\r\n--").append(boundary).append("--\r\n");
+  out.append(framing.back());
   return out;
 }
 

@@ -52,4 +52,11 @@ std::string UnsatisfiedRange(uint64_t length);
 std::string MultipartByteranges(std::string_view body, const std::vector<ByteRange>& ranges,
                                 std::string_view content_type, std::string_view boundary);
 
+// The same body's framing, for a body streamed rather than held: element i
+// goes before range i's bytes (its part header), the last one after the last
+// range (the closing boundary); ranges.size() + 1 strings. The body is the
+// framing and the ranges' bytes interleaved, in that order.
+std::vector<std::string> MultipartFraming(const std::vector<ByteRange>& ranges, uint64_t length,
+                                          std::string_view content_type, std::string_view boundary);
+
 }  // namespace coss::http

@@ -647,51 +647,59 @@ void ClientConn::ServeEntry(bool stale) {
   std::vector<http::ByteRange> ranges;
   http::RangeOutcome range =
       e.status == 200 ? RangeRequested(e.response, length, &ranges) : http::RangeOutcome::kIgnore;
-  // Several ranges of a chunked body: the whole body (the RFC allows it).
-  if (e.chunked() && range == http::RangeOutcome::kSatisfiable && ranges.size() > 1) {
-    range = http::RangeOutcome::kIgnore;
-  }
-  uint64_t begin = 0;
-  uint64_t end = length;
+  // What a chunked body streams from the store (a background revalidation has
+  // nobody to send it to).
+  std::vector<http::ByteRange> stream;
+  std::vector<std::string> framing;
   switch (range) {
     case http::RangeOutcome::kIgnore:
       AppendHead(e.status, e.reason, f, length, false);
       if (!head_only_) out_.append(e.body);
+      if (length > 0) stream.push_back({0, length - 1});
       break;
     case http::RangeOutcome::kUnsatisfiable:
       AppendUnsatisfiable(length);
-      end = 0;
       break;
     case http::RangeOutcome::kSatisfiable:
       if (ranges.size() == 1) {
         f.Add("Content-Range", http::ContentRange(ranges[0], length));
         AppendHead(206, "Partial Content", f, ranges[0].size(), false);
-        begin = ranges[0].first;
-        end = ranges[0].last + 1;
         if (!e.chunked()) out_.append(e.body, ranges[0].first, ranges[0].size());
       } else {
         const std::string type(f.Get("Content-Type").value_or(""));
         const std::string boundary = Boundary();
         f.Remove("Content-Type");
         f.Add("Content-Type", "multipart/byteranges; boundary=" + boundary);
-        const std::string body = http::MultipartByteranges(e.body, ranges, type, boundary);
-        AppendHead(206, "Partial Content", f, body.size(), false);
-        out_.append(body);
+        if (e.chunked()) {
+          framing = http::MultipartFraming(ranges, length, type, boundary);
+          uint64_t size = 0;
+          for (const std::string& part : framing) size += part.size();
+          for (const http::ByteRange& r : ranges) size += r.size();
+          AppendHead(206, "Partial Content", f, size, false);
+        } else {
+          const std::string body = http::MultipartByteranges(e.body, ranges, type, boundary);
+          AppendHead(206, "Partial Content", f, body.size(), false);
+          out_.append(body);
+        }
       }
+      stream = std::move(ranges);
       break;
   }
-  // A chunked body streams from the store, a chunk at a time (a background
-  // revalidation has nobody to send it to).
-  if (e.chunked() && !head_only_ && begin < end && fd_ >= 0) {
-    stream_begin_ = begin;
-    stream_end_ = end;
-    stream_next_ = begin / e.chunk_size;
-    stream_last_ = (end - 1) / e.chunk_size;
-    phase_ = Phase::kStream;
-    ReadNextChunk();
+  if (e.chunked() && !head_only_ && !stream.empty() && fd_ >= 0) {
+    StartStream(std::move(stream), std::move(framing));
     return;
   }
   phase_ = Phase::kFlush;
+}
+
+void ClientConn::StartStream(std::vector<http::ByteRange> ranges,
+                             std::vector<std::string> framing) {
+  stream_ranges_ = std::move(ranges);
+  stream_framing_ = std::move(framing);
+  stream_range_ = 0;
+  stream_next_ = stream_ranges_.front().first / entry_->chunk_size;
+  phase_ = Phase::kStream;
+  ReadNextChunk();
 }
 
 bool ClientConn::ChunksPresent(const CacheEntry& e) {
@@ -724,14 +732,34 @@ void ClientConn::OnChunk(const server::ReadResult& r) {
     Close();
     return;
   }
-  const uint64_t lo = std::max(start, stream_begin_);
-  const uint64_t hi = std::min(start + want, stream_end_);
-  chunks_out_.push_back(ChunkOut{r.value, lo - start, hi - lo});
-  chunks_out_bytes_ += hi - lo;
-  if (stream_next_ == stream_last_) {
+  // The parts of every range this chunk holds, in order, each range's part
+  // header before its first byte (ranges are ascending and disjoint).
+  const bool multipart = !stream_framing_.empty();
+  auto queue = [this](Bytes value, size_t off, size_t len) {
+    chunks_out_bytes_ += len;
+    chunks_out_.push_back(ChunkOut{std::move(value), off, len});
+  };
+  const uint64_t chunk_end = start + want;
+  while (stream_range_ < stream_ranges_.size()) {
+    const http::ByteRange& br = stream_ranges_[stream_range_];
+    if (br.first >= chunk_end) break;  // starts in a later chunk
+    const uint64_t lo = std::max(start, br.first);
+    const uint64_t hi = std::min(chunk_end, br.last + 1);
+    if (multipart && lo == br.first) {
+      const std::string& part = stream_framing_[stream_range_];
+      queue(Bytes::Copy(part), 0, part.size());
+    }
+    queue(r.value, lo - start, hi - lo);
+    if (hi != br.last + 1) break;  // continues in the next chunk
+    stream_range_++;
+  }
+  if (stream_range_ == stream_ranges_.size()) {
+    if (multipart) queue(Bytes::Copy(stream_framing_.back()), 0, stream_framing_.back().size());
     phase_ = Phase::kFlush;
   } else {
-    stream_next_++;
+    // The next chunk the ranges need: this range's next one, or the one the
+    // next range starts in.
+    stream_next_ = std::max(stream_next_ + 1, stream_ranges_[stream_range_].first / e.chunk_size);
     // Read ahead: the next chunk is read while this one is being sent.
     if (Pending() < kStreamAhead) ReadNextChunk();
   }

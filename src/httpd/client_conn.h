@@ -209,15 +209,19 @@ class ClientConn {
   bool chunk_out_ = false;  // re-chunked to the client
   bool replaces_ = false;   // a stored version of this URL goes if this one is not stored
   BodyWriter writer_;       // active while the response being streamed is to be stored
-  // Serving a chunked entry: the chunks [stream_next_, stream_last_] are read
-  // one at a time, the bytes [stream_begin_, stream_end_) of the body sent.
+  // Serving a chunked entry: the byte ranges stream_ranges_ of the body (the
+  // whole body, one range, or several as multipart/byteranges with
+  // stream_framing_ around them: http::MultipartFraming) are sent in order;
+  // the chunks they cover are read one at a time, from stream_next_ on.
+  // stream_range_ is the range the next chunk continues or starts.
+  void StartStream(std::vector<http::ByteRange> ranges, std::vector<std::string> framing);
   void ReadNextChunk();
   void OnChunk(const server::ReadResult& r);
   bool ChunksPresent(const CacheEntry& e);
+  std::vector<http::ByteRange> stream_ranges_;
+  std::vector<std::string> stream_framing_;  // empty, or stream_ranges_.size() + 1 strings
+  size_t stream_range_ = 0;
   uint64_t stream_next_ = 0;
-  uint64_t stream_last_ = 0;
-  uint64_t stream_begin_ = 0;
-  uint64_t stream_end_ = 0;
   bool chunk_reading_ = false;
   // Chunks queued for the client by reference (after out_), not copied.
   struct ChunkOut {

@@ -713,6 +713,29 @@ class Heuristic(HttpTest):
         self.assertEqual(self.origin.hits("/heur"), 2)  # the cap passed: revalidated
 
 
+def parse_multipart(body, boundary):
+    """The parts of a multipart/byteranges body as (first, last, bytes), checking
+    its framing exactly (RFC 9110 §14.6): nothing before, between or after."""
+    parts, pos = [], 0
+    while True:
+        delim = (b"\r\n" if pos else b"") + b"--" + boundary
+        assert body.startswith(delim, pos), body[pos:pos + 80]
+        pos += len(delim)
+        if body.startswith(b"--\r\n", pos):
+            pos += 4
+            break
+        assert body.startswith(b"\r\n", pos)
+        end = body.index(b"\r\n\r\n", pos)
+        head, pos = body[pos + 2:end], end + 4
+        cr = [ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-range:")]
+        assert len(cr) == 1, head
+        first, last = map(int, cr[0].split(b" ")[-1].split(b"/")[0].split(b"-"))
+        parts.append((first, last, body[pos:pos + last - first + 1]))
+        pos += last - first + 1
+    assert pos == len(body), (pos, len(body))
+    return parts
+
+
 class LargeObjects(HttpTest):
     """Bodies over the item limit (-I 64k here) are stored as chunks and served
     from them, ranges included; they survive a kill -9 once received whole."""
@@ -749,8 +772,23 @@ class LargeObjects(HttpTest):
             self.assertEqual((st, got == want, len(got)), (206, True, len(want)), rng)
         st, h, _ = self.get("/big-r", headers={"Range": "bytes=2000000-"})
         self.assertEqual((st, h["content-range"]), (416, "bytes */1048576"))
-        st, _, got = self.get("/big-r", headers={"Range": "bytes=0-9,20-29"})
-        self.assertEqual((st, got == body), (200, True))  # several ranges: the whole body
+        # Several ranges: multipart/byteranges streamed from the chunks (60 KiB
+        # each here): two in one chunk, one across three chunks, one that
+        # starts in the chunk where the previous one ends, the body's last byte.
+        spec = [(0, 9), (20, 29), (61000, 190000), (190100, 190200), (1048575, 1048575)]
+        st, h, got = self.get("/big-r", headers={
+            "Range": "bytes=" + ",".join(f"{a}-{b}" for a, b in reversed(spec))})
+        self.assertEqual(st, 206)
+        ctype = h["content-type"]
+        self.assertTrue(ctype.startswith("multipart/byteranges; boundary="), ctype)
+        self.assertEqual(int(h["content-length"]), len(got))
+        parts = parse_multipart(got, ctype.split("boundary=")[1].encode())
+        self.assertEqual([(a, b) for a, b, _ in parts], spec)  # ascending
+        for a, b, data in parts:
+            self.assertTrue(data == body[a:b + 1], (a, b))
+        # Range is defined for GET only (RFC 9110 §14.2): a HEAD gets the whole head.
+        st, h, got = self.get("/big-r", method="HEAD", headers={"Range": "bytes=0-9,20-29"})
+        self.assertEqual((st, h["content-length"], got), (200, str(len(body)), b""))
         self.assertEqual(self.origin.hits("/big-r"), 1)
 
     def test_a_chunked_transfer_of_unknown_length_is_stored_too(self):
