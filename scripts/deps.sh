@@ -6,6 +6,7 @@ pkgs=(build-essential cmake pkg-config clang clang-tools libclang-rt-dev
       liburing-dev libxxhash-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       memcached libmemcached-tools python3 python3-pymemcache fio nutcracker haproxy curl
+      netcat-openbsd
       systemd groff-base)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -78,6 +78,7 @@ class Parser {
 
 // Replies used by the parser (also used by the server for the same situations).
 namespace reply {
+inline constexpr std::string_view kOk = "OK\r\n";
 inline constexpr std::string_view kError = "ERROR\r\n";
 inline constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format\r\n";
 inline constexpr std::string_view kBadChunk = "CLIENT_ERROR bad data chunk\r\n";
