@@ -81,9 +81,9 @@ bool Server::Open(std::string* err) {
   ctx_.started_at = NowSeconds();
   ctx_.verbosity.store(cfg_.verbosity);
 
-  // The HTTP port is bound before the memcached one: once a client can connect
-  // to the latter (how scripts and tests see that cossd is up), the HTTP port
-  // takes connections too.
+  // The HTTP and metrics ports are bound before the memcached one: once a
+  // client can connect to the latter (how scripts and tests see that cossd is
+  // up), the others take connections too.
   if (cfg_.http_port != 0) {
     proxy_ = std::make_unique<httpd::HttpProxy>(httpd::ProxyOptions::From(cfg_), store_.get());
     if (!proxy_->Open(err)) {
@@ -92,12 +92,6 @@ bool Server::Open(std::string* err) {
       return false;
     }
     ctx_.http = &proxy_->metrics();
-  }
-  listen_fd_ = ListenTcp(cfg_.listen, cfg_.port, &port_, err);
-  if (listen_fd_ < 0) {
-    proxy_.reset();
-    engine_->Close();
-    return false;
   }
   for (uint32_t i = 0; i < cfg_.threads; i++) {
     auto w = std::make_unique<Worker>(static_cast<int>(i), &ctx_);
@@ -116,6 +110,13 @@ bool Server::Open(std::string* err) {
       engine_->Close();
       return false;
     }
+  }
+  listen_fd_ = ListenTcp(cfg_.listen, cfg_.port, &port_, err);
+  if (listen_fd_ < 0) {
+    http_.reset();
+    proxy_.reset();
+    engine_->Close();
+    return false;
   }
   for (auto& w : workers_) w->Start(listen_fd_);
   if (proxy_) proxy_->Start();
