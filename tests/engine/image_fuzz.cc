@@ -238,7 +238,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!e.ok()) return 0;  // refusing a damaged store with an error is allowed
   for (uint32_t id = 0; id < kKeys; id++) {
     const GetResult g = (*e)->GetSync(KeyName(id));
-    if (g.status.ok()) Check(IsValueOf(id, g.item.value), "served a value never written");
+    if (g.status.ok()) Check(IsValueOf(id, g.item.value.str()), "served a value never written");
   }
   // The recovered store takes and serves a new write.
   const std::string k = KeyName(0), v = MakeValue(0, ~uint64_t{0} >> 1, 777);
