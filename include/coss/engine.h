@@ -73,6 +73,16 @@ struct PutRequest {
   bool skip_admission = false;
 };
 
+// How far a write must have gone before WhenPersisted reports it.
+enum class Persistence : uint8_t {
+  // Its journal entry is on the device (a completed direct write): a process
+  // crash (kill -9) can no longer undo it; a power cut still may.
+  kWritten,
+  // ... and the device flushed its cache (fdatasync): a power cut cannot
+  // undo it either.
+  kSynced,
+};
+
 // Identifies an accepted write in its device's journal (see WhenDurable).
 struct WriteTicket {
   uint32_t shard = 0;
@@ -114,7 +124,14 @@ class Engine {
   // closed first. cb runs on a journal thread (or inline when the outcome is
   // known); keep it short. Acknowledge a client only on Ok for crash safety
   // (cossd's default).
-  virtual void WhenDurable(WriteTicket ticket, std::function<void(const Status&)> cb) = 0;
+  void WhenDurable(WriteTicket ticket, std::function<void(const Status&)> cb) {
+    WhenPersisted(ticket, Persistence::kSynced, std::move(cb));
+  }
+  // WhenDurable at either level: kWritten reports once the journal entry is
+  // written, before the device is flushed (what a process crash cannot undo);
+  // errors as above.
+  virtual void WhenPersisted(WriteTicket ticket, Persistence level,
+                             std::function<void(const Status&)> cb) = 0;
   // Seals the open membufs, writes everything, fsyncs the devices.
   virtual Status Flush() = 0;
   // Writes an index checkpoint per device now (also done every

@@ -136,18 +136,19 @@ class EngineImpl final : public Engine {
       uint64_t lsn = 0;
       if (Status st = s->Clear(&lsn); !st.ok()) return st;
       std::promise<Status> done;
-      s->WhenDurable(lsn, [&done](const Status& d) { done.set_value(d); });
+      s->WhenPersisted(lsn, Persistence::kSynced, [&done](const Status& d) { done.set_value(d); });
       if (Status d = done.get_future().get(); !d.ok()) return d;
     }
     return Status::Ok();
   }
 
-  void WhenDurable(WriteTicket t, std::function<void(const Status&)> cb) override {
+  void WhenPersisted(WriteTicket t, Persistence level,
+                     std::function<void(const Status&)> cb) override {
     if (t.lsn == 0 || t.shard >= shards_.size()) {
       cb(Status::Ok());
       return;
     }
-    shards_[t.shard]->WhenDurable(t.lsn, std::move(cb));
+    shards_[t.shard]->WhenPersisted(t.lsn, level, std::move(cb));
   }
 
   Status Flush() override {

@@ -80,13 +80,15 @@ uint64_t Journal::Append(uint64_t key_hash, uint64_t seq) {
   return ++appended_lsn_;
 }
 
-void Journal::WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb) {
+void Journal::WhenPersisted(uint64_t lsn, Persistence level,
+                            std::function<void(const Status&)> cb) {
   Status outcome;
   {
     std::lock_guard lk(mu_);
-    if (lsn > durable_lsn_) {
+    const bool written = level == Persistence::kWritten;
+    if (lsn > (written ? std::max(written_lsn_, durable_lsn_) : durable_lsn_)) {
       if (running_ && failed_.ok()) {
-        waiters_.emplace(lsn, std::move(cb));
+        (written ? written_waiters_ : waiters_).emplace(lsn, std::move(cb));
         cv_.notify_one();  // someone waits: no lingering
         return;
       }
@@ -188,11 +190,26 @@ void Journal::Release(uint64_t lsn, bool durable) {
     std::lock_guard lk(mu_);
     if (durable) durable_lsn_ = std::max(durable_lsn_, lsn);
     outcome = durable ? Status::Ok() : NotDurableLocked();
-    auto end = waiters_.upper_bound(lsn);
-    for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
-    waiters_.erase(waiters_.begin(), end);
+    for (auto* w : {&written_waiters_, &waiters_}) {
+      auto end = w->upper_bound(lsn);
+      for (auto it = w->begin(); it != end; ++it) ready.push_back(std::move(it->second));
+      w->erase(w->begin(), end);
+    }
   }
   for (auto& cb : ready) cb(outcome);
+}
+
+void Journal::ReleaseWritten(uint64_t lsn) {
+  std::vector<std::function<void(const Status&)>> ready;
+  {
+    std::lock_guard lk(mu_);
+    written_lsn_ = std::max(written_lsn_, lsn);
+    auto end = written_waiters_.upper_bound(lsn);
+    for (auto it = written_waiters_.begin(); it != end; ++it)
+      ready.push_back(std::move(it->second));
+    written_waiters_.erase(written_waiters_.begin(), end);
+  }
+  for (auto& cb : ready) cb(Status::Ok());
 }
 
 Status Journal::WriteBlock(uint32_t slot, const char* block) {
@@ -261,7 +278,7 @@ void Journal::Run() {
       std::unique_lock lk(mu_);
       auto urgent = [this] {
         return stop_ || block_requests_ > blocks_done_ || !waiters_.empty() ||
-               pending_.size() >= format::kJournalEntriesPerBlock;
+               !written_waiters_.empty() || pending_.size() >= format::kJournalEntriesPerBlock;
       };
       cv_.wait(lk, [&] { return urgent() || !pending_.empty(); });
       // Entries nobody waits for yet (buffered acknowledgements, writes before
@@ -308,6 +325,9 @@ void Journal::Run() {
     }
     Status st = WriteBlocks(batch, synced_seq());
     if (st.ok()) {
+      // Written (direct I/O): a process crash can no longer undo these
+      // entries, and the kWritten waiters need not wait for the flush.
+      ReleaseWritten(lsn_end);
       st = SyncDevice();
       syncs_++;
     }

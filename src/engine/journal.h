@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "coss/engine.h"
 #include "engine/format.h"
 #include "engine/version_clock.h"
 #include "io/device.h"
@@ -70,7 +71,12 @@ class Journal {
   // Runs cb(Ok) once entry lsn is on stable storage, or cb(error) once the
   // journal has failed (see above) or stopped without writing it. On the
   // flusher thread, or inline when the outcome is already known.
-  void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb);
+  void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb) {
+    WhenPersisted(lsn, Persistence::kSynced, std::move(cb));
+  }
+  // kWritten: cb(Ok) once the block holding entry lsn is written, before the
+  // fdatasync that makes it durable (the group commit's write comes first).
+  void WhenPersisted(uint64_t lsn, Persistence level, std::function<void(const Status&)> cb);
   uint64_t durable_lsn();
   // The lsn of the newest entry appended so far: waiting for it waits for every
   // write accepted before this call (an answer that depends on them, such as a
@@ -109,8 +115,11 @@ class Journal {
   static Status SyncFailure(const Status& s);  // the error a failed fdatasync becomes
   // The sticky failure: logs, and from now on every waiter gets `st`.
   void Fail(const Status& st);
-  // Hands waiters up to `lsn` their outcome: Ok, or the sticky failure.
+  // Hands waiters (both levels) up to `lsn` their outcome: Ok, or the sticky
+  // failure.
   void Release(uint64_t lsn, bool durable);
+  // The blocks holding entries up to `lsn` are written: kWritten waiters go.
+  void ReleaseWritten(uint64_t lsn);
   // The outcome for a write that will never be durable: the failure, or kShutdown.
   Status NotDurableLocked() const;  // REQUIRES(mu_)
 
@@ -124,10 +133,12 @@ class Journal {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<format::JournalEntry> pending_;                            // GUARDED_BY(mu_)
-  uint64_t appended_lsn_ = 0;                                            // GUARDED_BY(mu_)
-  uint64_t durable_lsn_ = 0;                                             // GUARDED_BY(mu_)
-  std::multimap<uint64_t, std::function<void(const Status&)>> waiters_;  // GUARDED_BY(mu_)
+  std::vector<format::JournalEntry> pending_;                                    // GUARDED_BY(mu_)
+  uint64_t appended_lsn_ = 0;                                                    // GUARDED_BY(mu_)
+  uint64_t durable_lsn_ = 0;                                                     // GUARDED_BY(mu_)
+  std::multimap<uint64_t, std::function<void(const Status&)>> waiters_;          // GUARDED_BY(mu_)
+  uint64_t written_lsn_ = 0;                                                     // GUARDED_BY(mu_)
+  std::multimap<uint64_t, std::function<void(const Status&)>> written_waiters_;  // GUARDED_BY(mu_)
   bool stop_ = false;
   bool running_ = false;
   Status failed_;  // GUARDED_BY(mu_): the sticky failure (ok: none)

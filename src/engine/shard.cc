@@ -350,12 +350,12 @@ void Shard::SealOpenForJournal() {
   Issue(act);
 }
 
-void Shard::WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb) {
+void Shard::WhenPersisted(uint64_t lsn, Persistence level, std::function<void(const Status&)> cb) {
   if (journal_ == nullptr || lsn == 0) {
     cb(Status::Ok());
     return;
   }
-  journal_->WhenDurable(lsn, std::move(cb));
+  journal_->WhenPersisted(lsn, level, std::move(cb));
 }
 
 Status Shard::Flush() {

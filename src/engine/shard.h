@@ -98,7 +98,7 @@ class Shard {
   }
   Status WriteJournalBlockNow() { return journal_ ? journal_->WriteNow() : Status::Ok(); }
   // Runs cb once journal entry `lsn` is on stable storage (see journal.h).
-  void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb);
+  void WhenPersisted(uint64_t lsn, Persistence level, std::function<void(const Status&)> cb);
   Status Flush();
   // Seals the open membuf if its first record was appended at or before cutoff
   // (EngineOptions::max_buffer_age_s).

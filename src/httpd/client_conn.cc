@@ -389,7 +389,7 @@ void ClientConn::Purge() {
 }
 
 void ClientConn::Track(const WriteTicket& t) {
-  if (!loop_->opts().ack_durable || t.lsn == 0) return;
+  if (!loop_->opts().ack_wait || t.lsn == 0) return;
   // A shard's journal is made durable in order: its latest ticket covers the
   // earlier ones (a chunked body writes many), so one per shard is kept.
   for (WriteTicket& have : tickets_) {
@@ -413,7 +413,8 @@ void ClientConn::SyncThenRelease() {
   std::vector<WriteTicket> tickets;
   tickets.swap(tickets_);
   for (const WriteTicket& t : tickets) {
-    loop_->store().WhenDurable(t, [loop, id](const Status& st) { loop->PostDurable(id, st); });
+    loop_->store().WhenPersisted(t, loop_->opts().ack_level,
+                                 [loop, id](const Status& st) { loop->PostDurable(id, st); });
   }
 }
 

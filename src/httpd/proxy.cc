@@ -53,7 +53,8 @@ ProxyOptions ProxyOptions::From(const server::ServerConfig& c) {
   o.max_object = c.http_max_object;
   o.max_item = c.max_item_size;
   o.max_clients = c.max_connections;
-  o.ack_durable = c.ack_durable;
+  o.ack_wait = c.ack_wait;
+  o.ack_level = c.ack_level;
   o.heuristic.fraction = c.http_heuristic_percent / 100.0;
   o.heuristic.max = c.http_heuristic_max_s;
   return o;

@@ -141,12 +141,13 @@ void Connection::Finish(Op& op) {
 }
 
 void Connection::AwaitDurable(Op& op, const WriteTicket& t) {
-  if (!cfg_.ack_durable || t.lsn == 0) return;
+  if (!cfg_.ack_wait || t.lsn == 0) return;
   op.durable_pending++;
   Worker* w = worker_;
   const uint64_t id = id_;
   const uint64_t seq = op.seq;
-  ctx_->store->WhenDurable(t, [w, id, seq](const Status& st) { w->DeliverDurable(id, seq, st); });
+  ctx_->store->WhenPersisted(t, cfg_.ack_level,
+                             [w, id, seq](const Status& st) { w->DeliverDurable(id, seq, st); });
 }
 
 Status Connection::RemoveAfterMiss(Op& op, std::string_view key, bool* deleted) {

@@ -58,10 +58,12 @@ const std::vector<OptionDef>& Defs() {
        "SERVER_ERROR) (default wait)",
        "wait|busy"},
       {"write-ack", "--write-ack",
-       "when a write is acknowledged: durable (after the store's journal is on disk: after a "
-       "crash a read finds the acknowledged value or a miss, never an older or deleted one) or "
-       "buffered (at once; faster, a crash may bring older values back) "
-       "(default durable)",
+       "when a write is acknowledged: durable (once the store's journal has it on disk, synced: "
+       "after any crash, power cuts included, a read finds the acknowledged value or a miss, "
+       "never an older or deleted one), written (once its journal entry is written, before "
+       "the sync: the same after a process crash such as kill -9; a start after an unclean "
+       "stop across a reboot starts with an empty store rather than risk older values) or "
+       "buffered (at once; a crash may bring older values back) (default durable)",
        "durable|buffered"},
       {"checkpoint", "--checkpoint",
        "index checkpoints, which let a restart skip the store scan: next to each store file "
@@ -201,11 +203,15 @@ class Builder {
       c_.relocation = v;
     } else if (name == "write-ack") {
       if (v == "durable") {
-        c_.ack_durable = true;
+        c_.ack_wait = true;
+        c_.ack_level = Persistence::kSynced;
+      } else if (v == "written") {
+        c_.ack_wait = true;
+        c_.ack_level = Persistence::kWritten;
       } else if (v == "buffered") {
-        c_.ack_durable = false;
+        c_.ack_wait = false;
       } else {
-        return bad("expected durable or buffered");
+        return bad("expected durable, written or buffered");
       }
     } else if (name == "checkpoint") {
       if (v.empty()) return bad("expected a path or none");

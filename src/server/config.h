@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "coss/engine.h"
 #include "coss/options.h"
 
 namespace coss::server {
@@ -31,8 +32,13 @@ struct ServerConfig {
   IoKind io = IoKind::kUring;
   std::string relocation = EngineOptions{}.relocation;  // the engine's default policy
   FullPolicy on_full = FullPolicy::kWait;
-  bool ack_durable = true;  // --write-ack durable|buffered
-  std::string checkpoint;   // "" = next to each store; "none" = off; else a directory
+  // --write-ack: what a write's acknowledgement waits for. durable: its
+  // journal entry synced (survives a power cut); written: its journal entry
+  // written, not yet flushed (survives kill -9; a start after an unclean stop
+  // across a reboot empties the store, see boot_guard.h); buffered: nothing.
+  Persistence ack_level = Persistence::kSynced;
+  bool ack_wait = true;    // false: buffered
+  std::string checkpoint;  // "" = next to each store; "none" = off; else a directory
   uint32_t checkpoint_interval_s = 300;
   uint32_t max_buffer_age_s = 30;
   uint16_t metrics_port = 0;                // 0 = no HTTP endpoint

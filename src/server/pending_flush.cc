@@ -25,20 +25,7 @@ std::string PendingFlush::PathFor(const ServerConfig& cfg) {
 
 Status PendingFlush::Save(int64_t at) const {
   if (path_.empty()) return Status::Ok();
-  const std::string tmp = path_ + ".tmp";
-  const std::string text = std::to_string(at) + "\n";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Error(Code::kIoError, tmp + ": " + std::strerror(errno));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    const std::string why = std::strerror(ok ? errno : err);
-    ::unlink(tmp.c_str());
-    return Error(Code::kIoError, path_ + ": " + why);
-  }
-  return SyncParentDir(path_);  // the rename is durable only then
+  return WriteFileDurably(path_, std::to_string(at) + "\n");
 }
 
 Status PendingFlush::Remove() const {

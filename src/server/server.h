@@ -16,6 +16,7 @@
 
 #include "coss/engine.h"
 #include "httpd/proxy.h"
+#include "server/boot_guard.h"
 #include "server/config.h"
 #include "server/context.h"
 #include "server/http_metrics.h"
@@ -45,6 +46,7 @@ class Server {
   std::unique_ptr<RamTier> ram_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<PendingFlush> pending_flush_;
+  std::unique_ptr<BootGuard> boot_guard_;
   MetaStates meta_;
   ServerContext ctx_;
   std::vector<std::unique_ptr<Worker>> workers_;

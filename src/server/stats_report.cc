@@ -236,7 +236,9 @@ void SettingsStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_io", c.io == IoKind::kUring ? "uring" : "threads");
   out->Stat("coss_relocation", c.relocation);
   out->Stat("coss_on_full", c.on_full == FullPolicy::kWait ? "wait" : "busy");
-  out->Stat("coss_write_ack", c.ack_durable ? "durable" : "buffered");
+  out->Stat("coss_write_ack", !c.ack_wait                            ? "buffered"
+                              : c.ack_level == Persistence::kWritten ? "written"
+                                                                     : "durable");
   out->Stat("coss_checkpoint", c.checkpoint.empty() ? "default" : c.checkpoint);
   out->Stat("coss_checkpoint_interval", c.checkpoint_interval_s);
   out->Stat("coss_max_buffer_age", c.max_buffer_age_s);

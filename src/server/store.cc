@@ -114,12 +114,13 @@ Status Store::Remove(std::string_view key, const Locator* expect, WriteTicket* t
   return s;
 }
 
-void Store::WhenDurable(const WriteTicket& t, std::function<void(const Status&)> cb) {
+void Store::WhenPersisted(const WriteTicket& t, Persistence level,
+                          std::function<void(const Status&)> cb) {
   if (t.lsn == 0) {
     cb(Status::Ok());
     return;
   }
-  engine_->WhenDurable(t, std::move(cb));
+  engine_->WhenPersisted(t, level, std::move(cb));
 }
 
 Status Store::Clear() {

@@ -69,7 +69,11 @@ class Store {
   Result<uint64_t> KeepRamOnlyCopies();
   // cb(Ok) once the write is on stable storage, cb(error) when the engine can
   // no longer promise it (Engine::WhenDurable); inline or on a journal thread.
-  void WhenDurable(const WriteTicket& t, std::function<void(const Status&)> cb);
+  void WhenDurable(const WriteTicket& t, std::function<void(const Status&)> cb) {
+    WhenPersisted(t, Persistence::kSynced, std::move(cb));
+  }
+  void WhenPersisted(const WriteTicket& t, Persistence level,
+                     std::function<void(const Status&)> cb);
 
   Engine& engine() { return *engine_; }
   RamTier* ram() { return ram_; }

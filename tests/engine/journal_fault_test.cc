@@ -7,7 +7,9 @@
 // produced on demand by a real file); the I/O underneath is real.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 
 #include "engine/format.h"
 #include "engine/journal.h"
@@ -58,6 +60,47 @@ TEST_P(JournalFaultTest, FailedSyncIsNeverAcknowledgedAndStaysFailed) {
   EXPECT_EQ(e->Clear().code(), Code::kIoError) << "flush_all must not report success";
   // Reads go on.
   EXPECT_EQ(e->GetSync("k").status.code(), Code::kNotFound);  // cleared in memory
+}
+
+// Persistence::kWritten (cossd --write-ack written): reported once the journal
+// block is written, without waiting for the flush; kSynced waits for it. A
+// failed flush fails the kSynced waiters, not the kWritten ones already told
+// (their promise holds: the entry is written), and every later waiter of
+// either level (sticky).
+TEST_P(JournalFaultTest, WrittenIsReportedBeforeTheFlushAndSyncedAfterIt) {
+  auto e = Open();
+  std::promise<void> go;
+  std::shared_future<void> released = go.get_future().share();
+  fd_->OnNextSync([released] { released.wait(); });  // the journal's next flush waits
+  auto p = PutStr(*e, "k", "v1");
+  ASSERT_TRUE(p.status.ok());
+  std::promise<Status> written, synced;
+  e->WhenPersisted(p.ticket, Persistence::kWritten,
+                   [&written](const Status& s) { written.set_value(s); });
+  e->WhenPersisted(p.ticket, Persistence::kSynced,
+                   [&synced](const Status& s) { synced.set_value(s); });
+  auto w = written.get_future();
+  auto d = synced.get_future();
+  ASSERT_EQ(w.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "kWritten waited for the flush";
+  EXPECT_TRUE(w.get().ok());
+  EXPECT_EQ(d.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "kSynced reported before the flush";
+  go.set_value();
+  EXPECT_TRUE(d.get().ok());
+
+  fd_->fail_syncs = 1;
+  auto q = PutStr(*e, "k", "v2");
+  std::promise<Status> written2;
+  e->WhenPersisted(q.ticket, Persistence::kWritten,
+                   [&written2](const Status& s) { written2.set_value(s); });
+  EXPECT_TRUE(written2.get_future().get().ok());
+  EXPECT_EQ(WaitDurable(*e, q.ticket).code(), Code::kIoError);
+  auto later = PutStr(*e, "k", "v3");
+  std::promise<Status> written3;
+  e->WhenPersisted(later.ticket, Persistence::kWritten,
+                   [&written3](const Status& s) { written3.set_value(s); });
+  EXPECT_EQ(written3.get_future().get().code(), Code::kIoError) << "a failed journal is sticky";
 }
 
 TEST_P(JournalFaultTest, RestartAfterFailedSyncServesWhatWasAcknowledged) {

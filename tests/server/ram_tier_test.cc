@@ -224,7 +224,7 @@ class ManualEngine final : public Engine {
   Status Remove(std::string_view key, const Locator*, WriteTicket*) override {
     return data_.erase(std::string(key)) ? Status::Ok() : Error(Code::kNotFound, "miss");
   }
-  void WhenDurable(WriteTicket, std::function<void(const Status&)> cb) override {
+  void WhenPersisted(WriteTicket, Persistence, std::function<void(const Status&)> cb) override {
     cb(Status::Ok());
   }
   Status Clear() override {
