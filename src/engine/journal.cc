@@ -216,7 +216,7 @@ Status Journal::WriteBlock(uint32_t slot, const char* block) {
   Status s;
   for (int attempt = 0; attempt < kWriteAttempts; attempt++) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1 << (3 * attempt)));
-    s = WriteSync(dev_, offset_ + uint64_t{slot} * format::kBlock, block, format::kBlock);
+    s = dev_.WriteNow(offset_ + uint64_t{slot} * format::kBlock, block, format::kBlock);
     if (s.ok()) return s;
     errors_++;
     spdlog::warn("{}: journal block write failed (attempt {} of {}): {}", dev_.path(), attempt + 1,

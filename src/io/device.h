@@ -38,6 +38,11 @@ class Device {
   virtual void Read(uint64_t offset, void* buf, size_t len, IoCallback cb) = 0;
   virtual void Write(uint64_t offset, const void* buf, size_t len, IoCallback cb) = 0;
   virtual Status Sync() = 0;
+  // A write on the caller's thread, returning when it completed: for a caller
+  // that would only wait for Write's callback (the journal's flusher). The
+  // default goes through Write; a file-backed device writes directly, with no
+  // hand-off to an I/O thread and back.
+  virtual Status WriteNow(uint64_t offset, const void* buf, size_t len);
   // Buffers that will be written often (the membufs); a backend may pin them.
   virtual void RegisterBuffers(const std::vector<iovec>& bufs) { (void)bufs; }
   virtual void Shutdown() = 0;
@@ -77,6 +82,9 @@ struct OpenedFile {
   bool direct = false;
   bool block_device = false;
 };
+
+// pwrite of all `len` bytes at `offset` (EINTR and short writes retried).
+Status PwriteAll(int fd, const std::string& path, uint64_t offset, const void* buf, size_t len);
 
 // Opens (creating a regular file of `size` bytes if missing or smaller) with
 // O_DIRECT when asked and supported. Takes an exclusive flock so that a second

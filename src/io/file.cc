@@ -134,4 +134,21 @@ Status WriteSync(Device& d, uint64_t offset, const void* buf, size_t len) {
   return WaitFor([&](IoCallback cb) { d.Write(offset, buf, len, std::move(cb)); });
 }
 
+Status Device::WriteNow(uint64_t offset, const void* buf, size_t len) {
+  return WriteSync(*this, offset, buf, len);
+}
+
+Status PwriteAll(int fd, const std::string& path, uint64_t offset, const void* buf, size_t len) {
+  const char* p = static_cast<const char*>(buf);
+  size_t done = 0;
+  while (done < len) {
+    const ssize_t n = ::pwrite(fd, p + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error(Code::kIoError, path + ": pwrite: " + std::strerror(errno));
+    if (n == 0) return Error(Code::kIoError, path + ": short write at end of file");
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
 }  // namespace coss

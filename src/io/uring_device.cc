@@ -73,6 +73,9 @@ class UringDevice final : public Device, public ThreadRing::Owner {
     Submit(
         new Op{true, off, const_cast<char*>(static_cast<const char*>(buf)), len, 0, std::move(cb)});
   }
+  Status WriteNow(uint64_t off, const void* buf, size_t len) override {
+    return PwriteAll(f_.fd, path_, off, buf, len);
+  }
   Status Sync() override {
     if (::fdatasync(f_.fd) != 0)
       return Error(Code::kIoError, path_ + ": fdatasync: " + std::strerror(errno));
