@@ -6,7 +6,7 @@
 //
 // Contract: every acknowledged write appends (key hash, stripe seq) here; a
 // flusher thread writes the pending entries as 4 KiB blocks into a ring in the
-// device's journal region and fdatasyncs (group commit). WhenDurable(lsn, cb)
+// device's journal region and fdatasyncs (group commit). WhenPersisted(lsn, kSynced, cb)
 // runs cb once the entry numbered lsn is on stable storage: cossd acknowledges
 // a write only then (unless the operator chose the relaxed mode).
 // At recovery (Shard::Rebuild), an entry whose stripe seq is above the journal's
@@ -71,9 +71,6 @@ class Journal {
   // Runs cb(Ok) once entry lsn is on stable storage, or cb(error) once the
   // journal has failed (see above) or stopped without writing it. On the
   // flusher thread, or inline when the outcome is already known.
-  void WhenDurable(uint64_t lsn, std::function<void(const Status&)> cb) {
-    WhenPersisted(lsn, Persistence::kSynced, std::move(cb));
-  }
   // kWritten: cb(Ok) once the block holding entry lsn is written, before the
   // fdatasync that makes it durable (the group commit's write comes first).
   void WhenPersisted(uint64_t lsn, Persistence level, std::function<void(const Status&)> cb);

@@ -17,7 +17,7 @@
 //    invalidated after the engine accepted the change, and a written value
 //    enters the tier even when the engine's admission kept it off the ring
 //    (read-your-writes; KeepRamOnlyCopies stores those at a clean stop). Write and Remove hand
-//    back the engine's journal ticket: WhenDurable tells when a crash can no
+//    back the engine's journal ticket: WhenPersisted tells when a crash can no
 //    longer undo the change (Clear returns only once it is durable).
 //  * Callbacks run inline (RAM or membuf hits, misses) or on an engine I/O
 //    thread; the caller routes them (see worker.h).
@@ -67,11 +67,8 @@ class Store {
   // the RAM tier holds (admission kept it off the ring) so that a restart still
   // serves it. Returns how many.
   Result<uint64_t> KeepRamOnlyCopies();
-  // cb(Ok) once the write is on stable storage, cb(error) when the engine can
-  // no longer promise it (Engine::WhenDurable); inline or on a journal thread.
-  void WhenDurable(const WriteTicket& t, std::function<void(const Status&)> cb) {
-    WhenPersisted(t, Persistence::kSynced, std::move(cb));
-  }
+  // cb(Ok) once the write reached `level` (Engine::WhenPersisted), cb(error)
+  // when the engine can no longer promise it; inline or on a journal thread.
   void WhenPersisted(const WriteTicket& t, Persistence level,
                      std::function<void(const Status&)> cb);
 
