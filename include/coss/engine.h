@@ -132,7 +132,8 @@ class Engine {
   // errors as above.
   virtual void WhenPersisted(WriteTicket ticket, Persistence level,
                              std::function<void(const Status&)> cb) = 0;
-  // Seals the open membufs, writes everything, fsyncs the devices.
+  // Seals the open membufs, writes everything, fsyncs the devices: every write
+  // accepted before the call is then durable.
   virtual Status Flush() = 0;
   // Writes an index checkpoint per device now (also done every
   // checkpoint_interval_s and at Close) so a restart can skip the metadata scan.

@@ -273,18 +273,24 @@ void Journal::Run() {
   for (;;) {
     std::vector<format::JournalEntry> batch;
     uint64_t lsn_end, requests;
-    bool failed;
+    bool failed, sync_only;
     {
       std::unique_lock lk(mu_);
       auto urgent = [this] {
         return stop_ || block_requests_ > blocks_done_ || !waiters_.empty() ||
                !written_waiters_.empty() || pending_.size() >= format::kJournalEntriesPerBlock;
       };
-      cv_.wait(lk, [&] { return urgent() || !pending_.empty(); });
-      // Entries nobody waits for yet (buffered acknowledgements, writes before
-      // their WhenDurable) linger up to kLinger to share a block and a sync:
-      // one wakeup, write and fdatasync per batch instead of per write.
-      if (!urgent()) cv_.wait_for(lk, kLinger, urgent);
+      if (unsynced_) {
+        // A deferred sync is due by kSyncDelay after the last one, or earlier
+        // with the next batch (an empty round then only syncs).
+        cv_.wait_until(lk, last_sync_ + kSyncDelay, [&] { return urgent() || !pending_.empty(); });
+      } else {
+        cv_.wait(lk, [&] { return urgent() || !pending_.empty(); });
+        // Entries nobody waits for yet (buffered acknowledgements, writes before
+        // their WhenDurable) linger up to kLinger to share a block and a sync:
+        // one wakeup, write and fdatasync per batch instead of per write.
+        if (!urgent()) cv_.wait_for(lk, kLinger, urgent);
+      }
       failed = !failed_.ok();
       if (pending_.empty() && stop_) {
         lk.unlock();
@@ -314,6 +320,8 @@ void Journal::Run() {
       lsn_end = appended_lsn_;
       requests = block_requests_;  // the blocks below record what they asked for
       failed = !failed_.ok();
+      // A round woken only by a deferred sync's deadline has nothing to write.
+      sync_only = batch.empty() && unsynced_ && requests <= blocks_done_;
     }
     if (failed) {  // nothing can become durable: drop the batch, tell its waiters
       {
@@ -323,13 +331,24 @@ void Journal::Run() {
       Release(lsn_end, /*durable=*/false);
       continue;
     }
-    Status st = WriteBlocks(batch, synced_seq());
+    Status st = sync_only ? Status::Ok() : WriteBlocks(batch, synced_seq());
     if (st.ok()) {
       // Written (direct I/O): a process crash can no longer undo these
       // entries, and the kWritten waiters need not wait for the flush.
       ReleaseWritten(lsn_end);
+      bool defer;
+      {
+        std::lock_guard lk(mu_);
+        defer = !batch.empty() && waiters_.empty() && requests <= blocks_done_ && !stop_ &&
+                std::chrono::steady_clock::now() < last_sync_ + kSyncDelay;
+        if (defer) unsynced_ = true;
+      }
+      if (defer) continue;  // synced by a later round (kSyncDelay at most)
       st = SyncDevice();
       syncs_++;
+      std::lock_guard lk(mu_);
+      unsynced_ = false;
+      last_sync_ = std::chrono::steady_clock::now();
     }
     if (st.ok()) {
       AdvanceWatermark(cand);

@@ -8,7 +8,10 @@
 // flusher thread writes the pending entries as 4 KiB blocks into a ring in the
 // device's journal region and fdatasyncs (group commit). WhenPersisted(lsn, kSynced, cb)
 // runs cb once the entry numbered lsn is on stable storage: cossd acknowledges
-// a write only then (unless the operator chose the relaxed mode).
+// a write only then (unless the operator chose a relaxed mode). A batch that
+// no kSynced waiter needs is written at once and its fdatasync deferred by up
+// to kSyncDelay, so that kWritten and buffered writes share syncs; the synced
+// watermark lags by as much (Shard::Flush forces a round).
 // At recovery (Shard::Rebuild), an entry whose stripe seq is above the journal's
 // durable watermark and whose stripe did not survive names a key whose newest
 // write was lost: the key is dropped (a miss), so its older copy is never served.
@@ -103,6 +106,11 @@ class Journal {
   static constexpr int kWriteAttempts = 4;
   // How long entries that no one waits for may wait for company.
   static constexpr std::chrono::milliseconds kLinger{2};
+  // A batch that no kSynced waiter and no block request needs synced now
+  // (kWritten or buffered acknowledgements) is written at once and synced
+  // later, at most this long after the last sync: a client waiting for a
+  // written acknowledgement does not also wait for the previous batch's sync.
+  static constexpr std::chrono::milliseconds kSyncDelay{10};
 
  private:
   void Run();
@@ -142,6 +150,8 @@ class Journal {
   // Block requests (RequestBlock, WriteNow): numbered; blocks_done_ is the
   // highest request covered by a durable block. GUARDED_BY(mu_).
   uint64_t block_requests_ = 0, blocks_done_ = 0;
+  bool unsynced_ = false;  // GUARDED_BY(mu_): written blocks wait for a deferred sync
+  std::chrono::steady_clock::time_point last_sync_{};  // GUARDED_BY(mu_)
   std::condition_variable done_cv_;  // blocks_done_ advanced, or the journal failed
 
   // Flusher-thread state.

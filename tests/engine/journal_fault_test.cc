@@ -7,9 +7,11 @@
 // produced on demand by a real file); the I/O underneath is real.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "engine/format.h"
 #include "engine/journal.h"
@@ -101,6 +103,27 @@ TEST_P(JournalFaultTest, WrittenIsReportedBeforeTheFlushAndSyncedAfterIt) {
   e->WhenPersisted(later.ticket, Persistence::kWritten,
                    [&written3](const Status& s) { written3.set_value(s); });
   EXPECT_EQ(written3.get_future().get().code(), Code::kIoError) << "a failed journal is sticky";
+}
+
+// A batch only kWritten waiters wait for may have its sync deferred (by up to
+// Journal::kSyncDelay): the sync must still come, with no later write or
+// waiter to prompt it, and a failure of that sync is still the journal's.
+TEST_P(JournalFaultTest, ADeferredSyncComesWithoutAWaiterAndItsFailureSticks) {
+  auto e = Open();
+  auto a = PutStr(*e, "a", "v");
+  ASSERT_TRUE(WaitDurable(*e, a.ticket).ok());  // a sync just now: the next one may be deferred
+  std::atomic<bool> synced{false};
+  fd_->OnNextSync([&synced] { synced = true; });
+  fd_->fail_syncs = 1;
+  auto b = PutStr(*e, "b", "v");
+  std::promise<Status> written;
+  e->WhenPersisted(b.ticket, Persistence::kWritten,
+                   [&written](const Status& s) { written.set_value(s); });
+  EXPECT_TRUE(written.get_future().get().ok());
+  for (int i = 0; i < 500 && !synced; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_TRUE(synced) << "the written batch was never synced";
+  EXPECT_EQ(WaitDurable(*e, b.ticket).code(), Code::kIoError) << "its failed sync was forgotten";
 }
 
 TEST_P(JournalFaultTest, RestartAfterFailedSyncServesWhatWasAcknowledged) {
