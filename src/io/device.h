@@ -38,10 +38,12 @@ class Device {
   virtual void Read(uint64_t offset, void* buf, size_t len, IoCallback cb) = 0;
   virtual void Write(uint64_t offset, const void* buf, size_t len, IoCallback cb) = 0;
   virtual Status Sync() = 0;
-  // A write on the caller's thread, returning when it completed: for a caller
-  // that would only wait for Write's callback (the journal's flusher). The
-  // default goes through Write; a file-backed device writes directly, with no
-  // hand-off to an I/O thread and back.
+  // A write on the caller's thread that returns once the bytes are in the
+  // kernel: a process crash can no longer undo it, a power cut can until the
+  // next Sync (as for Write). For a caller that would only wait for Write's
+  // callback (the journal's flusher). The default goes through Write; a
+  // file-backed device pwrites through the page cache (OpenedFile::cached_fd):
+  // no hand-off to an I/O thread, and no device round trip before the Sync.
   virtual Status WriteNow(uint64_t offset, const void* buf, size_t len);
   // Buffers that will be written often (the membufs); a backend may pin them.
   virtual void RegisterBuffers(const std::vector<iovec>& bufs) { (void)bufs; }
@@ -78,10 +80,17 @@ class ForwardingDevice : public Device {
 
 struct OpenedFile {
   int fd = -1;
+  // The same file opened again without O_DIRECT when fd has it (else fd):
+  // Device::WriteNow's page-cache writes. Direct reads and writes of a range
+  // are coherent with it (the kernel writes back and drops cached pages of
+  // the range first); a Sync (fdatasync of either descriptor) covers both.
+  int cached_fd = -1;
   uint64_t size = 0;
   bool direct = false;
   bool block_device = false;
 };
+// Closes both descriptors of f.
+void CloseStoreFile(const OpenedFile& f);
 
 // pwrite of all `len` bytes at `offset` (EINTR and short writes retried).
 Status PwriteAll(int fd, const std::string& path, uint64_t offset, const void* buf, size_t len);

@@ -71,12 +71,23 @@ Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool wa
     ::close(f.fd);
     return Errno("cannot stat", path, e);
   }
+  f.cached_fd = f.fd;
+  if (f.direct) {
+    // The same open file description's inode, not whatever the path names now.
+    const std::string self = "/proc/self/fd/" + std::to_string(f.fd);
+    f.cached_fd = ::open(self.c_str(), O_RDWR | O_CLOEXEC);
+    if (f.cached_fd < 0) {
+      const int e = errno;
+      ::close(f.fd);
+      return Errno("cannot reopen store file", path, e);
+    }
+  }
   if (S_ISBLK(st.st_mode)) {
     f.block_device = true;
     uint64_t bytes = 0;
     if (::ioctl(f.fd, BLKGETSIZE64, &bytes) != 0) {
       const int e = errno;
-      ::close(f.fd);
+      CloseStoreFile(f);
       return Errno("cannot read the size of block device", path, e);
     }
     f.size = size == 0 ? bytes : std::min(size, bytes);
@@ -85,7 +96,7 @@ Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool wa
     if (size != 0 && f.size < size) {
       if (::ftruncate(f.fd, static_cast<off_t>(size)) != 0) {
         const int e = errno;
-        ::close(f.fd);
+        CloseStoreFile(f);
         return Errno("cannot size store file", path, e);
       }
       f.size = size;
@@ -100,12 +111,17 @@ Result<OpenedFile> OpenStoreFile(const std::string& path, uint64_t size, bool wa
     // directory entry would start its versions (CAS values) afresh.
     if (s.ok() && !exists) s = SyncParentDir(path);
     if (!s.ok()) {
-      ::close(f.fd);
+      CloseStoreFile(f);
       if (!exists) ::unlink(path.c_str());  // leave nothing half-made behind
       return s;
     }
   }
   return f;
+}
+
+void CloseStoreFile(const OpenedFile& f) {
+  if (f.cached_fd >= 0 && f.cached_fd != f.fd) ::close(f.cached_fd);
+  if (f.fd >= 0) ::close(f.fd);
 }
 
 Result<std::unique_ptr<Device>> OpenDevice(const DeviceSpec& spec, const EngineOptions& opts) {

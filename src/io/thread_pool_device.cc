@@ -31,7 +31,7 @@ class ThreadPoolDevice final : public Device {
   }
   ~ThreadPoolDevice() override {
     Shutdown();
-    ::close(f_.fd);
+    CloseStoreFile(f_);
   }
 
   void Read(uint64_t off, void* buf, size_t len, IoCallback cb) override {
@@ -41,7 +41,7 @@ class ThreadPoolDevice final : public Device {
     Submit(Op{true, off, const_cast<char*>(static_cast<const char*>(buf)), len, std::move(cb)});
   }
   Status WriteNow(uint64_t off, const void* buf, size_t len) override {
-    return PwriteAll(f_.fd, path_, off, buf, len);
+    return PwriteAll(f_.cached_fd, path_, off, buf, len);
   }
   Status Sync() override {
     if (::fdatasync(f_.fd) != 0)

@@ -48,7 +48,7 @@ class UringDevice final : public Device, public ThreadRing::Owner {
   ~UringDevice() override {
     Shutdown();
     if (ring_ok_) io_uring_queue_exit(&ring_);
-    ::close(f_.fd);
+    CloseStoreFile(f_);
   }
 
   Status Init(uint32_t depth) {
@@ -74,7 +74,7 @@ class UringDevice final : public Device, public ThreadRing::Owner {
         new Op{true, off, const_cast<char*>(static_cast<const char*>(buf)), len, 0, std::move(cb)});
   }
   Status WriteNow(uint64_t off, const void* buf, size_t len) override {
-    return PwriteAll(f_.fd, path_, off, buf, len);
+    return PwriteAll(f_.cached_fd, path_, off, buf, len);
   }
   Status Sync() override {
     if (::fdatasync(f_.fd) != 0)
