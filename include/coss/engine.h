@@ -132,6 +132,12 @@ class Engine {
   // errors as above.
   virtual void WhenPersisted(WriteTicket ticket, Persistence level,
                              std::function<void(const Status&)> cb) = 0;
+  // Brings the write to Persistence::kWritten on the calling thread when that
+  // needs no waiting (see Journal::WriteHere): true once it is there. One call
+  // with a shard's newest ticket covers every earlier write of that shard.
+  // False: wait with WhenPersisted. For an event loop that would otherwise
+  // wait for the journal's thread to write its entries and call back.
+  virtual bool WriteJournalHere(WriteTicket ticket) = 0;
   // Seals the open membufs, writes everything, fsyncs the devices: every write
   // accepted before the call is then durable.
   virtual Status Flush() = 0;

@@ -151,6 +151,11 @@ class EngineImpl final : public Engine {
     shards_[t.shard]->WhenPersisted(t.lsn, level, std::move(cb));
   }
 
+  bool WriteJournalHere(WriteTicket t) override {
+    if (t.lsn == 0 || t.shard >= shards_.size()) return true;
+    return shards_[t.shard]->WriteJournalHere(t.lsn);
+  }
+
   Status Flush() override {
     Status first;
     for (auto& s : shards_) {

@@ -75,8 +75,9 @@ uint64_t Journal::Append(uint64_t key_hash, uint64_t seq) {
   std::lock_guard lk(mu_);
   pending_.push_back({key_hash, seq});
   // The flusher wakes for the first entry (then lingers, see Run) and for a
-  // full block; a waiter wakes it at once (WhenDurable).
-  if (pending_.size() == 1 || pending_.size() == format::kJournalEntriesPerBlock) cv_.notify_one();
+  // full block; a waiter wakes it at once (WhenPersisted).
+  if ((pending_.size() == 1 && !lingering_) || pending_.size() == format::kJournalEntriesPerBlock)
+    cv_.notify_one();
   return ++appended_lsn_;
 }
 
@@ -212,24 +213,72 @@ void Journal::ReleaseWritten(uint64_t lsn) {
   for (auto& cb : ready) cb(Status::Ok());
 }
 
-Status Journal::WriteBlock(uint32_t slot, const char* block) {
+Status Journal::WriteBlock(uint32_t slot, const char* block, int attempts) {
   Status s;
-  for (int attempt = 0; attempt < kWriteAttempts; attempt++) {
+  for (int attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1 << (3 * attempt)));
     s = dev_.WriteNow(offset_ + uint64_t{slot} * format::kBlock, block, format::kBlock);
     if (s.ok()) return s;
     errors_++;
     spdlog::warn("{}: journal block write failed (attempt {} of {}): {}", dev_.path(), attempt + 1,
-                 kWriteAttempts, s.ToString());
+                 attempts, s.ToString());
   }
   return Error(s.code(), "journal block write failed: " + s.message());
 }
 
-Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark) {
+bool Journal::SlotsReusable(uint32_t n) const {
+  const uint64_t synced = synced_seq();
+  for (uint32_t i = 0; i < n && i < slots_; i++) {
+    if (slot_max_seq_[(next_slot_ + i) % slots_] > synced) return false;
+  }
+  return true;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+uint32_t BlocksFor(size_t entries) {
+  return std::max<uint32_t>(1,
+                            static_cast<uint32_t>((entries + format::kJournalEntriesPerBlock - 1) /
+                                                  format::kJournalEntriesPerBlock));
+}
+}  // namespace
+
+bool Journal::WriteHere(uint64_t lsn) {
+  {
+    std::lock_guard lk(mu_);
+    if (lsn <= std::max(written_lsn_, durable_lsn_)) return true;
+    if (!running_ || stop_ || !failed_.ok()) return false;
+  }
+  std::unique_lock wl(write_mu_, std::try_to_lock);
+  if (!wl.owns_lock()) return false;  // the writer that holds it may be writing this very entry
+  std::vector<format::JournalEntry> batch;
+  uint64_t lsn_end;
+  {
+    std::lock_guard lk(mu_);
+    if (lsn <= std::max(written_lsn_, durable_lsn_)) return true;
+    if (!failed_.ok() || pending_.empty()) return false;
+    batch = pending_;  // copied: taken out only once written (a failure leaves them to the flusher)
+    lsn_end = appended_lsn_;
+  }
+  if (!SlotsReusable(BlocksFor(batch.size()))) return false;
+  if (!WriteBlocks(batch, synced_seq(), /*attempts=*/1).ok()) return false;
+  {
+    std::lock_guard lk(mu_);
+    // Only write_mu_'s holder takes entries out of pending_: the copied ones are still its front.
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(batch.size()));
+    if (!UnsyncedLocked()) cv_.notify_one();  // the flusher's sync deadline starts now
+    writes_++;
+  }
+  wl.unlock();
+  ReleaseWritten(lsn_end);
+  return true;
+}
+
+Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark,
+                            int attempts) {
   // An empty batch still writes one (empty) block: it records the watermark.
-  const uint32_t n = std::max<uint32_t>(
-      1, static_cast<uint32_t>((batch.size() + format::kJournalEntriesPerBlock - 1) /
-                               format::kJournalEntriesPerBlock));
+  const uint32_t n = BlocksFor(batch.size());
   AlignedBuffer buf(format::kBlock);
   for (uint32_t b = 0; b < n; b++) {
     const uint32_t slot = next_slot_;
@@ -261,7 +310,7 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
     h->durable_seq = watermark;
     h->version_limit = clock_ != nullptr ? clock_->limit() : 0;
     format::SealJournalBlock(h, e, seed_);
-    if (Status s = WriteBlock(slot, buf.data()); !s.ok()) return s;
+    if (Status s = WriteBlock(slot, buf.data(), attempts); !s.ok()) return s;
     slot_max_seq_[slot] = max_seq;
     next_slot_ = (slot + 1) % slots_;
     blocks_written_++;
@@ -271,32 +320,51 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
 
 void Journal::Run() {
   for (;;) {
-    std::vector<format::JournalEntry> batch;
-    uint64_t lsn_end, requests;
-    bool failed, sync_only;
     {
       std::unique_lock lk(mu_);
       auto urgent = [this] {
         return stop_ || block_requests_ > blocks_done_ || !waiters_.empty() ||
                !written_waiters_.empty() || pending_.size() >= format::kJournalEntriesPerBlock;
       };
-      if (unsynced_) {
-        // A deferred sync is due by kSyncDelay after the last one, or earlier
-        // with the next batch (an empty round then only syncs).
-        cv_.wait_until(lk, last_sync_ + kSyncDelay, [&] { return urgent() || !pending_.empty(); });
-      } else {
-        cv_.wait(lk, [&] { return urgent() || !pending_.empty(); });
-        // Entries nobody waits for yet (buffered acknowledgements, writes before
-        // their WhenDurable) linger up to kLinger to share a block and a sync:
-        // one wakeup, write and fdatasync per batch instead of per write.
-        if (!urgent()) cv_.wait_for(lk, kLinger, urgent);
+      // Wait for work: a waiter or block request (urgent), a deferred sync
+      // that is due (kSyncDelay after the last sync, whoever wrote the blocks
+      // it covers), or entries nobody waits for yet (buffered
+      // acknowledgements, writes before their WhenPersisted), which linger up
+      // to kLinger to share a block and a sync. A thread in WriteHere may
+      // take the entries meanwhile: then there is nothing to write.
+      Clock::time_point linger_end{};
+      for (;;) {
+        if (urgent()) break;
+        const Clock::time_point now = Clock::now();
+        Clock::time_point until = Clock::time_point::max();
+        if (UnsyncedLocked()) {
+          if (now >= last_sync_ + kSyncDelay) break;  // a round that only syncs
+          until = last_sync_ + kSyncDelay;
+        }
+        if (pending_.empty()) {
+          lingering_ = false;  // the next Append wakes us
+        } else {
+          if (!lingering_) {
+            lingering_ = true;  // Appends meanwhile need not wake us
+            linger_end = now + kLinger;
+          }
+          if (now >= linger_end) break;
+          until = std::min(until, linger_end);
+        }
+        if (until == Clock::time_point::max()) {
+          cv_.wait(lk);
+        } else {
+          cv_.wait_until(lk, until);
+        }
       }
-      failed = !failed_.ok();
+      lingering_ = false;
       if (pending_.empty() && stop_) {
+        const bool failed = !failed_.ok();
         lk.unlock();
         if (failed) break;
         // Clean stop: the caller has written and synced every stripe. A last
         // block says so, and the next start has no journal tail to check.
+        std::lock_guard wl(write_mu_);
         const uint64_t all = durable_candidate_();
         Status s = SyncDevice();
         if (s.ok()) AdvanceWatermark(all);
@@ -306,60 +374,76 @@ void Journal::Run() {
         break;
       }
     }
-    // The candidate before the batch: every entry appended before it is taken
-    // (under the shard's lock, with the state it reflects: the re-logged
-    // tombstones of a failed run, the re-tombstones of a restart) is in this
-    // batch, so it is written and synced before any block records a watermark
-    // that relies on it. Stripes that completed before this point become
-    // durable with the sync below; the blocks record only the watermark
-    // already synced (conservative).
-    const uint64_t cand = failed ? 0 : durable_candidate_();
+    Round();
+  }
+}
+
+void Journal::Round() {
+  std::vector<format::JournalEntry> batch;
+  uint64_t lsn_end, requests;
+  bool failed, sync_only;
+  std::unique_lock wl(write_mu_);
+  // The candidate before the batch: every entry appended before it is taken
+  // (under the shard's lock, with the state it reflects: the re-logged
+  // tombstones of a failed run, the re-tombstones of a restart) is in this
+  // batch or was written before it (write_mu_), so it is written and synced
+  // before any block records a watermark that relies on it. Stripes that
+  // completed before this point become durable with the sync below; the
+  // blocks record only the watermark already synced (conservative).
+  const uint64_t cand = durable_candidate_();
+  {
+    std::lock_guard lk(mu_);
+    batch.swap(pending_);
+    lsn_end = appended_lsn_;
+    requests = block_requests_;  // the blocks below record what they asked for
+    failed = !failed_.ok();
+    // A round woken only by a deferred sync's deadline has nothing to write.
+    sync_only = batch.empty() && UnsyncedLocked() && requests <= blocks_done_;
+    // A thread in WriteHere took the entries this round woke for, and nobody waits.
+    if (batch.empty() && !sync_only && !failed && requests <= blocks_done_ && waiters_.empty() &&
+        written_waiters_.empty())
+      return;
+  }
+  if (failed) {  // nothing can become durable: drop the batch, tell its waiters
+    wl.unlock();
     {
       std::lock_guard lk(mu_);
-      batch.swap(pending_);
-      lsn_end = appended_lsn_;
-      requests = block_requests_;  // the blocks below record what they asked for
-      failed = !failed_.ok();
-      // A round woken only by a deferred sync's deadline has nothing to write.
-      sync_only = batch.empty() && unsynced_ && requests <= blocks_done_;
+      blocks_done_ = std::max(blocks_done_, requests);  // answered by failed_ (WriteNow)
     }
-    if (failed) {  // nothing can become durable: drop the batch, tell its waiters
-      {
-        std::lock_guard lk(mu_);
-        blocks_done_ = std::max(blocks_done_, requests);  // answered by failed_ (WriteNow)
-      }
-      Release(lsn_end, /*durable=*/false);
-      continue;
-    }
-    Status st = sync_only ? Status::Ok() : WriteBlocks(batch, synced_seq());
-    if (st.ok()) {
-      // Written (direct I/O): a process crash can no longer undo these
-      // entries, and the kWritten waiters need not wait for the flush.
-      ReleaseWritten(lsn_end);
-      bool defer;
-      {
-        std::lock_guard lk(mu_);
-        defer = !batch.empty() && waiters_.empty() && requests <= blocks_done_ && !stop_ &&
-                std::chrono::steady_clock::now() < last_sync_ + kSyncDelay;
-        if (defer) unsynced_ = true;
-      }
-      if (defer) continue;  // synced by a later round (kSyncDelay at most)
-      st = SyncDevice();
-      syncs_++;
-      std::lock_guard lk(mu_);
-      unsynced_ = false;
-      last_sync_ = std::chrono::steady_clock::now();
-    }
-    if (st.ok()) {
-      AdvanceWatermark(cand);
-      std::lock_guard lk(mu_);
-      blocks_done_ = std::max(blocks_done_, requests);
-      done_cv_.notify_all();
-    } else {
-      Fail(st);
-    }
-    Release(lsn_end, st.ok());
+    Release(lsn_end, /*durable=*/false);
+    return;
   }
+  Status st = sync_only ? Status::Ok() : WriteBlocks(batch, synced_seq());
+  bool defer = false;
+  uint64_t covered = 0;  // the rounds of written blocks a sync now covers
+  {
+    std::lock_guard lk(mu_);
+    if (st.ok() && !sync_only) writes_++;
+    // Written (through the page cache): a process crash can no longer undo
+    // these entries, and the kWritten waiters need not wait for the sync. The
+    // sync is deferred while no kSynced waiter or block request needs it.
+    defer = st.ok() && !batch.empty() && waiters_.empty() && requests <= blocks_done_ && !stop_ &&
+            Clock::now() < last_sync_ + kSyncDelay;
+    covered = writes_;
+  }
+  wl.unlock();
+  if (st.ok()) ReleaseWritten(lsn_end);
+  if (defer) return;  // synced by a later round (kSyncDelay at most)
+  if (st.ok()) {
+    st = SyncDevice();
+    syncs_++;
+  }
+  if (st.ok()) {
+    AdvanceWatermark(cand);
+    std::lock_guard lk(mu_);
+    synced_writes_ = std::max(synced_writes_, covered);
+    last_sync_ = Clock::now();
+    blocks_done_ = std::max(blocks_done_, requests);
+    done_cv_.notify_all();
+  } else {
+    Fail(st);
+  }
+  Release(lsn_end, st.ok());
 }
 
 }  // namespace coss

@@ -82,6 +82,16 @@ class Journal {
   // write accepted before this call (an answer that depends on them, such as a
   // delete's NOT_FOUND after an earlier delete, is final only then).
   uint64_t appended_lsn();
+  // Writes the pending entries on the calling thread if entry lsn is not
+  // written yet, and returns true once it is (by this call or before). For
+  // the server's worker before it waits for events: its kWritten
+  // acknowledgements then need no hand-off to the flusher and back, and one
+  // write covers every set of its loop turn. Never waits: false when another
+  // thread is writing, a slot is not reusable yet, the journal failed or
+  // stopped, or the write failed (once; the flusher retries and owns the
+  // failure); the caller then waits with WhenPersisted. Call without locks
+  // the engine's callbacks need (kWritten waiters released here run inline).
+  bool WriteHere(uint64_t lsn);
   // Asks for a block to be written even if no entry is pending (it records the
   // version clock's new reservation). Cheap; safe under the caller's locks.
   void RequestBlock();
@@ -114,8 +124,15 @@ class Journal {
 
  private:
   void Run();
-  Status WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark);
-  Status WriteBlock(uint32_t slot, const char* block);
+  // One flusher round: take the pending batch, write it, sync (or defer the
+  // sync), release the waiters.
+  void Round();
+  // REQUIRES(write_mu_). attempts: per block (kWriteAttempts for the flusher).
+  Status WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark,
+                     int attempts = kWriteAttempts);
+  // Whether the next n slots may be overwritten now. REQUIRES(write_mu_).
+  bool SlotsReusable(uint32_t n) const;
+  Status WriteBlock(uint32_t slot, const char* block, int attempts);
   Status SyncDevice();                         // counts a failure in errors_
   static Status SyncFailure(const Status& s);  // the error a failed fdatasync becomes
   // The sticky failure: logs, and from now on every waiter gets `st`.
@@ -150,11 +167,23 @@ class Journal {
   // Block requests (RequestBlock, WriteNow): numbered; blocks_done_ is the
   // highest request covered by a durable block. GUARDED_BY(mu_).
   uint64_t block_requests_ = 0, blocks_done_ = 0;
-  bool unsynced_ = false;  // GUARDED_BY(mu_): written blocks wait for a deferred sync
-  std::chrono::steady_clock::time_point last_sync_{};  // GUARDED_BY(mu_)
+  // Rounds of written blocks (by any writer), and how many of them the last
+  // successful sync covered: blocks wait for a (deferred) sync while
+  // writes_ > synced_writes_. GUARDED_BY(mu_).
+  uint64_t writes_ = 0, synced_writes_ = 0;
+  bool UnsyncedLocked() const { return writes_ > synced_writes_; }  // REQUIRES(mu_)
+  std::chrono::steady_clock::time_point last_sync_{};               // GUARDED_BY(mu_)
+  // The flusher is waiting out kLinger for pending entries: an Append need
+  // not wake it. GUARDED_BY(mu_).
+  bool lingering_ = false;
   std::condition_variable done_cv_;  // blocks_done_ advanced, or the journal failed
 
-  // Flusher-thread state.
+  // The writer's state: whoever writes blocks (the flusher, or a thread in
+  // WriteHere) holds write_mu_, taken before mu_ when both are held. The
+  // flusher holds it from its durable candidate to its blocks' end, so every
+  // entry appended before the candidate is written before the sync that
+  // relies on it; a sync itself runs without it.
+  std::mutex write_mu_;
   std::vector<uint64_t> slot_max_seq_;  // highest stripe seq named in each slot
   uint32_t next_slot_ = 0;
   uint64_t next_block_seq_ = 1;

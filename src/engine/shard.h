@@ -99,6 +99,8 @@ class Shard {
   Status WriteJournalBlockNow() { return journal_ ? journal_->WriteNow() : Status::Ok(); }
   // Runs cb once journal entry `lsn` is on stable storage (see journal.h).
   void WhenPersisted(uint64_t lsn, Persistence level, std::function<void(const Status&)> cb);
+  // Journal::WriteHere (true without a journal).
+  bool WriteJournalHere(uint64_t lsn) { return journal_ == nullptr || journal_->WriteHere(lsn); }
   Status Flush();
   // Seals the open membuf if its first record was appended at or before cutoff
   // (EngineOptions::max_buffer_age_s).

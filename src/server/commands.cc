@@ -143,6 +143,10 @@ void Connection::Finish(Op& op) {
 void Connection::AwaitDurable(Op& op, const WriteTicket& t) {
   if (!cfg_.ack_wait || t.lsn == 0) return;
   op.durable_pending++;
+  if (cfg_.ack_level == Persistence::kWritten) {
+    worker_->OweJournal(id_, op.seq, t);  // settled before the loop's replies go out
+    return;
+  }
   Worker* w = worker_;
   const uint64_t id = id_;
   const uint64_t seq = op.seq;

@@ -71,6 +71,8 @@ class Store {
   // when the engine can no longer promise it; inline or on a journal thread.
   void WhenPersisted(const WriteTicket& t, Persistence level,
                      std::function<void(const Status&)> cb);
+  // Engine::WriteJournalHere: true once `t` is written (kWritten).
+  bool WriteJournalHere(const WriteTicket& t) { return t.lsn == 0 || engine_->WriteJournalHere(t); }
 
   Engine& engine() { return *engine_; }
   RamTier* ram() { return ram_; }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -111,6 +112,36 @@ void Worker::DeliverDurable(uint64_t conn, uint64_t seq, const Status& st) {
   outcome.code = st.code();
   outcome.error = st.message();
   Post(Completion{conn, seq, 0, true, std::move(outcome)});
+}
+
+void Worker::SettleOwedJournal() {
+  if (owed_.empty()) return;
+  std::vector<Owed> owed;
+  owed.swap(owed_);
+  // The newest ticket of each shard: one write covers the shard's older ones.
+  std::vector<std::pair<WriteTicket, bool>> newest;  // (ticket, written here)
+  for (const Owed& o : owed) {
+    auto it = std::find_if(newest.begin(), newest.end(),
+                           [&](const auto& n) { return n.first.shard == o.ticket.shard; });
+    if (it == newest.end()) {
+      newest.push_back({o.ticket, false});
+    } else {
+      it->first.lsn = std::max(it->first.lsn, o.ticket.lsn);
+    }
+  }
+  for (auto& [t, written] : newest) written = ctx_->store->WriteJournalHere(t);
+  for (const Owed& o : owed) {
+    const bool written = std::find_if(newest.begin(), newest.end(), [&](const auto& n) {
+                           return n.first.shard == o.ticket.shard;
+                         })->second;
+    if (written) {
+      DeliverDurable(o.conn, o.seq, Status::Ok());  // inline: this is the worker's thread
+      continue;
+    }
+    ctx_->store->WhenPersisted(
+        o.ticket, Persistence::kWritten,
+        [this, conn = o.conn, seq = o.seq](const Status& st) { DeliverDurable(conn, seq, st); });
+  }
 }
 
 void Worker::Post(Completion c) {
@@ -349,6 +380,8 @@ void Worker::Run() {
       current_ = 0;
       touched_.push_back(id);
     }
+    // The writes this turn ran are written before their replies go out.
+    SettleOwedJournal();
     std::vector<uint64_t> ids;
     ids.swap(touched_);
     for (uint64_t id : ids) {
@@ -359,6 +392,7 @@ void Worker::Run() {
       current_ = 0;
       Update(id);
     }
+    SettleOwedJournal();  // writes the pumps ran: their replies go out next turn, without a wait
     // (Not after a full batch of events: connections whose events are still
     // queued in the kernel would look idle.)
     if (idle_timeout && !draining_ && n < kMaxEvents) CloseIdle(idle_timeout);

@@ -72,6 +72,17 @@ class Worker {
 
   WorkerMetrics* metrics() { return &metrics_; }
 
+  // On this worker's thread: request `seq` of connection `conn` waits for its
+  // write to be written (Persistence::kWritten, --write-ack written). Such
+  // waits are collected over the loop turn and settled before its replies go
+  // out, with one journal write per shard on this thread (Store::
+  // WriteJournalHere: no hand-off to the journal's thread and back); a shard
+  // whose journal cannot be written here without waiting falls back to
+  // Store::WhenPersisted.
+  void OweJournal(uint64_t conn, uint64_t seq, const WriteTicket& t) {
+    owed_.push_back({conn, seq, t});
+  }
+
   // On this worker's thread: pump connection `id` again before the next wait
   // for events (it stopped with work left that no event will announce).
   void Repump(uint64_t id) { touched_.push_back(id); }
@@ -103,6 +114,7 @@ class Worker {
   void Update(uint64_t id);
   void Close(uint64_t id);
   void StartDrain();
+  void SettleOwedJournal();  // see OweJournal
 
   int index_;
   ServerContext* ctx_;
@@ -115,7 +127,14 @@ class Worker {
   std::thread thread_;
   std::unordered_map<uint64_t, Entry> conns_;
   std::vector<uint64_t> touched_;  // connections to pump before the next wait
-  uint64_t current_ = 0;           // connection being run now (0: none)
+  struct Owed {
+    uint64_t conn, seq;
+    WriteTicket ticket;
+  };
+  // Writes awaiting kWritten (OweJournal): at most one per write awaiting its
+  // acknowledgement, so bounded by conn_inflight x connections.
+  std::vector<Owed> owed_;
+  uint64_t current_ = 0;  // connection being run now (0: none)
   uint64_t next_id_ = 16;
 
   std::mutex mu_;

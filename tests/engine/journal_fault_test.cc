@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "engine/format.h"
@@ -124,6 +125,53 @@ TEST_P(JournalFaultTest, ADeferredSyncComesWithoutAWaiterAndItsFailureSticks) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   EXPECT_TRUE(synced) << "the written batch was never synced";
   EXPECT_EQ(WaitDurable(*e, b.ticket).code(), Code::kIoError) << "its failed sync was forgotten";
+}
+
+// Engine::WriteJournalHere (cossd's workers, --write-ack written): the
+// entries are written on the calling thread, a ticket covers every earlier
+// write of its shard, and the sync still follows from the flusher.
+TEST_P(JournalFaultTest, WriteHereWritesOnTheCallersThreadAndTheSyncFollows) {
+  auto e = Open();
+  auto a = PutStr(*e, "a", "1");
+  auto b = PutStr(*e, "b", "2");
+  ASSERT_TRUE(e->WriteJournalHere(b.ticket));
+  for (const WriteTicket& t : {a.ticket, b.ticket}) {
+    auto seen = std::make_shared<std::atomic<bool>>(false);
+    e->WhenPersisted(t, Persistence::kWritten, [seen](const Status& s) { *seen = s.ok(); });
+    EXPECT_TRUE(*seen) << "lsn " << t.lsn << " was not written when WriteJournalHere returned";
+  }
+  EXPECT_TRUE(WaitDurable(*e, b.ticket).ok());
+}
+
+// A write that fails in WriteJournalHere is tried once there and left to the
+// flusher (which retries and owns the failure): the journal does not fail.
+TEST_P(JournalFaultTest, WriteHereLeavesAFailedWriteToTheFlusher) {
+  auto e = Open();
+  auto warm = PutStr(*e, "warm", "v");
+  ASSERT_TRUE(WaitDurable(*e, warm.ticket).ok());
+  fd_->fail_writes_from = format::kSuperblockSize;
+  fd_->fail_writes = 1;
+  auto p = PutStr(*e, "k", "v");
+  (void)e->WriteJournalHere(p.ticket);  // false if it met the fault, true if the flusher did
+  EXPECT_TRUE(WaitDurable(*e, p.ticket).ok());
+  EXPECT_EQ(fd_->fail_writes.load(), 0) << "the fault was not hit";
+  EXPECT_GE(e->Stats().journal_errors, 1u);
+  auto later = PutStr(*e, "k", "v2");
+  EXPECT_TRUE(e->WriteJournalHere(later.ticket));
+  EXPECT_TRUE(WaitDurable(*e, later.ticket).ok());
+}
+
+TEST_P(JournalFaultTest, WriteHereRefusesOnAFailedJournal) {
+  auto e = Open();
+  fd_->fail_syncs = 1;
+  auto p = PutStr(*e, "k", "v");
+  ASSERT_EQ(WaitDurable(*e, p.ticket).code(), Code::kIoError);
+  auto q = PutStr(*e, "k", "v2");
+  EXPECT_FALSE(e->WriteJournalHere(q.ticket));
+  std::promise<Status> written;
+  e->WhenPersisted(q.ticket, Persistence::kWritten,
+                   [&written](const Status& s) { written.set_value(s); });
+  EXPECT_EQ(written.get_future().get().code(), Code::kIoError);
 }
 
 TEST_P(JournalFaultTest, RestartAfterFailedSyncServesWhatWasAcknowledged) {

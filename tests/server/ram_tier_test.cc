@@ -231,6 +231,7 @@ class ManualEngine final : public Engine {
     data_.clear();
     return Status::Ok();
   }
+  bool WriteJournalHere(WriteTicket) override { return true; }
   Status Flush() override { return Status::Ok(); }
   Status Checkpoint() override { return Status::Ok(); }
   Status Close() override { return Status::Ok(); }
