@@ -46,6 +46,7 @@ struct StatsSnapshot {
   uint64_t journal_dropped = 0;           // keys dropped at open: their newest write was lost
   uint64_t journal_syncs = 0;             // group commits (journal block writes + fdatasync)
   uint64_t journal_errors = 0;            // failed journal writes and fdatasyncs (Journal::errors)
+  uint64_t journal_failed = 0;            // devices whose journal failed (sticky until a restart)
   uint64_t aged_seals = 0;                // open stripe buffers written because of max_buffer_age_s
   uint64_t journal_bytes_written = 0;     // journal blocks (also counted in device_bytes_written)
   uint64_t membufs_in_flight = 0;

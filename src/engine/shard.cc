@@ -444,6 +444,7 @@ void Shard::AddStats(StatsSnapshot* s) {
   if (journal_) {
     s->journal_syncs += journal_->syncs();
     s->journal_errors += journal_->errors();
+    s->journal_failed += journal_->failed() ? 1 : 0;
     const uint64_t jb = journal_->blocks_written() * format::kBlock;
     s->journal_bytes_written += jb;
     s->device_bytes_written += jb;  // write amplification counts every byte the device took

@@ -56,8 +56,9 @@ struct ProxyOptions {
   uint32_t client_idle_s = 60;    // keep-alive connection with no request
   uint32_t head_timeout_s = 30;   // a request head must arrive within this
   uint32_t max_idle_origin = 64;  // idle origin connections kept per loop
-  bool ack_wait = true;           // --write-ack: hold answers until store changes reach ack_level
-  Persistence ack_level = Persistence::kSynced;
+  // --write-ack: hold answers until store changes reach ack_level.
+  bool ack_wait = server::ServerConfig{}.ack_wait;
+  Persistence ack_level = server::ServerConfig{}.ack_level;
   uint32_t max_clients = 1024;  // open client connections (over: 503 and close)
   http::HeuristicOptions heuristic;
   static ProxyOptions From(const server::ServerConfig& c);

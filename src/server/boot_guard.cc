@@ -13,6 +13,7 @@ namespace coss::server {
 namespace {
 
 constexpr const char* kWrittenMode = "written";
+constexpr const char* kFlushFailedMode = "written, flush failed";
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
@@ -44,6 +45,10 @@ Result<std::string> BootGuard::MustStartEmpty() const {
   std::string boot, mode;
   std::getline(in, boot);
   std::getline(in, mode);
+  if (in && Trim(mode) == kFlushFailedMode) {
+    return "a flush failed while the store acknowledged --write-ack written writes (boot " +
+           Trim(boot) + "): writes acknowledged before it may be lost";
+  }
   if (!in || Trim(mode) != kWrittenMode) {
     if (in && !Trim(mode).empty()) return std::string();  // durable or buffered: nothing to fear
     return "the store's run file " + path_ + " cannot be read";
@@ -61,6 +66,12 @@ Status BootGuard::Arm(Persistence level, bool wait) const {
   if (!boot.ok()) return boot.status();
   const char* mode = !wait ? "buffered" : level == Persistence::kWritten ? kWrittenMode : "durable";
   return WriteFileDurably(path_, *boot + "\n" + mode + "\n");
+}
+
+Status BootGuard::MarkFlushFailed() const {
+  if (path_.empty()) return Status::Ok();
+  Result<std::string> boot = CurrentBootId();
+  return WriteFileDurably(path_, (boot.ok() ? *boot : "?") + "\n" + kFlushFailedMode + "\n");
 }
 
 Status BootGuard::Disarm() const {

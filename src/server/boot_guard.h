@@ -13,7 +13,9 @@
 // while such writes may not have been flushed: the store must start empty (the
 // server clears it before serving). A file from the same boot means a process
 // crash, which the journal covers; a file that cannot be read counts as
-// another boot (the safe side).
+// another boot (the safe side). A failed flush in `written` mode marks the
+// file (MarkFlushFailed): the kernel may have dropped the journal blocks it
+// could not write, so the next start empties the store in any boot.
 //
 // Test hook: COSS_BOOT_ID_FILE names the file the boot id is read from
 // (default /proc/sys/kernel/random/boot_id), since no test can reboot the
@@ -41,6 +43,10 @@ class BootGuard {
   // The store is in use from now on, acknowledging at `level` (wait false:
   // buffered). Durable before it returns.
   Status Arm(Persistence level, bool wait) const;
+  // A flush failed while writes were acknowledged at kWritten: the kernel may
+  // have dropped what it could not write, so even a start in the same boot
+  // must start empty. Durable before it returns (if the file system allows).
+  Status MarkFlushFailed() const;
   // A clean stop: every acknowledged write is on stable storage.
   Status Disarm() const;
 

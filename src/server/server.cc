@@ -164,6 +164,7 @@ void Server::Run() {
       return;
     }
     if (sig == SIGHUP) spdlog::info("SIGHUP ignored (configuration is read at start only)");
+    WatchForFailedFlush();
     Status s;
     if (pending_flush_->RunIfDue(
             NowSeconds(), [this] { return store_->Clear(); }, &s)) {
@@ -174,6 +175,23 @@ void Server::Run() {
       }
     }
   }
+}
+
+void Server::WatchForFailedFlush() {
+  if (flush_failure_marked_ || !cfg_.ack_wait || cfg_.ack_level != Persistence::kWritten) return;
+  if (engine_->Stats().journal_failed == 0) return;
+  flush_failure_marked_ = true;
+  if (Status s = boot_guard_->MarkFlushFailed(); !s.ok()) {
+    spdlog::error(
+        "a journal flush failed, and marking {} failed too ({}): writes acknowledged "
+        "as written may be lost; delete the store before the next start",
+        boot_guard_->path(), s.ToString());
+    return;
+  }
+  spdlog::error(
+      "a journal flush failed: writes acknowledged as written may be lost, so the next "
+      "start empties the store ({})",
+      boot_guard_->path());
 }
 
 int Server::Shutdown() {
@@ -218,6 +236,7 @@ int Server::Shutdown() {
     spdlog::info("stored {} objects that only the RAM tier held", *kept);
   }
   Status flushed = kept.ok() ? engine_->Flush() : kept.status();
+  WatchForFailedFlush();
   if (Status closed = engine_->Close(); flushed.ok() && !closed.ok()) flushed = closed;
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -47,6 +47,10 @@ class Server {
   std::unique_ptr<Store> store_;
   std::unique_ptr<PendingFlush> pending_flush_;
   std::unique_ptr<BootGuard> boot_guard_;
+  // --write-ack written: once a journal flush has failed, the run file says
+  // so (BootGuard::MarkFlushFailed). Checked every second and at the stop.
+  void WatchForFailedFlush();
+  bool flush_failure_marked_ = false;
   MetaStates meta_;
   ServerContext ctx_;
   std::vector<std::unique_ptr<Worker>> workers_;

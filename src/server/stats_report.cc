@@ -196,6 +196,7 @@ void GeneralStats(const ServerContext& ctx, Lines* out) {
   out->Stat("coss_admission_rejected_bytes", es.admission_rejected_bytes);
   out->Stat("coss_journal_syncs", es.journal_syncs);
   out->Stat("coss_journal_errors", es.journal_errors);
+  out->Stat("coss_journal_failed", es.journal_failed);
   out->Stat("coss_aged_seals", es.aged_seals);
   out->Stat("coss_journal_dropped", es.journal_dropped);
   out->Stat("coss_membufs_in_flight", es.membufs_in_flight);
@@ -399,6 +400,9 @@ std::string RenderPrometheus(const ServerContext& ctx) {
         "Failed journal writes and fdatasyncs (one failed sync stops durable acknowledgements "
         "until a restart)",
         es.journal_errors);
+  p.One("cossd_journal_failed", "gauge",
+        "Store devices whose journal failed: writes are refused until a restart",
+        es.journal_failed);
   if (ctx.http != nullptr) {
     for (int i = 0; i < httpd::kHttpCounterCount; i++) {
       p.One(std::string("cossd_http_") + httpd::kHttpCounters[i].name + "_total", "counter",

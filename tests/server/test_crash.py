@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Crash (SIGKILL) after acknowledged writes, with --write-ack durable (the
-default): on restart an acknowledged overwrite is never undone (the new value
-or a miss, never the old one) and an acknowledged delete stays deleted."""
+"""Crash (SIGKILL) after acknowledged writes, with --write-ack written (the
+default) and durable: on restart an acknowledged overwrite is never undone (the
+new value or a miss, never the old one) and an acknowledged delete stays
+deleted."""
 import os
 import signal
 import sys
@@ -13,7 +14,12 @@ import harness  # noqa: E402
 
 class Crash(unittest.TestCase):
     def test_acknowledged_writes_survive_sigkill(self):
-        server = harness.Server(("--membufs", "2"), store_size="64m")
+        for mode in ("written", "durable"):
+            with self.subTest(write_ack=mode):
+                self.check_sigkill(mode)
+
+    def check_sigkill(self, mode):
+        server = harness.Server(("--membufs", "2", "--write-ack", mode), store_size="64m")
         self.addCleanup(server.cleanup)
         server.start()
         c = server.connect()

@@ -985,7 +985,7 @@ class DurabilityFailure(unittest.TestCase):
         origin = Origin()
         port = free_port()
         srv = harness.Server(("--http-port", str(port), "--http-origin",
-                              f"http://127.0.0.1:{origin.port}"))
+                              f"http://127.0.0.1:{origin.port}", "--write-ack", "durable"))
         trigger = os.path.join(srv.tmp, "fail-syncs")
         os.environ["COSS_FAULT_SYNC_FAIL_FILE"] = trigger
         try:
