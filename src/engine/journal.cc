@@ -74,9 +74,9 @@ void Journal::Start(const JournalScan& from) {
 uint64_t Journal::Append(uint64_t key_hash, uint64_t seq) {
   std::lock_guard lk(mu_);
   pending_.push_back({key_hash, seq});
-  // The flusher wakes for the first entry (then lingers, see Run) and for a
-  // full block; a waiter wakes it at once (WhenPersisted).
-  if ((pending_.size() == 1 && !lingering_) || pending_.size() == format::kJournalEntriesPerBlock)
+  // A sleeping flusher wakes for the first entry (then lingers, see Run), any
+  // for a full block; a waiter wakes it at once (WhenPersisted).
+  if ((pending_.size() == 1 && asleep_) || pending_.size() == format::kJournalEntriesPerBlock)
     cv_.notify_one();
   return ++appended_lsn_;
 }
@@ -267,7 +267,7 @@ bool Journal::WriteHere(uint64_t lsn) {
     std::lock_guard lk(mu_);
     // Only write_mu_'s holder takes entries out of pending_: the copied ones are still its front.
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(batch.size()));
-    if (!UnsyncedLocked()) cv_.notify_one();  // the flusher's sync deadline starts now
+    if (!UnsyncedLocked() && asleep_) cv_.notify_one();  // the flusher's sync deadline starts now
     writes_++;
   }
   wl.unlock();
@@ -330,9 +330,13 @@ void Journal::Run() {
       // that is due (kSyncDelay after the last sync, whoever wrote the blocks
       // it covers), or entries nobody waits for yet (buffered
       // acknowledgements, writes before their WhenPersisted), which linger up
-      // to kLinger to share a block and a sync. A thread in WriteHere may
-      // take the entries meanwhile: then there is nothing to write.
+      // to kLinger to share a block and a sync. While entries keep coming
+      // the flusher looks every kLinger instead of being woken by each first
+      // one (a thread in WriteHere may take them meanwhile: a wake-up per
+      // write would cost each write a system call); it sleeps (asleep_, and
+      // the next Append wakes it) once a look finds none arrived.
       Clock::time_point linger_end{};
+      uint64_t seen = appended_lsn_;
       for (;;) {
         if (urgent()) break;
         const Clock::time_point now = Clock::now();
@@ -341,23 +345,25 @@ void Journal::Run() {
           if (now >= last_sync_ + kSyncDelay) break;  // a round that only syncs
           until = last_sync_ + kSyncDelay;
         }
-        if (pending_.empty()) {
-          lingering_ = false;  // the next Append wakes us
-        } else {
-          if (!lingering_) {
-            lingering_ = true;  // Appends meanwhile need not wake us
-            linger_end = now + kLinger;
-          }
+        if (!pending_.empty()) {
+          if (linger_end == Clock::time_point{}) linger_end = now + kLinger;
           if (now >= linger_end) break;
           until = std::min(until, linger_end);
+        } else {
+          linger_end = {};
+          if (appended_lsn_ != seen) {  // entries came and went: look again soon
+            seen = appended_lsn_;
+            until = std::min(until, now + kLinger);
+          }
         }
-        if (until == Clock::time_point::max()) {
+        asleep_ = until == Clock::time_point::max();
+        if (asleep_) {
           cv_.wait(lk);
         } else {
           cv_.wait_until(lk, until);
         }
       }
-      lingering_ = false;
+      asleep_ = false;
       if (pending_.empty() && stop_) {
         const bool failed = !failed_.ok();
         lk.unlock();

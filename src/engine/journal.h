@@ -173,9 +173,9 @@ class Journal {
   uint64_t writes_ = 0, synced_writes_ = 0;
   bool UnsyncedLocked() const { return writes_ > synced_writes_; }  // REQUIRES(mu_)
   std::chrono::steady_clock::time_point last_sync_{};               // GUARDED_BY(mu_)
-  // The flusher is waiting out kLinger for pending entries: an Append need
-  // not wake it. GUARDED_BY(mu_).
-  bool lingering_ = false;
+  // The flusher waits with no deadline: the next entry must wake it (Run).
+  // GUARDED_BY(mu_).
+  bool asleep_ = false;
   std::condition_variable done_cv_;  // blocks_done_ advanced, or the journal failed
 
   // The writer's state: whoever writes blocks (the flusher, or a thread in
