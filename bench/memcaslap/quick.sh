@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # RAM-resident throughput, side by side: Debian's memcaslap against memcached
-# and cossd (durable and buffered acknowledgements), interleaved, same CPUs.
+# and cossd (durable, written and buffered acknowledgements), interleaved, same CPUs.
 #
 #   bench/memcaslap/quick.sh COSSD OUT_DIR [ROUNDS]
 #
 # Each round runs, for 5 s each: memcached -m 256, cossd -m 256 --write-ack
-# durable, cossd -m 256 --write-ack buffered (each server fresh, 2 worker
+# durable, written (the default) and buffered (each server fresh, 2 worker
 # threads); memcaslap -T 2 -c 64 -X 1024 (90 % get, 1 KiB values, everything
 # fits in RAM), client and server sharing CPUs 0-1 as in issue 12's report.
 # Writes OUT_DIR/report.md (ops/s per run and the medians' ratios) and
@@ -43,6 +43,9 @@ for r in $(seq "$rounds"); do
   ops[durable]+="$(run_one cossd-durable "$cossd" -p $port -t 2 -m 256 --write-ack durable \
     --store "$work/s.coss:1g" --checkpoint none) "
   rm -f "$work"/s.coss*
+  ops[written]+="$(run_one cossd-written "$cossd" -p $port -t 2 -m 256 --write-ack written \
+    --store "$work/s.coss:1g" --checkpoint none) "
+  rm -f "$work"/s.coss*
   ops[buffered]+="$(run_one cossd-buffered "$cossd" -p $port -t 2 -m 256 --write-ack buffered \
     --store "$work/s.coss:1g" --checkpoint none) "
 done
@@ -50,6 +53,7 @@ done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 mc=$(echo "${ops[mc]}" | median)
 du=$(echo "${ops[durable]}" | median)
+wr=$(echo "${ops[written]}" | median)
 bu=$(echo "${ops[buffered]}" | median)
 {
   echo "# memcaslap, RAM-resident, 90 % get, 1 KiB values, 2 threads x 64 connections"
@@ -60,6 +64,7 @@ bu=$(echo "${ops[buffered]}" | median)
   echo "|---|---|---|---|"
   echo "| memcached -m 256 | ${ops[mc]}| $mc | 1.00 |"
   echo "| cossd --write-ack durable | ${ops[durable]}| $du | $(awk -v a="$du" -v b="$mc" 'BEGIN{printf "%.2f", a/b}') |"
+  echo "| cossd --write-ack written | ${ops[written]}| $wr | $(awk -v a="$wr" -v b="$mc" 'BEGIN{printf "%.2f", a/b}') |"
   echo "| cossd --write-ack buffered | ${ops[buffered]}| $bu | $(awk -v a="$bu" -v b="$mc" 'BEGIN{printf "%.2f", a/b}') |"
 } >"$out/report.md"
 cat "$out/report.md"
