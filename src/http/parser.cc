@@ -144,7 +144,12 @@ ParseStatus HeadParser::ParseRequest(std::string_view in, RequestHead* out, size
     skip += 2;
   }
   const size_t first_eol = in.find("\r\n", skip);
-  if ((first_eol == kNpos ? in.size() : first_eol) - skip > lim_.max_line) {
+  // Without its CRLF yet, a line's last byte may be the CR: it is not part
+  // of the line (or a line of exactly max_line would fail only when it
+  // arrives in pieces).
+  const size_t line_end =
+      first_eol != kNpos ? first_eol : in.size() - (in.size() > skip && in.back() == '\r' ? 1 : 0);
+  if (line_end - skip > lim_.max_line) {
     return Fail(err, 414, "request line too long");
   }
   const size_t end = FindEnd(in, skip, err);
