@@ -695,10 +695,7 @@ void ClientConn::ServeEntry(bool stale) {
 
 void ClientConn::StartStream(std::vector<http::ByteRange> ranges,
                              std::vector<std::string> framing) {
-  stream_ranges_ = std::move(ranges);
-  stream_framing_ = std::move(framing);
-  stream_range_ = 0;
-  stream_next_ = stream_ranges_.front().first / entry_->chunk_size;
+  stream_.emplace(std::move(ranges), std::move(framing), entry_->chunk_size, entry_->body_length);
   phase_ = Phase::kStream;
   ReadNextChunk();
 }
@@ -715,16 +712,13 @@ void ClientConn::ReadNextChunk() {
   chunk_reading_ = true;
   Loop* loop = loop_;
   const uint64_t id = id_;
-  loop_->store().Read(ChunkKeyOf(cache_key_, entry_->body_id, stream_next_),
+  loop_->store().Read(ChunkKeyOf(cache_key_, entry_->body_id, stream_->next_chunk()),
                       [loop, id](server::ReadResult r) { loop->Post(id, std::move(r)); });
 }
 
 void ClientConn::OnChunk(const server::ReadResult& r) {
   chunk_reading_ = false;
-  const CacheEntry& e = *entry_;
-  const uint64_t start = stream_next_ * e.chunk_size;
-  const uint64_t want = std::min<uint64_t>(e.chunk_size, e.body_length - start);
-  if (!r.ok() || r.value.size() != want) {
+  if (!r.ok() || r.value.size() != stream_->next_chunk_size()) {
     // A chunk went missing (evicted) or could not be read. The head is out:
     // only a cut can tell the client. The entry goes; the next request
     // fetches it again.
@@ -733,36 +727,22 @@ void ClientConn::OnChunk(const server::ReadResult& r) {
     Close();
     return;
   }
-  // The parts of every range this chunk holds, in order, each range's part
-  // header before its first byte (ranges are ascending and disjoint).
-  const bool multipart = !stream_framing_.empty();
-  auto queue = [this](Bytes value, size_t off, size_t len) {
-    chunks_out_bytes_ += len;
-    chunks_out_.push_back(ChunkOut{std::move(value), off, len});
-  };
-  const uint64_t chunk_end = start + want;
-  while (stream_range_ < stream_ranges_.size()) {
-    const http::ByteRange& br = stream_ranges_[stream_range_];
-    if (br.first >= chunk_end) break;  // starts in a later chunk
-    const uint64_t lo = std::max(start, br.first);
-    const uint64_t hi = std::min(chunk_end, br.last + 1);
-    if (multipart && lo == br.first) {
-      const std::string& part = stream_framing_[stream_range_];
-      queue(Bytes::Copy(part), 0, part.size());
-    }
-    queue(r.value, lo - start, hi - lo);
-    if (hi != br.last + 1) break;  // continues in the next chunk
-    stream_range_++;
+  // What of this chunk goes out (by reference), with the part headers of a
+  // multipart/byteranges answer between.
+  std::vector<http::ChunkRanges::Piece> pieces;
+  stream_->Take(&pieces);
+  for (const http::ChunkRanges::Piece& p : pieces) {
+    ChunkOut out = p.framing >= 0
+                       ? ChunkOut{Bytes::Copy(stream_->framing(p.framing)), 0,
+                                  stream_->framing(p.framing).size()}
+                       : ChunkOut{r.value, static_cast<size_t>(p.off), static_cast<size_t>(p.len)};
+    chunks_out_bytes_ += out.len;
+    chunks_out_.push_back(std::move(out));
   }
-  if (stream_range_ == stream_ranges_.size()) {
-    if (multipart) queue(Bytes::Copy(stream_framing_.back()), 0, stream_framing_.back().size());
+  if (stream_->done()) {
     phase_ = Phase::kFlush;
-  } else {
-    // The next chunk the ranges need: this range's next one, or the one the
-    // next range starts in.
-    stream_next_ = std::max(stream_next_ + 1, stream_ranges_[stream_range_].first / e.chunk_size);
-    // Read ahead: the next chunk is read while this one is being sent.
-    if (Pending() < kStreamAhead) ReadNextChunk();
+  } else if (Pending() < kStreamAhead) {
+    ReadNextChunk();  // read ahead: the next chunk is read while this one is sent
   }
   Advance();
   UpdateEvents();
@@ -838,6 +818,7 @@ void ClientConn::FinishExchange() {
   writer_.Abandon();
   chunks_out_.clear();
   chunks_out_bytes_ = 0;
+  stream_.reset();
   chunk_out_ = false;
   windowed_ = false;
   revalidating_ = false;

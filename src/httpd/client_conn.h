@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "http/cache_control.h"
+#include "http/chunk_ranges.h"
 #include "http/message.h"
 #include "http/parser.h"
 #include "http/range.h"
@@ -209,19 +210,16 @@ class ClientConn {
   bool chunk_out_ = false;  // re-chunked to the client
   bool replaces_ = false;   // a stored version of this URL goes if this one is not stored
   BodyWriter writer_;       // active while the response being streamed is to be stored
-  // Serving a chunked entry: the byte ranges stream_ranges_ of the body (the
-  // whole body, one range, or several as multipart/byteranges with
-  // stream_framing_ around them: http::MultipartFraming) are sent in order;
-  // the chunks they cover are read one at a time, from stream_next_ on.
-  // stream_range_ is the range the next chunk continues or starts.
+  // Serving a chunked entry: byte ranges of the body (the whole body, one
+  // range, or several as multipart/byteranges with http::MultipartFraming
+  // around them) are sent in order; stream_ says which chunk to read next and
+  // what of it goes out. One chunk is read at a time, ahead of the socket by
+  // up to kStreamAhead.
   void StartStream(std::vector<http::ByteRange> ranges, std::vector<std::string> framing);
   void ReadNextChunk();
   void OnChunk(const server::ReadResult& r);
   bool ChunksPresent(const CacheEntry& e);
-  std::vector<http::ByteRange> stream_ranges_;
-  std::vector<std::string> stream_framing_;  // empty, or stream_ranges_.size() + 1 strings
-  size_t stream_range_ = 0;
-  uint64_t stream_next_ = 0;
+  std::optional<http::ChunkRanges> stream_;
   bool chunk_reading_ = false;
   // Chunks queued for the client by reference (after out_), not copied.
   struct ChunkOut {
