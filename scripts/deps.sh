@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Installs coss's build and test dependencies from Debian's packages (only what
-# is missing). Needs root or sudo. Used by scripts/run.sh and scripts/test.sh.
+# Installs coss's dependencies from Debian's packages (only what is missing).
+# Needs root or sudo.
+#   scripts/deps.sh         build, test and benchmark dependencies (scripts/test.sh)
+#   scripts/deps.sh --run   what building and running cossd need, and the
+#                           clients the README's examples use (scripts/run.sh)
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang clang-tools libclang-rt-dev
+pkgs=(build-essential cmake pkg-config
       liburing-dev libxxhash-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-      libgtest-dev libgmock-dev libbenchmark-dev
-      memcached libmemcached-tools python3 python3-pymemcache fio nutcracker haproxy curl
-      netcat-openbsd
-      systemd groff-base)
+      libmemcached-tools python3 curl netcat-openbsd)
+if [ "${1:-}" != "--run" ]; then
+  pkgs+=(clang clang-tools libclang-rt-dev libgtest-dev libgmock-dev libbenchmark-dev
+         memcached python3-pymemcache python3-matplotlib fio nutcracker haproxy systemd
+         groff-base)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

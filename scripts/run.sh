@@ -4,7 +4,8 @@
 # go to cossd (see `cossd --help`).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-"$root/scripts/deps.sh"
-cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DCOSS_BENCH=OFF >/dev/null
+"$root/scripts/deps.sh" --run  # only what building and running need
+cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DCOSS_BENCH=OFF \
+  -DCOSS_TESTS=OFF >/dev/null
 cmake --build "$root/build-release" -j"$(nproc)" --target cossd coss_tool >/dev/null
 exec "$root/build-release/src/server/cossd" "$@"
