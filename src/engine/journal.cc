@@ -171,6 +171,9 @@ bool Journal::failed() {
 void Journal::Fail(const Status& st) {
   std::lock_guard lk(mu_);
   done_cv_.notify_all();
+  // Nothing is synced any more: no deferred sync is due (else the flusher
+  // would wake for one at once, again and again).
+  synced_writes_ = writes_;
   if (!failed_.ok()) return;
   failed_ = st;
   spdlog::error(
@@ -189,6 +192,9 @@ void Journal::Release(uint64_t lsn, bool durable) {
   Status outcome;
   {
     std::lock_guard lk(mu_);
+    // A sync that succeeded after the journal failed (elsewhere, meanwhile)
+    // proves nothing: the failure stays the answer.
+    durable = durable && failed_.ok();
     if (durable) durable_lsn_ = std::max(durable_lsn_, lsn);
     outcome = durable ? Status::Ok() : NotDurableLocked();
     for (auto* w : {&written_waiters_, &waiters_}) {
@@ -200,17 +206,20 @@ void Journal::Release(uint64_t lsn, bool durable) {
   for (auto& cb : ready) cb(outcome);
 }
 
-void Journal::ReleaseWritten(uint64_t lsn) {
+bool Journal::ReleaseWritten(uint64_t lsn) {
   std::vector<std::function<void(const Status&)>> ready;
+  Status outcome;
   {
     std::lock_guard lk(mu_);
-    written_lsn_ = std::max(written_lsn_, lsn);
+    outcome = failed_;  // failed meanwhile: sticky for every waiter
+    if (outcome.ok()) written_lsn_ = std::max(written_lsn_, lsn);
     auto end = written_waiters_.upper_bound(lsn);
     for (auto it = written_waiters_.begin(); it != end; ++it)
       ready.push_back(std::move(it->second));
     written_waiters_.erase(written_waiters_.begin(), end);
   }
-  for (auto& cb : ready) cb(Status::Ok());
+  for (auto& cb : ready) cb(outcome);
+  return outcome.ok();
 }
 
 Status Journal::WriteBlock(uint32_t slot, const char* block, int attempts) {
@@ -261,7 +270,9 @@ bool Journal::WriteHere(uint64_t lsn) {
     batch = pending_;  // copied: taken out only once written (a failure leaves them to the flusher)
     lsn_end = appended_lsn_;
   }
-  if (!SlotsReusable(BlocksFor(batch.size()))) return false;
+  const uint32_t blocks = BlocksFor(batch.size());
+  // Never wait here (the ring-full wait, which also syncs, is the flusher's).
+  if (blocks > slots_ || !SlotsReusable(blocks)) return false;
   if (!WriteBlocks(batch, synced_seq(), /*attempts=*/1).ok()) return false;
   {
     std::lock_guard lk(mu_);
@@ -271,8 +282,7 @@ bool Journal::WriteHere(uint64_t lsn) {
     writes_++;
   }
   wl.unlock();
-  ReleaseWritten(lsn_end);
-  return true;
+  return ReleaseWritten(lsn_end);  // false if the journal failed meanwhile
 }
 
 Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark,
@@ -366,17 +376,31 @@ void Journal::Run() {
       asleep_ = false;
       if (pending_.empty() && stop_) {
         const bool failed = !failed_.ok();
+        // Every entry is written (whoever took one from pending_ wrote it
+        // before letting go of write_mu_, taken below), and no more come.
+        const uint64_t lsn_end = appended_lsn_;
+        const uint64_t requests = block_requests_;
         lk.unlock();
         if (failed) break;
         // Clean stop: the caller has written and synced every stripe. A last
         // block says so, and the next start has no journal tail to check.
-        std::lock_guard wl(write_mu_);
+        std::unique_lock wl(write_mu_);
         const uint64_t all = durable_candidate_();
         Status s = SyncDevice();
         if (s.ok()) AdvanceWatermark(all);
         if (s.ok()) s = WriteBlocks({}, synced_seq());
         if (s.ok()) s = SyncDevice();
-        if (!s.ok()) Fail(s);
+        wl.unlock();
+        if (!s.ok()) {
+          Fail(s);
+          break;
+        }
+        {
+          std::lock_guard done(mu_);
+          blocks_done_ = std::max(blocks_done_, requests);
+          done_cv_.notify_all();
+        }
+        Release(lsn_end, /*durable=*/true);  // synced: their waiters need not hear kShutdown
         break;
       }
     }
@@ -420,6 +444,9 @@ void Journal::Round() {
     return;
   }
   Status st = sync_only ? Status::Ok() : WriteBlocks(batch, synced_seq());
+  // Failed before write_mu_ goes: a WriteHere after it must not report
+  // written the entries this batch took out of pending_ and never wrote.
+  if (!st.ok()) Fail(st);
   bool defer = false;
   uint64_t covered = 0;  // the rounds of written blocks a sync now covers
   {

@@ -140,8 +140,9 @@ class Journal {
   // Hands waiters (both levels) up to `lsn` their outcome: Ok, or the sticky
   // failure.
   void Release(uint64_t lsn, bool durable);
-  // The blocks holding entries up to `lsn` are written: kWritten waiters go.
-  void ReleaseWritten(uint64_t lsn);
+  // The blocks holding entries up to `lsn` are written: kWritten waiters go
+  // (told the failure instead if the journal failed meanwhile: false).
+  bool ReleaseWritten(uint64_t lsn);
   // The outcome for a write that will never be durable: the failure, or kShutdown.
   Status NotDurableLocked() const;  // REQUIRES(mu_)
 

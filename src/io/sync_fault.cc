@@ -20,6 +20,10 @@ class SyncFaultDevice final : public ForwardingDevice {
       return Error(Code::kIoError, "injected fdatasync failure ($COSS_FAULT_SYNC_FAIL_FILE)");
     return inner().Sync();
   }
+  // Only syncs fail here: the journal's writes keep their direct path.
+  Status WriteNow(uint64_t off, const void* buf, size_t len) override {
+    return inner().WriteNow(off, buf, len);
+  }
 
  private:
   const std::string trigger_;

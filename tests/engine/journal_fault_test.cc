@@ -6,6 +6,7 @@
 // Faults come from FaultDevice (failed syncs and EIO on writes cannot be
 // produced on demand by a real file); the I/O underneath is real.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -172,6 +173,29 @@ TEST_P(JournalFaultTest, WriteHereRefusesOnAFailedJournal) {
   e->WhenPersisted(q.ticket, Persistence::kWritten,
                    [&written](const Status& s) { written.set_value(s); });
   EXPECT_EQ(written.get_future().get().code(), Code::kIoError);
+}
+
+// A failed journal has nothing left to sync: its flusher goes idle. (It once
+// kept finding the deferred sync of the failed round due and woke at once,
+// again and again, taking the shard's lock each time.)
+TEST_P(JournalFaultTest, AFailedJournalLeavesItsFlusherIdle) {
+  auto e = Open();
+  auto a = PutStr(*e, "a", "v");
+  ASSERT_TRUE(WaitDurable(*e, a.ticket).ok());
+  fd_->fail_syncs = 1;
+  auto b = PutStr(*e, "b", "v");
+  EXPECT_TRUE(e->WriteJournalHere(b.ticket));  // written; its sync may be deferred, and fails
+  ASSERT_EQ(WaitDurable(*e, b.ticket).code(), Code::kIoError);
+  EXPECT_FALSE(e->WriteJournalHere(PutStr(*e, "c", "v").ticket)) << "a failed journal is sticky";
+  auto cpu = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+  };
+  const double before = cpu();
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_LT(cpu() - before, 100.0) << "ms of CPU while idle: the flusher spins";
 }
 
 TEST_P(JournalFaultTest, RestartAfterFailedSyncServesWhatWasAcknowledged) {
