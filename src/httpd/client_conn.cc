@@ -403,15 +403,22 @@ void ClientConn::Track(const WriteTicket& t) {
 
 void ClientConn::SyncThenRelease() {
   phase_ = Phase::kSync;
-  if (tickets_.empty()) {
+  std::vector<WriteTicket> tickets;
+  for (const WriteTicket& t : tickets_) {
+    // --write-ack written: the journal entries are written on this thread
+    // when that needs no waiting (no hand-off to the journal's and back).
+    if (loop_->opts().ack_level == Persistence::kWritten && loop_->store().WriteJournalHere(t))
+      continue;
+    tickets.push_back(t);
+  }
+  tickets_.clear();
+  if (tickets.empty()) {
     OnDurable(Status::Ok());
     return;
   }
   Loop* loop = loop_;
   const uint64_t id = id_;
-  syncs_pending_ = static_cast<uint32_t>(tickets_.size());
-  std::vector<WriteTicket> tickets;
-  tickets.swap(tickets_);
+  syncs_pending_ = static_cast<uint32_t>(tickets.size());
   for (const WriteTicket& t : tickets) {
     loop_->store().WhenPersisted(t, loop_->opts().ack_level,
                                  [loop, id](const Status& st) { loop->PostDurable(id, st); });
