@@ -95,16 +95,11 @@ TEST_P(JournalFaultTest, WrittenIsReportedBeforeTheFlushAndSyncedAfterIt) {
 
   fd_->fail_syncs = 1;
   auto q = PutStr(*e, "k", "v2");
-  std::promise<Status> written2;
-  e->WhenPersisted(q.ticket, Persistence::kWritten,
-                   [&written2](const Status& s) { written2.set_value(s); });
-  EXPECT_TRUE(written2.get_future().get().ok());
+  EXPECT_TRUE(WaitPersisted(*e, q.ticket, Persistence::kWritten).ok());
   EXPECT_EQ(WaitDurable(*e, q.ticket).code(), Code::kIoError);
   auto later = PutStr(*e, "k", "v3");
-  std::promise<Status> written3;
-  e->WhenPersisted(later.ticket, Persistence::kWritten,
-                   [&written3](const Status& s) { written3.set_value(s); });
-  EXPECT_EQ(written3.get_future().get().code(), Code::kIoError) << "a failed journal is sticky";
+  EXPECT_EQ(WaitPersisted(*e, later.ticket, Persistence::kWritten).code(), Code::kIoError)
+      << "a failed journal is sticky";
 }
 
 // A batch only kWritten waiters wait for may have its sync deferred (by up to
@@ -118,10 +113,7 @@ TEST_P(JournalFaultTest, ADeferredSyncComesWithoutAWaiterAndItsFailureSticks) {
   fd_->OnNextSync([&synced] { synced = true; });
   fd_->fail_syncs = 1;
   auto b = PutStr(*e, "b", "v");
-  std::promise<Status> written;
-  e->WhenPersisted(b.ticket, Persistence::kWritten,
-                   [&written](const Status& s) { written.set_value(s); });
-  EXPECT_TRUE(written.get_future().get().ok());
+  EXPECT_TRUE(WaitPersisted(*e, b.ticket, Persistence::kWritten).ok());
   for (int i = 0; i < 500 && !synced; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   EXPECT_TRUE(synced) << "the written batch was never synced";
@@ -169,10 +161,7 @@ TEST_P(JournalFaultTest, WriteHereRefusesOnAFailedJournal) {
   ASSERT_EQ(WaitDurable(*e, p.ticket).code(), Code::kIoError);
   auto q = PutStr(*e, "k", "v2");
   EXPECT_FALSE(e->WriteJournalHere(q.ticket));
-  std::promise<Status> written;
-  e->WhenPersisted(q.ticket, Persistence::kWritten,
-                   [&written](const Status& s) { written.set_value(s); });
-  EXPECT_EQ(written.get_future().get().code(), Code::kIoError);
+  EXPECT_EQ(WaitPersisted(*e, q.ticket, Persistence::kWritten).code(), Code::kIoError);
 }
 
 // A failed journal has nothing left to sync: its flusher goes idle. (It once

@@ -60,11 +60,14 @@ inline PutResult PutStr(Engine& e, std::string_view k, std::string_view v, uint3
   return e.Put(r);
 }
 
-// Waits for Engine::WhenDurable and returns its outcome.
-inline Status WaitDurable(Engine& e, WriteTicket t) {
+// Waits for Engine::WhenPersisted at `level` and returns its outcome.
+inline Status WaitPersisted(Engine& e, WriteTicket t, Persistence level) {
   std::promise<Status> p;
-  e.WhenDurable(t, [&p](const Status& s) { p.set_value(s); });
+  e.WhenPersisted(t, level, [&p](const Status& s) { p.set_value(s); });
   return p.get_future().get();
+}
+inline Status WaitDurable(Engine& e, WriteTicket t) {
+  return WaitPersisted(e, t, Persistence::kSynced);
 }
 
 }  // namespace coss::testing
