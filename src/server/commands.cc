@@ -6,7 +6,8 @@
 // touch, gat, delete) read the object from the store (never the RAM tier: the
 // read carries the index slot it saw), compute, and store with a
 // compare-and-swap on that slot; losing the race re-reads and recomputes, up to
-// kMaxAttempts times.
+// kMaxAttempts times. Such commands on one key take turns (key_turns.h), so
+// the race is lost only to a plain set or delete, which does not retry.
 #include <spdlog/spdlog.h>
 
 #include "proto/numbers.h"
@@ -134,6 +135,7 @@ void Connection::Finish(Op& op) {
   for (Slot& s : op.slots) {
     s.held.Release();
     s.res.value = Bytes();
+    s.turn.Release();  // its store is done: the next command on the key may read
   }
   op.state = Op::State::kDone;
   running_--;
@@ -205,6 +207,22 @@ void Connection::IssueRead(Op& op, Slot& slot, bool for_update, std::optional<ui
   const uint64_t id = id_;
   const uint64_t seq = op.seq;
   auto cb = [w, id, seq, ki](ReadResult r) { w->DeliverRead(id, seq, ki, std::move(r)); };
+  // A single-key read-modify-write reads and stores in its key's turn; a
+  // retry keeps the turn it has. (gat's keys do not wait: a contended touch
+  // ends as a miss, and waiting for several turns at once could deadlock.)
+  if (for_update && !slot.turn && !proto::IsRetrieval(op.cmd) && ctx_->turns != nullptr) {
+    bool now = false;
+    Store* store = ctx_->store;
+    slot.turn = ctx_->turns->Take(
+        RamKeyHash(key), w,
+        [&] {
+          return [store, k = std::string(key), cb]() mutable {
+            store->ReadForUpdate(k, std::move(cb));
+          };
+        },
+        &now);
+    if (!now) return;  // started when the turn comes (KeyTurns::Take)
+  }
   if (for_update) {
     ctx_->store->ReadForUpdate(key, std::move(cb));
   } else {

@@ -10,6 +10,7 @@
 #include "coss/engine.h"
 #include "httpd/http_metrics.h"
 #include "server/config.h"
+#include "server/key_turns.h"
 #include "server/meta_state.h"
 #include "server/metrics.h"
 #include "server/pending_flush.h"
@@ -31,6 +32,7 @@ struct ServerContext {
   RamTier* ram = nullptr;  // null when -m 0
   Store* store = nullptr;
   MetaStates* meta = nullptr;
+  KeyTurns* turns = nullptr;  // read-modify-write commands' turns per key (null: they race)
   ConnectionGauges conns;
   std::vector<WorkerMetrics*> worker_metrics;
   // Every worker, in index order: accepted connections are dealt round-robin

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "proto/request.h"
+#include "server/key_turns.h"
 #include "server/out_queue.h"
 #include "server/store.h"
 
@@ -57,6 +58,8 @@ struct Slot {
   uint64_t expect = 0;     // in flight: the bytes it was paced for (Connection::ReadBudget)
   ReadResult res;
   HeldBytes held;  // res.value's bytes while they count against the output budget
+  KeyTurns::Claim
+      turn;  // read-modify-write: the key's turn, from the read to the store (key_turns.h)
 };
 
 struct Op {

@@ -96,6 +96,7 @@ bool Server::Open(std::string* err) {
   ctx_.ram = ram_.get();
   ctx_.store = store_.get();
   ctx_.meta = &meta_;
+  ctx_.turns = &turns_;
   ctx_.pending_flush = pending_flush_.get();
   ctx_.started_at = NowSeconds();
   ctx_.verbosity.store(cfg_.verbosity);

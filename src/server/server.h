@@ -52,6 +52,7 @@ class Server {
   void WatchForFailedFlush();
   bool flush_failure_marked_ = false;
   MetaStates meta_;
+  KeyTurns turns_;
   ServerContext ctx_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<MetricsHttp> http_;

@@ -336,6 +336,7 @@ void Worker::CloseIdle(uint32_t timeout) {
 }
 
 void Worker::Run() {
+  constexpr int kPumpRounds = 16;
   t_worker = this;
   if (ring_) ring_->Install();
   const uint32_t idle_timeout = ctx_->config->idle_timeout_s;
@@ -382,15 +383,21 @@ void Worker::Run() {
     }
     // The writes this turn ran are written before their replies go out.
     SettleOwedJournal();
+    // A pump can hand work to another connection of this worker (a read
+    // completed inline, a key's turn passed on: key_turns.h); it is pumped in
+    // the same turn, a few rounds at most, before the worker looks for events.
     std::vector<uint64_t> ids;
-    ids.swap(touched_);
-    for (uint64_t id : ids) {
-      auto it = conns_.find(id);
-      if (it == conns_.end()) continue;
-      current_ = id;
-      it->second.conn->Pump();
-      current_ = 0;
-      Update(id);
+    for (int round = 0; round < kPumpRounds && !touched_.empty(); round++) {
+      ids.clear();
+      ids.swap(touched_);
+      for (uint64_t id : ids) {
+        auto it = conns_.find(id);
+        if (it == conns_.end()) continue;
+        current_ = id;
+        it->second.conn->Pump();
+        current_ = 0;
+        Update(id);
+      }
     }
     SettleOwedJournal();  // writes the pumps ran: their replies go out next turn, without a wait
     // (Not after a full batch of events: connections whose events are still
