@@ -63,7 +63,7 @@ const std::vector<OptionDef>& Defs() {
        "never an older or deleted one), written (once its journal entry is written, before "
        "the sync: the same after a process crash such as kill -9; a start after an unclean "
        "stop across a reboot starts with an empty store rather than risk older values) or "
-       "buffered (at once; a crash may bring older values back) (default durable)",
+       "buffered (at once; a crash may bring older values back) (default written)",
        "durable|written|buffered"},
       {"checkpoint", "--checkpoint",
        "index checkpoints, which let a restart skip the store scan: next to each store file "

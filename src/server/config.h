@@ -35,10 +35,9 @@ struct ServerConfig {
   // --write-ack: what a write's acknowledgement waits for. durable: its
   // journal entry synced (survives a power cut); written: its journal entry
   // written, not yet flushed (survives kill -9; a start after an unclean stop
-  // across a reboot empties the store, see boot_guard.h); buffered: nothing.
-  // durable stays the default until read-modify-write commands are fair under
-  // written's faster acknowledgements (issue 12 note, session 10).
-  Persistence ack_level = Persistence::kSynced;
+  // across a reboot empties the store, see boot_guard.h; the default);
+  // buffered: nothing.
+  Persistence ack_level = Persistence::kWritten;
   bool ack_wait = true;    // false: buffered
   std::string checkpoint;  // "" = next to each store; "none" = off; else a directory
   uint32_t checkpoint_interval_s = 300;

@@ -1,9 +1,11 @@
 // Connection: one client socket on one worker: reads, parses, executes in
 // order, replies in order.
 //
-// Durability: with --write-ack durable (the default) a write's reply, and so
-// every reply after it, is released only once the store's journal has it on
-// stable storage (Engine::WhenDurable); the write is visible to readers at once.
+// Durability: with --write-ack written (the default) or durable a write's
+// reply, and so every reply after it, is released only once the store's
+// journal has it written (the worker writes it itself, Worker::OweJournal) or
+// on stable storage (Engine::WhenPersisted); the write is visible to readers
+// at once.
 //
 // Ordering (what makes pipelining safe): requests start in arrival order; a
 // read-only request (get, gets, plain mg, me, ...) may run alongside earlier

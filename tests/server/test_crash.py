@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Crash (SIGKILL) after acknowledged writes, with --write-ack written and
-durable (the default): on restart an acknowledged overwrite is never undone (the
+"""Crash (SIGKILL) after acknowledged writes, with --write-ack written (the
+default) and durable: on restart an acknowledged overwrite is never undone (the
 new value or a miss, never the old one) and an acknowledged delete stays
 deleted."""
 import os

@@ -3,7 +3,7 @@
 that cannot be made durable is answered with exactly one SERVER_ERROR line
 (never STORED), every later write too until a restart (a failed flush is never
 trusted again), reads go on, the counters say so, and a restart serves what was
-acknowledged before (or a miss). With --write-ack written the
+acknowledged before (or a miss). With --write-ack written (the default) the
 writes acknowledged before the failed flush keep their promise (a process crash
 cannot undo them) until the next start, which empties the store since the
 kernel may have dropped what the flush could not write; every write after
