@@ -75,7 +75,7 @@ Status Shard::WriteCheckpoint(bool clean) {
     CheckpointHook(p);
   }
   // Runs not yet on stable storage when the dump ends must be replayed too.
-  const uint64_t written = DurableCandidate();
+  const uint64_t written = WrittenCandidate();
   if (Status s = SyncDevice(); !s.ok()) return s;
   ck.header.replay_from = std::min(start_seq, written + 1);
   const auto t0 = std::chrono::steady_clock::now();

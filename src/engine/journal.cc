@@ -10,7 +10,7 @@
 namespace coss {
 
 Journal::Journal(Device& dev, uint64_t offset, uint64_t bytes, uint64_t uuid_seed,
-                 std::function<uint64_t()> durable_candidate, std::function<void()> nudge,
+                 std::function<uint64_t(uint64_t)> durable_candidate, std::function<void()> nudge,
                  const VersionClock* clock)
     : dev_(dev),
       offset_(offset),
@@ -273,7 +273,7 @@ bool Journal::WriteHere(uint64_t lsn) {
   const uint32_t blocks = BlocksFor(batch.size());
   // Never wait here (the ring-full wait, which also syncs, is the flusher's).
   if (blocks > slots_ || !SlotsReusable(blocks)) return false;
-  if (!WriteBlocks(batch, synced_seq(), /*attempts=*/1).ok()) return false;
+  if (!WriteBlocks(batch, synced_seq(), lsn_end - batch.size(), /*attempts=*/1).ok()) return false;
   {
     std::lock_guard lk(mu_);
     // Only write_mu_'s holder takes entries out of pending_: the copied ones are still its front.
@@ -286,7 +286,7 @@ bool Journal::WriteHere(uint64_t lsn) {
 }
 
 Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark,
-                            int attempts) {
+                            uint64_t written_through, int attempts) {
   // An empty batch still writes one (empty) block: it records the watermark.
   const uint32_t n = BlocksFor(batch.size());
   AlignedBuffer buf(format::kBlock);
@@ -295,13 +295,21 @@ Status Journal::WriteBlocks(const std::vector<format::JournalEntry>& batch, uint
     // Reuse a slot only when everything it names is on stable storage.
     // Waiters wait with it: acknowledging them unwritten would break the promise.
     for (uint64_t tries = 0; slot_max_seq_[slot] > synced_seq(); tries++) {
-      if (tries == 0) nudge_();
+      // The open run may be what the slot waits for (its entries, or the
+      // tombstones a failed run waits on): seal it, and again while waiting,
+      // since writes keep opening new ones.
+      if (tries % 100 == 0) nudge_();
       if (tries % 10000 == 9999) {
         spdlog::warn("{}: journal ring full for {} s: stripe writes are not completing",
                      dev_.path(), (tries + 1) / 1000);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      const uint64_t cand = durable_candidate_();
+      // Taken after the batch: entries appended since (and the batch's own
+      // blocks from this one on) are not written, so the candidate may rely
+      // only on the entries before the batch. A failed run whose tombstones
+      // are among the unwritten ones holds it back until their run is written:
+      // the slot may name that run, and must not be reused before.
+      const uint64_t cand = durable_candidate_(written_through);
       if (Status s = SyncDevice(); !s.ok()) return s;
       AdvanceWatermark(cand);
     }
@@ -385,10 +393,10 @@ void Journal::Run() {
         // Clean stop: the caller has written and synced every stripe. A last
         // block says so, and the next start has no journal tail to check.
         std::unique_lock wl(write_mu_);
-        const uint64_t all = durable_candidate_();
+        const uint64_t all = durable_candidate_(kAllWritten);
         Status s = SyncDevice();
         if (s.ok()) AdvanceWatermark(all);
-        if (s.ok()) s = WriteBlocks({}, synced_seq());
+        if (s.ok()) s = WriteBlocks({}, synced_seq(), lsn_end);
         if (s.ok()) s = SyncDevice();
         wl.unlock();
         if (!s.ok()) {
@@ -420,7 +428,7 @@ void Journal::Round() {
   // before any block records a watermark that relies on it. Stripes that
   // completed before this point become durable with the sync below; the
   // blocks record only the watermark already synced (conservative).
-  const uint64_t cand = durable_candidate_();
+  const uint64_t cand = durable_candidate_(kAllWritten);
   {
     std::lock_guard lk(mu_);
     batch.swap(pending_);
@@ -443,7 +451,7 @@ void Journal::Round() {
     Release(lsn_end, /*durable=*/false);
     return;
   }
-  Status st = sync_only ? Status::Ok() : WriteBlocks(batch, synced_seq());
+  Status st = sync_only ? Status::Ok() : WriteBlocks(batch, synced_seq(), lsn_end - batch.size());
   // Failed before write_mu_ goes: a WriteHere after it must not report
   // written the entries this batch took out of pending_ and never wrote.
   if (!st.ok()) Fail(st);

@@ -58,11 +58,16 @@ struct JournalScan {
 
 class Journal {
  public:
-  // `durable_candidate` returns the highest seq such that every stripe with a
-  // lower or equal seq has completed its device write; called without locks held.
+  // `durable_candidate(written_through)` returns the highest seq such that
+  // every stripe with a lower or equal seq has completed its device write, and
+  // no failed run at or below it still needs the entries naming it: their
+  // keys' re-logged tombstones (Shard::RelogLostRecords) are neither on the
+  // device nor among the first `written_through` journal entries (those are
+  // written, and a sync follows before any watermark relies on them). Called
+  // with write_mu_ held and no other lock.
   // `clock` (may be null): every block records its reservation (version_clock.h).
   Journal(Device& dev, uint64_t offset, uint64_t bytes, uint64_t uuid_seed,
-          std::function<uint64_t()> durable_candidate, std::function<void()> nudge,
+          std::function<uint64_t(uint64_t)> durable_candidate, std::function<void()> nudge,
           const VersionClock* clock = nullptr);
   ~Journal();
 
@@ -128,8 +133,9 @@ class Journal {
   // sync), release the waiters.
   void Round();
   // REQUIRES(write_mu_). attempts: per block (kWriteAttempts for the flusher).
+  // written_through: the last lsn before the batch (written before it).
   Status WriteBlocks(const std::vector<format::JournalEntry>& batch, uint64_t watermark,
-                     int attempts = kWriteAttempts);
+                     uint64_t written_through, int attempts = kWriteAttempts);
   // Whether the next n slots may be overwritten now. REQUIRES(write_mu_).
   bool SlotsReusable(uint32_t n) const;
   Status WriteBlock(uint32_t slot, const char* block, int attempts);
@@ -150,7 +156,10 @@ class Journal {
   const uint64_t offset_;
   const uint32_t slots_;
   const uint64_t seed_;
-  std::function<uint64_t()> durable_candidate_;
+  std::function<uint64_t(uint64_t)> durable_candidate_;
+  // durable_candidate_'s argument when every entry appended so far is written
+  // before the watermark moves (taken before a batch: it holds them all).
+  static constexpr uint64_t kAllWritten = ~uint64_t{0};
   std::function<void()> nudge_;
   const VersionClock* clock_;
 

@@ -180,7 +180,8 @@ Status Shard::Open(format::Uuid* uuid, bool* have_uuid) {
   if (!cfg_.journal) return ReTombstoneDropped();
   journal_ = std::make_unique<Journal>(
       *dev_, format::kSuperblockSize, journal_bytes_, uuid_seed_,
-      [this] { return DurableCandidate(); }, [this] { SealOpenForJournal(); }, cfg_.versions);
+      [this](uint64_t written_through) { return DurableCandidate(written_through); },
+      [this] { SealOpenForJournal(); }, cfg_.versions);
   journal_->Start(journal_scan_);
   return ReTombstoneDropped();
 }

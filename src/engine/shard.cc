@@ -257,6 +257,7 @@ void Shard::OnWriteDone(Membuf* mb, Status st) {
     CollectLostRecords(mb);
   } else {
     unwritten_seqs_.erase(mb->seq);
+    if (!relogged_.empty()) SettleRelogged(mb->seq);
     Counters::Add(ctr_.stripes_written, mb->span);
     Counters::Add(ctr_.device_bytes_written, mb->buf.size());
   }
@@ -292,6 +293,10 @@ void Shard::CollectLostRecords(Membuf* mb) {
     const bool clear = e.type == format::RecordType::kClear;
     relog_.push_back({e.key_hash, mb->seq, clear, std::string(rec->key)});
   }
+  // Failed runs whose tombstones this run held now wait for its re-logging.
+  for (auto& [seq, other] : relogged_) {
+    if (other.runs.erase(mb->seq) > 0) other.follows.insert(mb->seq);
+  }
   if (relog_.empty() || relog_.back().seq != mb->seq) unwritten_seqs_.erase(mb->seq);
 }
 
@@ -306,12 +311,21 @@ void Shard::RelogLostRecords(Lock& lk, Actions* act) {
         continue;
       }
     }
+    uint64_t lsn = 0, run = 0;
     const Status s =
-        r.clear ? AppendTombstone(lk, 0, "*", format::RecordType::kClear, act, nullptr,
-                                  /*may_wait=*/false)
-                : AppendTombstone(lk, r.hash, r.key, format::RecordType::kTombstone, act, nullptr,
-                                  /*may_wait=*/false);
+        r.clear ? AppendTombstone(lk, 0, "*", format::RecordType::kClear, act, &lsn,
+                                  /*may_wait=*/false, &run)
+                : AppendTombstone(lk, r.hash, r.key, format::RecordType::kTombstone, act, &lsn,
+                                  /*may_wait=*/false, &run);
     if (!s.ok()) return;  // no room: again when the next write completes
+    if (journal_ != nullptr) {
+      Relogged& rl = relogged_[r.seq];
+      rl.lsn = std::max(rl.lsn, lsn);
+      rl.runs.insert(run);
+      for (auto& [seq, other] : relogged_) {
+        if (other.follows.contains(r.seq)) other.runs.insert(run);
+      }
+    }
     PopLostRecord();
   }
 }
@@ -319,12 +333,38 @@ void Shard::RelogLostRecords(Lock& lk, Actions* act) {
 void Shard::PopLostRecord() {
   const uint64_t seq = relog_.front().seq;
   relog_.pop_front();
-  if (relog_.empty() || relog_.front().seq != seq) unwritten_seqs_.erase(seq);
+  if (relog_.empty() || relog_.front().seq != seq) {
+    unwritten_seqs_.erase(seq);  // held back by relogged_[seq] until settled
+    for (auto& [s, other] : relogged_) other.follows.erase(seq);
+  }
 }
 
-uint64_t Shard::DurableCandidate() {
+uint64_t Shard::WrittenCandidate() {
   std::lock_guard lk(mu_);
   return unwritten_seqs_.empty() ? next_seq_ - 1 : *unwritten_seqs_.begin() - 1;
+}
+
+uint64_t Shard::DurableCandidate(uint64_t written_through) {
+  std::lock_guard lk(mu_);
+  uint64_t below = unwritten_seqs_.empty() ? next_seq_ : *unwritten_seqs_.begin();
+  // (Not erased when settled by written_through: that holds for this
+  // candidate only, which the journal uses after its batch. SettleRelogged
+  // erases them once their runs are written.)
+  for (const auto& [seq, rl] : relogged_) {
+    if (rl.Settled(written_through)) continue;
+    below = std::min(below, seq);
+    break;  // ordered by seq: the first unsettled one is the lowest
+  }
+  return below - 1;
+}
+
+void Shard::SettleRelogged(uint64_t run) {
+  for (auto it = relogged_.begin(); it != relogged_.end();) {
+    it->second.runs.erase(run);
+    // Settled once every tombstone is on the device (the sync that precedes
+    // any watermark covers it).
+    it = it->second.Written() ? relogged_.erase(it) : std::next(it);
+  }
 }
 
 void Shard::SealIfOlder(std::chrono::steady_clock::time_point cutoff) {

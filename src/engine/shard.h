@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -160,8 +161,13 @@ class Shard {
   uint64_t StripeOffset(uint32_t stripe) const {
     return data_start_ + uint64_t{stripe} * stripe_size_;
   }
-  // Highest seq such that every stripe with a lower or equal seq has been written.
-  uint64_t DurableCandidate();
+  // Highest seq such that every stripe with a lower or equal seq has been
+  // written, and every failed run at or below it is settled (relogged_).
+  // For the journal (journal.h, durable_candidate). Settles what
+  // `written_through` settles.
+  uint64_t DurableCandidate(uint64_t written_through);
+  // The same without the failed runs' settling, for a checkpoint's replay point.
+  uint64_t WrittenCandidate();
   // Seals the open membuf if it holds records (the journal needs it on disk).
   void SealOpenForJournal();
   // A failed stripe write: queues what it held for re-logging (relog_).
@@ -170,6 +176,8 @@ class Shard {
   // the older copies on disk must not come back after a crash.
   void RelogLostRecords(Lock& lk, Actions* act);
   void PopLostRecord();
+  // A run's write completed: the failed runs whose tombstones it held may be settled.
+  void SettleRelogged(uint64_t run);
   // Under mu_ or the entry's partition lock (reads the stripe's generation).
   bool Live(uint64_t packed) const;
   // True while the stripe an index entry points into holds content that is not
@@ -192,10 +200,12 @@ class Shard {
   // Appends one record and returns its packed location (hits 0).
   uint64_t Append(Membuf* mb, format::RecordType type, uint64_t hash, std::string_view key,
                   std::string_view value, uint32_t flags, uint64_t version, int64_t expiry);
-  // A tombstone or clear record, journaled (*lsn: its entry). Without may_wait
-  // it fails (kBusy) rather than wait for a membuf.
+  // A tombstone or clear record, journaled (*lsn: its entry; *run: the seq of
+  // the run it went into). Without may_wait it fails (kBusy) rather than wait
+  // for a membuf.
   Status AppendTombstone(Lock& lk, uint64_t hash, std::string_view key, format::RecordType type,
-                         Actions* act, uint64_t* lsn, bool may_wait = true);
+                         Actions* act, uint64_t* lsn, bool may_wait = true,
+                         uint64_t* run = nullptr);
 
   // --- read path (read_path.cc) ---
   struct DiskRead;
@@ -311,6 +321,24 @@ class Shard {
   // Records of failed runs still to re-log, in order; at most the records of
   // the membufs whose writes failed (bounded by membufs x records per stripe).
   std::deque<LostRecord> relog_;
+  // Failed runs whose lost records are all re-logged but not yet settled. The
+  // journal's entries that name such a run say its keys' newest writes were
+  // lost; once the watermark passes the run, their slots may be reused, so the
+  // tombstones standing in for them must be safe first: their own journal
+  // entries written (lsn: the highest), or the runs holding them written.
+  // Until then the run holds the durable candidate back (DurableCandidate).
+  // Erased once its tombstones' runs are written. At most one per failed run
+  // (bounded like relog_).
+  // A tombstone's run that fails in turn passes the duty on: the run waits for
+  // that failed run's own re-logging (follows) and the runs it goes into.
+  struct Relogged {
+    uint64_t lsn = 0;
+    std::set<uint64_t> runs;     // runs holding its tombstones, not yet written
+    std::set<uint64_t> follows;  // failed runs among them, still re-logging
+    bool Written() const { return runs.empty() && follows.empty(); }
+    bool Settled(uint64_t written_through) const { return lsn <= written_through || Written(); }
+  };
+  std::map<uint64_t, Relogged> relogged_;
   uint32_t sweep_cursor_ = 0;
   uint64_t live_objects_ = 0;
   uint64_t live_bytes_ = 0;

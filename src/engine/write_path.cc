@@ -75,9 +75,11 @@ PutResult Shard::Put(uint64_t hash, const PutRequest& req) {
 }
 
 Status Shard::AppendTombstone(Lock& lk, uint64_t hash, std::string_view key,
-                              format::RecordType type, Actions* act, uint64_t* lsn, bool may_wait) {
+                              format::RecordType type, Actions* act, uint64_t* lsn, bool may_wait,
+                              uint64_t* run) {
   auto mb = Reserve(lk, format::RecordFootprint(key.size(), 0), may_wait, act);
   if (!mb.ok()) return mb.status();
+  if (run != nullptr) *run = (*mb)->seq;
   const uint64_t version = cfg_.versions->Next();
   Append(*mb, type, hash, key, {}, 0, version, 0);
   if (journal_) {

@@ -209,6 +209,89 @@ TEST_P(CrashTest, TornDirectoryLosesTheRunsWritesNotTheirOlderCopies) {
   EXPECT_GE(r->Stats().stripes_dropped_at_open, 1u);
 }
 
+// A failed stripe write while the journal's ring is full, its oldest slot
+// naming the failed run: the flusher waits in the ring for stripe writes,
+// taking fresh durable candidates. Until the tombstones re-logged for the
+// run's keys are safe, only the journal entries naming the run keep a crash
+// from serving those keys' older copies. The tombstones' own entries were
+// appended after the flusher took its batch (unwritten) and their run is held
+// at the gate, so the candidate must stay below the failed run: the slot is
+// not reused, and a crash now drops the key instead of serving its old value.
+// With `tombstones_fail_too`, the run holding the tombstones fails as well and
+// the duty passes to its own re-logging.
+void FailedRunInAFullJournalRing(const TempDir& dir, IoKind io, bool tombstones_fail_too) {
+  auto o = SmallStore(dir, io, 8u << 20);
+  o.devices[0].path = dir.file("live");
+  o.membufs = 48;  // every run of the fill below is held at the gate at once
+  // No aged seals: the wait in the full ring must seal the open run itself
+  // (it holds the tombstones the failed run waits for), or the end hangs.
+  o.max_buffer_age_s = 0;
+  FaultDevice* fd = nullptr;
+  auto e = MustOpen(o, [&fd](uint32_t, std::unique_ptr<Device> d) {
+    auto f = std::make_unique<FaultDevice>(std::move(d));
+    fd = f.get();
+    return f;
+  });
+  ASSERT_TRUE(PutStr(*e, "k", "old-value").status.ok());
+  ASSERT_TRUE(e->Flush().ok());
+  fd->GateWrites(true, [](uint64_t off) { return off >= kData; });
+  auto p = PutStr(*e, "k", "new-value");
+  ASSERT_TRUE(p.status.ok());
+  ASSERT_TRUE(WaitPersisted(*e, p.ticket, Persistence::kWritten).ok());  // acknowledged
+  // Enough entries to wrap the journal's ring onto the slots naming k's run.
+  const uint64_t slots = format::JournalBytesFor(kStripe) / format::kBlock;
+  const uint64_t fill = slots * format::kJournalEntriesPerBlock + 2000;
+  for (uint64_t i = 0; i < fill; i++) {
+    ASSERT_TRUE(PutStr(*e, "f" + std::to_string(i), "v").status.ok());
+  }
+  // The flusher is stuck in the full ring once its writes stop.
+  auto journal_bytes = [&] { return e->Stats().journal_bytes_written; };
+  auto settle = [&] {
+    for (uint64_t last = ~uint64_t{0}; last != journal_bytes();) {
+      last = journal_bytes();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  };
+  settle();
+  const uint64_t stuck_at = journal_bytes();
+  ASSERT_TRUE(fd->FailHeldWrite());  // k's run: its write fails (EIO)
+  if (tombstones_fail_too) {
+    settle();  // the wait seals the run with the tombstones (newest held write)
+    ASSERT_TRUE(fd->FailHeldWrite(/*newest=*/true));
+    EXPECT_EQ(e->Stats().io_errors, 2u);
+  } else {
+    EXPECT_EQ(e->Stats().io_errors, 1u);
+  }
+  // Give a wrong candidate time to reuse the slot (the ring-full wait looks every ms).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (journal_bytes() == stuck_at && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(journal_bytes(), stuck_at) << "a journal slot naming the failed run was reused";
+
+  std::filesystem::copy_file(dir.file("live"), dir.file("image"),
+                             std::filesystem::copy_options::overwrite_existing);
+  auto img = o;
+  img.devices[0].path = dir.file("image");
+  auto r = MustOpen(img);
+  const auto g = r->GetSync("k");
+  EXPECT_NE(g.item.value, "old-value") << "an acknowledged overwrite was undone";
+  EXPECT_EQ(g.status.code(), Code::kNotFound);
+  r.reset();
+  fd->GateWrites(false);  // the tombstones' run is written: the ring moves on
+  auto q = PutStr(*e, "after", "x");
+  ASSERT_TRUE(q.status.ok());
+  EXPECT_TRUE(WaitDurable(*e, q.ticket).ok());
+}
+
+TEST_P(CrashTest, AFailedRunIsNotForgottenWhileTheJournalRingIsFull) {
+  FailedRunInAFullJournalRing(dir_, GetParam(), /*tombstones_fail_too=*/false);
+}
+
+TEST_P(CrashTest, AFailedRunWhoseTombstonesFailTooIsNotForgotten) {
+  FailedRunInAFullJournalRing(dir_, GetParam(), /*tombstones_fail_too=*/true);
+}
+
 INSTANTIATE_TEST_SUITE_P(Io, CrashTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
                          IoName);
 

@@ -38,14 +38,28 @@ class FaultDevice final : public ForwardingDevice {
   // --- write gate: every write waits until ReleaseWrites() ---
   // Only writes for which pred(offset) holds are held (all when pred is empty).
   void GateWrites(bool on, std::function<bool(uint64_t)> pred = nullptr) {
-    std::vector<std::function<void()>> go;
+    std::vector<std::function<void(bool)>> go;
     {
       std::lock_guard lk(mu_);
       gate_writes_ = on;
       write_gate_pred_ = std::move(pred);
       if (!on) go.swap(held_writes_);
     }
-    for (auto& f : go) f();
+    for (auto& f : go) f(/*fail=*/false);
+  }
+  // Completes the oldest (or newest) held write with EIO, as a device that
+  // failed it would; the others stay held. False if none is held.
+  bool FailHeldWrite(bool newest = false) {
+    std::function<void(bool)> f;
+    {
+      std::lock_guard lk(mu_);
+      if (held_writes_.empty()) return false;
+      auto it = newest ? held_writes_.end() - 1 : held_writes_.begin();
+      f = std::move(*it);
+      held_writes_.erase(it);
+    }
+    f(/*fail=*/true);
+    return true;
   }
   size_t held_writes() {
     std::lock_guard lk(mu_);
@@ -117,7 +131,11 @@ class FaultDevice final : public ForwardingDevice {
     {
       std::lock_guard lk(mu_);
       if (gate_writes_ && (!write_gate_pred_ || write_gate_pred_(off))) {
-        held_writes_.push_back([this, off, buf, len, cb = std::move(cb)]() mutable {
+        held_writes_.push_back([this, off, buf, len, cb = std::move(cb)](bool fail) mutable {
+          if (fail) {
+            cb(Error(Code::kIoError, "injected EIO on a held write"));
+            return;
+          }
           Write(off, buf, len, std::move(cb));
         });
         return;
@@ -170,7 +188,7 @@ class FaultDevice final : public ForwardingDevice {
   std::vector<uint64_t> writes_;
   bool gate_writes_ = false;
   std::function<bool(uint64_t)> write_gate_pred_;
-  std::vector<std::function<void()>> held_writes_;
+  std::vector<std::function<void(bool)>> held_writes_;  // called with fail
   uint64_t reads_done_ = 0;
   std::condition_variable reads_done_cv_;
   std::function<void()> sync_hook_;
