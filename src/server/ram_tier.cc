@@ -453,13 +453,29 @@ bool RamTier::Invalidate(std::string_view key, uint64_t hash) {
   return only;
 }
 
-void RamTier::DropStoreCopy(std::string_view key, uint64_t hash) {
+bool RamTier::DropStoreCopy(std::string_view key, uint64_t hash, int64_t now, RamHit* only) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
   uint64_t* slot = FindLocked(s, key, hash);
-  if (slot == nullptr || RamSlot::OnlyCopy(*slot)) return;
+  if (slot == nullptr) return false;
+  if (RamSlot::OnlyCopy(*slot)) {
+    const ram_item::Fields f = DecodeAt(s, *slot);
+    if (f.expiry != 0 && f.expiry <= now) {
+      EraseLocked(s, slot, hash);
+      return false;
+    }
+    const Segment& g = s.segs[RamSlot::Segment(*slot)];
+    only->value = g.jumbo ? g.value : Bytes::Copy(f.value);
+    only->flags = f.flags;
+    only->expiry = f.expiry;
+    only->version = f.version;
+    only->hit_before = RamSlot::HitBefore(*slot);
+    only->last_access = RamSlot::Access(*slot, now);
+    return true;
+  }
   s.writes[StripeOf(hash)]++;  // a fill read before this miss is stale too
   EraseLocked(s, slot, hash);
+  return false;
 }
 
 void RamTier::Clear() {

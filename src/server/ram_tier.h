@@ -127,8 +127,9 @@ class RamTier {
   // True when that copy was an only copy (the key existed, in the tier alone).
   bool Invalidate(std::string_view key, uint64_t hash);
   // The store no longer has the key (evicted from its ring): drop a resident
-  // copy, unless it is an only copy (which the store never had).
-  void DropStoreCopy(std::string_view key, uint64_t hash);
+  // copy, unless it is an only copy (which the store never had). Returns true
+  // and fills *only (not counted as a hit) when such a copy is live at `now`.
+  bool DropStoreCopy(std::string_view key, uint64_t hash, int64_t now, RamHit* only);
   // flush_all.
   void Clear();
 

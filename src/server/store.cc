@@ -56,7 +56,20 @@ void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
   std::string k(key);
   engine_->Get(key, [ram, k = std::move(k), cb = std::move(cb)](GetResult g) {
     ReadResult r = FromEngine(std::move(g));
-    if (ram != nullptr && r.code == Code::kNotFound) ram->DropStoreCopy(k, RamKeyHash(k));
+    RamHit only;
+    if (ram != nullptr && r.code == Code::kNotFound &&
+        ram->DropStoreCopy(k, RamKeyHash(k), NowSeconds(), &only)) {
+      // Admission kept it off the ring: the tier's copy is the object. The
+      // compare-and-swap expects the store to still lack the key (r.seen).
+      r.code = Code::kOk;
+      r.value = std::move(only.value);
+      r.flags = only.flags;
+      r.expiry = only.expiry;
+      r.version = only.version;
+      r.source = Source::kRam;
+      r.hit_before = only.hit_before;
+      r.last_access = only.last_access;
+    }
     cb(std::move(r));
   });
 }
@@ -64,7 +77,17 @@ void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
 PutResult Store::Write(const PutRequest& req) {
   const uint64_t hash = ram_ != nullptr ? RamKeyHash(req.key) : 0;
   const uint64_t ticket = ram_ != nullptr ? ram_->BeginWrite(hash) : 0;  // before the engine
-  PutResult r = engine_->Put(req);
+  PutResult r;
+  if (req.keep_version != 0 && !req.skip_admission) {
+    // A touch drops the tier's copy (below), so the store must keep the value:
+    // a touch of an object only the tier held (admission kept it off the
+    // ring) stores it. (The engine admits every key it holds anyway.)
+    PutRequest kept = req;
+    kept.skip_admission = true;
+    r = engine_->Put(kept);
+  } else {
+    r = engine_->Put(req);
+  }
   if (ram_ != nullptr && r.status.ok()) {
     if (req.keep_version != 0) {
       // A touch: same version, new expiry. The RAM tier orders updates by version,
@@ -108,7 +131,7 @@ Status Store::Remove(std::string_view key, const Locator* expect, WriteTicket* t
   // A copy only the RAM tier held (admission kept it off the ring) existed:
   // deleting it is a delete, not a miss.
   if (ram_ != nullptr && s.code() != Code::kExists && ram_->Invalidate(key, RamKeyHash(key)) &&
-      s.code() == Code::kNotFound && expect == nullptr) {
+      s.code() == Code::kNotFound && (expect == nullptr || expect->absent())) {
     s = Status::Ok();
   }
   return s;

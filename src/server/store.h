@@ -5,14 +5,18 @@
 //  * Read: RAM tier first, then the engine; a hit read from the disk is offered
 //    to the RAM tier (S3-FIFO decides) under the fill-ticket rule of ram_tier.h.
 //  * SizeHint: what a read would bring back, from the engine's index, no I/O.
-//  * ReadForUpdate: always the engine, so the result carries `seen` for a
+//  * ReadForUpdate: the engine, so the result carries `seen` for a
 //    compare-and-swap Put; a miss also drops any RAM copy the store once had,
 //    so that no command can see an object the store no longer has after a
 //    read-modify-write said it was gone. A value only the RAM tier holds
-//    (admission kept it off the ring) stays: read-modify-write commands
-//    (incr, append, cas, touch ...) answer NOT_FOUND for it, as before such
-//    values were kept at all, since the engine's compare-and-swap cannot see
-//    it; get and delete see it.
+//    (admission kept it off the ring) is the object: it is returned, with
+//    `seen` saying the engine lacks the key, so the swap stores the result
+//    only if the engine still lacks it (a write the engine admitted meanwhile
+//    makes it retry). Known gap: a concurrent plain set that admission also
+//    keeps off the ring is invisible to that swap, so an incr overlapping it
+//    may apply to the value before it (issue 12 note).
+//  * A touch (keep_version) is always stored by the engine, admission or not:
+//    it drops the tier's copy, which may have been the only one.
 //  * Write/Remove/Clear: the engine first; the RAM tier is updated or
 //    invalidated after the engine accepted the change, and a written value
 //    enters the tier even when the engine's admission kept it off the ring

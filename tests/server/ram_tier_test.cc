@@ -323,17 +323,25 @@ TEST_F(StoreTest, ValueKeptOffTheRingIsReadBackAndStoredAtACleanStop) {
   EXPECT_EQ(g.item.version, w.version);
 }
 
-// A value only the RAM tier holds survives a read-modify-write's engine miss
-// (the engine never had it), and deleting it is a delete, not a miss.
-TEST_F(StoreTest, OnlyCopySurvivesAnEngineMissAndItsDeleteIsAHit) {
+// A value only the RAM tier holds is what a read-modify-write reads after the
+// engine's miss (the engine never had it): a hit from RAM whose `seen` says the
+// engine lacks the key, so the command's swap stores only if it still does.
+// Deleting it with that expectation is a delete, not a miss.
+TEST_F(StoreTest, ReadForUpdateReturnsAnOnlyCopyAndItsDeleteIsAHit) {
   e.admit = false;
-  ASSERT_FALSE(Put("only").stored);
-  bool miss = false;
-  s.ReadForUpdate("k", [&](ReadResult r) { miss = !r.ok(); });
+  const PutResult w = Put("only", 3);
+  ASSERT_FALSE(w.stored);
+  ReadResult got;
+  s.ReadForUpdate("k", [&](ReadResult r) { got = std::move(r); });
   e.CompleteOne();
-  EXPECT_TRUE(miss);  // the engine's compare-and-swap cannot see it
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got.value.view(), "only");
+  EXPECT_EQ(got.flags, 3u);
+  EXPECT_EQ(got.version, w.version);
+  EXPECT_EQ(got.source, Source::kRam);
+  EXPECT_TRUE(got.seen.absent()) << "the swap must expect the engine to lack the key";
   EXPECT_EQ(Read(), "only");
-  EXPECT_TRUE(s.Remove("k", nullptr).ok()) << "it existed: DELETED, not NOT_FOUND";
+  EXPECT_TRUE(s.Remove("k", &got.seen).ok()) << "it existed: DELETED, not NOT_FOUND";
   EXPECT_EQ(Read(), "<miss>");
   EXPECT_EQ(s.Remove("k", nullptr).code(), Code::kNotFound);
 }

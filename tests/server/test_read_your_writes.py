@@ -80,6 +80,50 @@ class AfterTheRingWrapped(harness.ServerTest):
         for k in keys:
             c.expect(b"get %s\r\n" % k, b"END\r\n")
 
+    def test_read_modify_write_commands_see_a_new_key_at_once(self):
+        # A key admission kept off the ring is the RAM tier's alone; incr,
+        # append, cas, add, touch ... act on it as on any other (they once
+        # answered NOT_FOUND / NOT_STORED for it).
+        c = self.conn()
+        fill(c, 64, b"other")
+        cases = [  # (name, command after "set KEY 0 0 1\r\n5", its reply, value after)
+            (b"incr", b"incr %s 2\r\n", b"7\r\n", b"7"),
+            (b"decr", b"decr %s 2\r\n", b"3\r\n", b"3"),
+            (b"append", b"append %s 0 0 1\r\nz\r\n", b"STORED\r\n", b"5z"),
+            (b"prepend", b"prepend %s 0 0 1\r\na\r\n", b"STORED\r\n", b"a5"),
+            (b"add", b"add %s 0 0 1\r\nq\r\n", b"NOT_STORED\r\n", b"5"),
+            (b"replace", b"replace %s 0 0 2\r\ncd\r\n", b"STORED\r\n", b"cd"),
+            (b"touch", b"touch %s 100\r\n", b"TOUCHED\r\n", b"5"),
+            (b"gat", b"gat 100 %s\r\n", b"VALUE %s 0 1\r\n5\r\nEND\r\n", b"5"),
+            (b"ma", b"ma %s D3 v\r\n", b"VA 1\r\n8\r\n", b"8"),
+            (b"msappend", b"ms %s 1 MA\r\nz\r\n", b"HD\r\n", b"5z"),
+            (b"delete", b"delete %s\r\n", b"DELETED\r\n", None),
+        ]
+        before = int(stats(c)["coss_admission_rejected"])
+        for name, cmd, reply, after in cases:
+            for i in range(20):
+                k = b"%s%d" % (name, i)
+                c.expect(b"set %s 0 0 1\r\n5\r\n" % k, b"STORED\r\n")
+                c.send(cmd % k)
+                want = reply % k if b"%s" in reply else reply
+                self.assertEqual(c.read_exact(len(want)), want, f"{k!r}: {cmd % k!r}")
+                c.send(b"get %s\r\n" % k)
+                self.assertEqual(c.read_until(b"END\r\n"),
+                                 b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (k, len(after), after)
+                                 if after is not None else b"END\r\n", f"{k!r} after {cmd % k!r}")
+        refused = int(stats(c)["coss_admission_rejected"]) - before
+        self.assertGreater(refused, 20 * len(cases) // 4, "admission refused too few new keys "
+                           "for this test to mean anything")
+        # A cas on an object only the tier holds uses the CAS value a gets showed.
+        k = b"casonly"
+        c.expect(b"set %s 0 0 1\r\n5\r\n" % k, b"STORED\r\n")
+        c.send(b"gets %s\r\n" % k)
+        unique = c.line().split()[-1]
+        c.read_until(b"END\r\n")
+        c.expect(b"cas %s 0 0 1 %s\r\n6\r\n" % (k, unique), b"STORED\r\n")
+        c.expect(b"cas %s 0 0 1 %s\r\n7\r\n" % (k, unique), b"EXISTS\r\n")
+        c.expect(b"get %s\r\n" % k, b"VALUE %s 0 1\r\n6\r\nEND\r\n" % k)
+
 
 class CleanStopKeepsWhatOnlyRamHeld(harness.ServerTest):
     """The store (32 MiB) can hold what the RAM tier (8 MiB) holds: a clean stop
