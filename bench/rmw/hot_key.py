@@ -19,31 +19,13 @@ import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port, proc):
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError("server exited: %s" % proc.args)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not listen: %s" % proc.args)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "side_by_side"))
+from servers import Server  # noqa: E402
 
 
 def recv_lines(s, n):
@@ -102,26 +84,28 @@ def main():
     rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(dir="/var/tmp")
-    servers = {}
-    mport = free_port()
-    margs = ["memcached", "-p", str(mport), "-l", "127.0.0.1", "-U", "0", "-t", "2", "-m", "64"]
+    extra = os.environ.get("COSSD_ARGS", "").split()
+
+    def log(_line):
+        pass
+
+    margs = ["memcached", "-l", "127.0.0.1", "-U", "0", "-t", "2", "-m", "64"]
     if os.geteuid() == 0:
         margs += ["-u", "nobody"]
-    servers["memcached"] = (mport, subprocess.Popen(margs))
-    cport = free_port()
-    extra = os.environ.get("COSSD_ARGS", "").split()
-    cargs = [cossd, "-p", str(cport), "-t", "2", "-m", "64", "--store", tmp + "/store.coss:256m"]
-    cargs += extra
-    servers["cossd"] = (cport, subprocess.Popen(cargs, stderr=subprocess.DEVNULL))
+    cargs = [cossd, "-l", "127.0.0.1", "-t", "2", "-m", "64", "--store",
+             tmp + "/store.coss:256m"] + extra
+    servers = {"memcached": Server("memcached", "memcached", margs, tmp, log),
+               "cossd": Server("cossd", "coss", cargs, tmp, log)}
     try:
-        for port, proc in servers.values():
-            wait_port(port, proc)
+        for srv in servers.values():
+            srv.start()
         modes = [("pipelined", True, incrs), ("request/response", False, max(1, int(incrs / 2.5)))]
         results = {}
         for _ in range(rounds):
             for mode, pipelined, n in modes:
-                for name, (port, _) in servers.items():
-                    results.setdefault((name, mode), []).append(one_batch(port, conns, n, pipelined))
+                for name, srv in servers.items():
+                    results.setdefault((name, mode), []).append(
+                        one_batch(srv.port, conns, n, pipelined))
         lines = ["# incr on one key from %d connections, side by side" % conns, "",
                  "Command: `%sbench/rmw/hot_key.py %s %s %d %d %d`" % (
                      "COSSD_ARGS='%s' " % " ".join(extra) if extra else "", cossd, out, conns, incrs,
@@ -139,9 +123,8 @@ def main():
             f.write(text)
         print(text)
     finally:
-        for _, proc in servers.values():
-            proc.terminate()
-            proc.wait()
+        for srv in servers.values():
+            srv.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

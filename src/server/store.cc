@@ -18,6 +18,17 @@ ReadResult Store::FromEngine(GetResult&& r) {
   return out;
 }
 
+void Store::FromRam(RamHit&& hit, ReadResult* r) {
+  r->code = Code::kOk;
+  r->value = std::move(hit.value);
+  r->flags = hit.flags;
+  r->expiry = hit.expiry;
+  r->version = hit.version;
+  r->source = Source::kRam;
+  r->hit_before = hit.hit_before;
+  r->last_access = hit.last_access;
+}
+
 void Store::Read(std::string_view key, ReadCallback cb) {
   const int64_t now = NowSeconds();
   uint64_t hash = 0;
@@ -27,14 +38,7 @@ void Store::Read(std::string_view key, ReadCallback cb) {
     RamHit hit;
     if (ram_->Lookup(key, hash, now, &hit)) {
       ReadResult r;
-      r.code = Code::kOk;
-      r.value = std::move(hit.value);
-      r.flags = hit.flags;
-      r.expiry = hit.expiry;
-      r.version = hit.version;
-      r.source = Source::kRam;
-      r.hit_before = hit.hit_before;
-      r.last_access = hit.last_access;
+      FromRam(std::move(hit), &r);
       cb(std::move(r));
       return;
     }
@@ -61,14 +65,7 @@ void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
         ram->DropStoreCopy(k, RamKeyHash(k), NowSeconds(), &only)) {
       // Admission kept it off the ring: the tier's copy is the object. The
       // compare-and-swap expects the store to still lack the key (r.seen).
-      r.code = Code::kOk;
-      r.value = std::move(only.value);
-      r.flags = only.flags;
-      r.expiry = only.expiry;
-      r.version = only.version;
-      r.source = Source::kRam;
-      r.hit_before = only.hit_before;
-      r.last_access = only.last_access;
+      FromRam(std::move(only), &r);
     }
     cb(std::move(r));
   });

@@ -83,6 +83,8 @@ class Store {
 
  private:
   static ReadResult FromEngine(GetResult&& r);
+  // A hit from the RAM tier; leaves r->seen as it was.
+  static void FromRam(RamHit&& hit, ReadResult* r);
 
   Engine* engine_;
   RamTier* ram_;
