@@ -307,6 +307,7 @@ void Shard::RelogLostRecords(Lock& lk, Actions* act) {
       // A newer record of the key in a later run already shadows the lost one.
       const uint64_t cur = index_.Find(r.hash);
       if (Live(cur) && stripes_[Location::Unpack(cur).stripe].seq > r.seq) {
+        HoldForShadow(r.seq, stripes_[Location::Unpack(cur).stripe].seq);
         PopLostRecord();
         continue;
       }
@@ -327,6 +328,26 @@ void Shard::RelogLostRecords(Lock& lk, Actions* act) {
       }
     }
     PopLostRecord();
+  }
+}
+
+void Shard::HoldForShadow(uint64_t failed, uint64_t newer) {
+  // The newer record stands in for the lost one as a tombstone would: until
+  // its run is written, or its journal entry (appended before now) is, the
+  // failed run's entries must stay.
+  if (journal_ == nullptr || (!unwritten_seqs_.contains(newer) && !relogged_.contains(newer)))
+    return;  // written, and not a failed run
+  Relogged& rl = relogged_[failed];
+  rl.lsn = std::max(rl.lsn, journal_->appended_lsn());
+  const bool relogging = std::any_of(relog_.begin(), relog_.end(),
+                                     [newer](const LostRecord& x) { return x.seq == newer; });
+  if (relogging) {
+    rl.follows.insert(newer);  // failed too: its re-logging carries the duty on
+  } else if (auto it = relogged_.find(newer); it != relogged_.end()) {
+    rl.runs.insert(it->second.runs.begin(), it->second.runs.end());
+    rl.follows.insert(it->second.follows.begin(), it->second.follows.end());
+  } else {
+    rl.runs.insert(newer);
   }
 }
 

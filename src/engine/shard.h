@@ -176,6 +176,9 @@ class Shard {
   // the older copies on disk must not come back after a crash.
   void RelogLostRecords(Lock& lk, Actions* act);
   void PopLostRecord();
+  // A failed run's lost record is shadowed by a newer one in run `newer`:
+  // hold the failed run (relogged_) until that record is safe.
+  void HoldForShadow(uint64_t failed, uint64_t newer);
   // A run's write completed: the failed runs whose tombstones it held may be settled.
   void SettleRelogged(uint64_t run);
   // Under mu_ or the entry's partition lock (reads the stripe's generation).

@@ -13,8 +13,8 @@
 //    `seen` saying the engine lacks the key, so the swap stores the result
 //    only if the engine still lacks it (a write the engine admitted meanwhile
 //    makes it retry). Known gap: a concurrent plain set that admission also
-//    keeps off the ring is invisible to that swap, so an incr overlapping it
-//    may apply to the value before it (issue 12 note).
+//    keeps off the ring, or a flush_all, is invisible to that swap, so an
+//    incr (touch ...) overlapping it may store over it (issue 12 note).
 //  * A touch (keep_version) is always stored by the engine, admission or not:
 //    it drops the tier's copy, which may have been the only one.
 //  * Write/Remove/Clear: the engine first; the RAM tier is updated or

@@ -217,9 +217,13 @@ TEST_P(CrashTest, TornDirectoryLosesTheRunsWritesNotTheirOlderCopies) {
 // appended after the flusher took its batch (unwritten) and their run is held
 // at the gate, so the candidate must stay below the failed run: the slot is
 // not reused, and a crash now drops the key instead of serving its old value.
-// With `tombstones_fail_too`, the run holding the tombstones fails as well and
-// the duty passes to its own re-logging.
-void FailedRunInAFullJournalRing(const TempDir& dir, IoKind io, bool tombstones_fail_too) {
+// kTombstonesFailToo: the run holding the tombstones fails as well and the
+// duty passes to its own re-logging. kShadowed: k was written again (into the
+// open run, its entry unwritten) before its run failed, as was every other
+// record of that run; the newer records, not tombstones, stand in for the
+// lost ones until they are safe.
+enum class Twist { kNone, kTombstonesFailToo, kShadowed };
+void FailedRunInAFullJournalRing(const TempDir& dir, IoKind io, Twist twist) {
   auto o = SmallStore(dir, io, 8u << 20);
   o.devices[0].path = dir.file("live");
   o.membufs = 48;  // every run of the fill below is held at the gate at once
@@ -254,8 +258,16 @@ void FailedRunInAFullJournalRing(const TempDir& dir, IoKind io, bool tombstones_
   };
   settle();
   const uint64_t stuck_at = journal_bytes();
+  if (twist == Twist::kShadowed) {
+    // Every record of k's run is written again (k and the fill's first keys),
+    // so its failure re-logs no tombstone at all.
+    ASSERT_TRUE(PutStr(*e, "k", "newer-value").status.ok());
+    for (uint64_t i = 0; i < 1000; i++) {
+      ASSERT_TRUE(PutStr(*e, "f" + std::to_string(i), "w").status.ok());
+    }
+  }
   ASSERT_TRUE(fd->FailHeldWrite());  // k's run: its write fails (EIO)
-  if (tombstones_fail_too) {
+  if (twist == Twist::kTombstonesFailToo) {
     settle();  // the wait seals the run with the tombstones (newest held write)
     ASSERT_TRUE(fd->FailHeldWrite(/*newest=*/true));
     EXPECT_EQ(e->Stats().io_errors, 2u);
@@ -285,11 +297,15 @@ void FailedRunInAFullJournalRing(const TempDir& dir, IoKind io, bool tombstones_
 }
 
 TEST_P(CrashTest, AFailedRunIsNotForgottenWhileTheJournalRingIsFull) {
-  FailedRunInAFullJournalRing(dir_, GetParam(), /*tombstones_fail_too=*/false);
+  FailedRunInAFullJournalRing(dir_, GetParam(), Twist::kNone);
 }
 
 TEST_P(CrashTest, AFailedRunWhoseTombstonesFailTooIsNotForgotten) {
-  FailedRunInAFullJournalRing(dir_, GetParam(), /*tombstones_fail_too=*/true);
+  FailedRunInAFullJournalRing(dir_, GetParam(), Twist::kTombstonesFailToo);
+}
+
+TEST_P(CrashTest, AFailedRunWhoseKeyWasWrittenAgainIsNotForgotten) {
+  FailedRunInAFullJournalRing(dir_, GetParam(), Twist::kShadowed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Io, CrashTest, ::testing::Values(IoKind::kUring, IoKind::kThreads),
