@@ -3,8 +3,9 @@
 // retries, multi-key gets.
 //
 // Read-modify-write commands (add, replace, append, prepend, cas, incr, decr,
-// touch, gat, delete) read the object from the store (never the RAM tier: the
-// read carries the index slot it saw), compute, and store with a
+// touch, gat, delete) read the object from the store (Store::ReadForUpdate:
+// the engine, whose read carries the index slot it saw, or a copy only the RAM
+// tier holds, with the slot "absent"), compute, and store with a
 // compare-and-swap on that slot; losing the race re-reads and recomputes, up to
 // kMaxAttempts times. Such commands on one key take turns (key_turns.h), so
 // the race is lost only to a plain set or delete, which does not retry.

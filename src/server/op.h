@@ -57,9 +57,8 @@ struct Slot {
   uint16_t attempts = 0;   // compare-and-swap retries so far
   uint64_t expect = 0;     // in flight: the bytes it was paced for (Connection::ReadBudget)
   ReadResult res;
-  HeldBytes held;  // res.value's bytes while they count against the output budget
-  KeyTurns::Claim
-      turn;  // read-modify-write: the key's turn, from the read to the store (key_turns.h)
+  HeldBytes held;        // res.value's bytes while they count against the output budget
+  KeyTurns::Claim turn;  // read-modify-write: its key's turn until the store (key_turns.h)
 };
 
 struct Op {

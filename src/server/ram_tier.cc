@@ -331,6 +331,17 @@ void RamTier::IndexLocked(Shard& s, uint64_t hash, uint64_t loc, bool only_copy,
   }
 }
 
+void RamTier::CopyOut(const Shard& s, uint64_t slot, const ram_item::Fields& f, int64_t now,
+                      RamHit* out) {
+  const Segment& g = s.segs[RamSlot::Segment(slot)];
+  out->value = g.jumbo ? g.value : Bytes::Copy(f.value);  // a large value by reference
+  out->flags = f.flags;
+  out->expiry = f.expiry;
+  out->version = f.version;
+  out->hit_before = RamSlot::HitBefore(slot);
+  out->last_access = RamSlot::Access(slot, now);
+}
+
 bool RamTier::Lookup(std::string_view key, uint64_t hash, int64_t now, RamHit* out) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
@@ -346,13 +357,7 @@ bool RamTier::Lookup(std::string_view key, uint64_t hash, int64_t now, RamHit* o
     misses_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  const Segment& g = s.segs[RamSlot::Segment(*slot)];
-  out->value = g.jumbo ? g.value : Bytes::Copy(f.value);  // a large value by reference
-  out->flags = f.flags;
-  out->expiry = f.expiry;
-  out->version = f.version;
-  out->hit_before = RamSlot::HitBefore(*slot);
-  out->last_access = RamSlot::Access(*slot, now);
+  CopyOut(s, *slot, f, now, out);
   uint64_t v = RamSlot::WithAccess(RamSlot::WithHit(*slot), now);
   if (RamSlot::Freq(v) < 3) v = RamSlot::WithFreq(v, RamSlot::Freq(v) + 1);
   *slot = v;
@@ -464,13 +469,7 @@ bool RamTier::DropStoreCopy(std::string_view key, uint64_t hash, int64_t now, Ra
       EraseLocked(s, slot, hash);
       return false;
     }
-    const Segment& g = s.segs[RamSlot::Segment(*slot)];
-    only->value = g.jumbo ? g.value : Bytes::Copy(f.value);
-    only->flags = f.flags;
-    only->expiry = f.expiry;
-    only->version = f.version;
-    only->hit_before = RamSlot::HitBefore(*slot);
-    only->last_access = RamSlot::Access(*slot, now);
+    CopyOut(s, *slot, f, now, only);
     return true;
   }
   s.writes[StripeOf(hash)]++;  // a fill read before this miss is stale too

@@ -182,6 +182,9 @@ class RamTier {
     return s.segs[RamSlot::Segment(slot)].mem.get() + RamSlot::Offset(slot);
   }
   ram_item::Fields DecodeAt(Shard& s, uint64_t slot);
+  // A hit's fields for the caller (a jumbo segment's value by reference).
+  static void CopyOut(const Shard& s, uint64_t slot, const ram_item::Fields& f, int64_t now,
+                      RamHit* out);
   // Appends an object to `queue`'s open segment, making room first; returns
   // the new slot's location bits (RamSlot::Make with hash). for_eviction: the
   // copy-forward of an eviction, which may use the spare segment.

@@ -74,17 +74,10 @@ void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
 PutResult Store::Write(const PutRequest& req) {
   const uint64_t hash = ram_ != nullptr ? RamKeyHash(req.key) : 0;
   const uint64_t ticket = ram_ != nullptr ? ram_->BeginWrite(hash) : 0;  // before the engine
-  PutResult r;
-  if (req.keep_version != 0 && !req.skip_admission) {
-    // A touch drops the tier's copy (below), so the store must keep the value:
-    // a touch of an object only the tier held (admission kept it off the
-    // ring) stores it. (The engine admits every key it holds anyway.)
-    PutRequest kept = req;
-    kept.skip_admission = true;
-    r = engine_->Put(kept);
-  } else {
-    r = engine_->Put(req);
-  }
+  // A touch (keep_version) drops the tier's copy below, so the store must keep
+  // the value even when the tier held the only one: touches are conditional
+  // puts, which the engine's admission never drops.
+  PutResult r = engine_->Put(req);
   if (ram_ != nullptr && r.status.ok()) {
     if (req.keep_version != 0) {
       // A touch: same version, new expiry. The RAM tier orders updates by version,

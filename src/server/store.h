@@ -15,8 +15,9 @@
 //    makes it retry). Known gap: a concurrent plain set that admission also
 //    keeps off the ring, or a flush_all, is invisible to that swap, so an
 //    incr (touch ...) overlapping it may store over it (issue 12 note).
-//  * A touch (keep_version) is always stored by the engine, admission or not:
-//    it drops the tier's copy, which may have been the only one.
+//  * A touch (keep_version) is stored by the engine, admission or not (it is
+//    a conditional put): it drops the tier's copy, which may have been the
+//    only one.
 //  * Write/Remove/Clear: the engine first; the RAM tier is updated or
 //    invalidated after the engine accepted the change, and a written value
 //    enters the tier even when the engine's admission kept it off the ring
