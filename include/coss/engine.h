@@ -111,6 +111,10 @@ class Engine {
   // reads (a later write may change the answer).
   virtual uint64_t SizeHint(std::string_view key) = 0;
   virtual PutResult Put(const PutRequest& req) = 0;
+  // A version (CAS value) no value has had, above every one handed out
+  // before: for a value the caller keeps outside the store (the server's RAM
+  // tier changing a copy that admission kept off the ring).
+  virtual uint64_t NewVersion() = 0;
   // Removes key; writes a tombstone. kNotFound when no index entry existed.
   // With expect set, removes only if the slot still equals expect.
   virtual Status Remove(std::string_view key, const Locator* expect = nullptr,

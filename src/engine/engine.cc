@@ -102,6 +102,8 @@ class EngineImpl final : public Engine {
     return ShardFor(h).SizeHint(h);
   }
 
+  uint64_t NewVersion() override { return versions_.Next(); }
+
   PutResult Put(const PutRequest& req) override {
     if (req.key.empty() || req.key.size() > format::kMaxKey)
       return {Error(Code::kInvalidArgument, "key length must be 1..250"), 0};

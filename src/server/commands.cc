@@ -5,10 +5,10 @@
 // Read-modify-write commands (add, replace, append, prepend, cas, incr, decr,
 // touch, gat, delete) read the object from the store (Store::ReadForUpdate:
 // the engine, whose read carries the index slot it saw, or a copy only the RAM
-// tier holds, with the slot "absent"), compute, and store with a
-// compare-and-swap on that slot; losing the race re-reads and recomputes, up to
-// kMaxAttempts times. Such commands on one key take turns (key_turns.h), so
-// the race is lost only to a plain set or delete, which does not retry.
+// tier holds), compute, and store with a compare-and-swap on what they read
+// (Store::Update); losing the race re-reads and recomputes, up to kMaxAttempts
+// times. Such commands on one key take turns (key_turns.h), so the race is
+// lost only to a plain set or delete, which does not retry.
 #include <spdlog/spdlog.h>
 
 #include "proto/numbers.h"
@@ -247,7 +247,7 @@ void Connection::Retry(Op& op, Slot& slot) {
 }
 
 bool Connection::PutOrRetry(Op& op, Slot& slot, const PutRequest& req, PutResult* out) {
-  *out = ctx_->store->Write(req);
+  *out = ctx_->store->Update(slot.res, req);
   if (out->status.ok()) {
     AwaitDurable(op, out->ticket);
     return true;
@@ -447,10 +447,8 @@ void Connection::RetrievalKeyDone(Op& op, Slot& s) {
     p.value = r.value.view();
     p.flags = r.flags;
     p.expiry = proto::AbsoluteExpiry(op.req.exptime, NowSeconds());
-    p.conditional = true;
-    p.expect = r.seen;
     p.keep_version = r.version;  // touch keeps the CAS value, as memcached does
-    const PutResult pr = ctx_->store->Write(p);
+    const PutResult pr = ctx_->store->Update(r, p);
     if (pr.status.code() == Code::kExists) {
       if (++s.attempts < kMaxAttempts) {
         m_->Add(kCasRetries);
@@ -510,8 +508,6 @@ void Connection::ContinueText(Op& op, Slot& s) {
   const bool hit = r.ok();
   PutRequest p;
   p.key = q.key();
-  p.conditional = true;
-  p.expect = r.seen;
   PutResult pr;
   switch (op.cmd) {
     case Command::kAdd:

@@ -150,9 +150,10 @@ class Connection {
   void ServerError(Op& op, const Status& s);
   // "SERVER_ERROR <message>\r\n", the message kept on one line (not counted).
   void ReplyServerError(Op& op, std::string_view message);
-  // Put for a read-modify-write step. Returns true when stored; otherwise it
-  // has already either re-issued the read (lost a compare-and-swap race) or
-  // replied with the error and finished the op.
+  // Stores a read-modify-write step's result over slot.res (Store::Update).
+  // Returns true when stored; otherwise it has already either re-issued the
+  // read (lost a compare-and-swap race) or replied with the error and
+  // finished the op.
   bool PutOrRetry(Op& op, Slot& slot, const PutRequest& req, PutResult* out);
   // "<code><flags>\r\n" unless `suppress`; `allowed` lists the return flags
   // this command echoes.

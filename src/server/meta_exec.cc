@@ -93,8 +93,6 @@ void Connection::ContinueMetaGet(Op& op, Slot& s) {
     p.key = key;
     p.value = {};
     p.expiry = proto::AbsoluteExpiry(*f.vivify, now);
-    p.conditional = true;
-    p.expect = r.seen;
     PutResult pr;
     if (!PutOrRetry(op, s, p, &pr)) return;
     r.code = Code::kOk;
@@ -130,8 +128,6 @@ void Connection::ContinueMetaGet(Op& op, Slot& s) {
       p.value = r.value.view();
       p.flags = r.flags;
       p.expiry = proto::AbsoluteExpiry(*f.ttl, now);
-      p.conditional = true;
-      p.expect = r.seen;
       p.keep_version = r.version;  // touch keeps the CAS value
       PutResult pr;
       if (!PutOrRetry(op, s, p, &pr)) return;
@@ -210,8 +206,6 @@ void Connection::ContinueMetaSet(Op& op, Slot& s) {
   }
   PutRequest p;
   p.key = q.key();
-  p.conditional = true;
-  p.expect = r.seen;
   p.value = q.data;
   p.flags = f.client_flags.value_or(0);
   p.expiry = f.ttl ? proto::AbsoluteExpiry(*f.ttl, now) : 0;
@@ -274,8 +268,6 @@ void Connection::ContinueMetaDelete(Op& op, Slot& s) {
     p.value = r.value.view();
     p.flags = r.flags;
     p.expiry = f.ttl ? proto::AbsoluteExpiry(*f.ttl, NowSeconds()) : r.expiry;
-    p.conditional = true;
-    p.expect = r.seen;
     PutResult pr;
     if (!PutOrRetry(op, s, p, &pr)) return;
     ctx_->meta->Set(q.key(), pr.version, MetaMark{true, false});
@@ -311,8 +303,6 @@ void Connection::ContinueMetaArith(Op& op, Slot& s) {
   uint64_t value = 0;
   PutRequest p;
   p.key = q.key();
-  p.conditional = true;
-  p.expect = r.seen;
   if (!r.ok()) {
     if (!f.vivify) {
       m_->Add(incr ? kIncrMisses : kDecrMisses);

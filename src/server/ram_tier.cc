@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cassert>
 #include <random>
 
 namespace coss::server {
@@ -45,6 +46,7 @@ RamTier::RamTier(uint64_t capacity_bytes) : capacity_(capacity_bytes) {
     s.capacity = per;
     s.writes.assign(kStripes, 0);
     s.drops.assign(kStripes, 0);
+    s.writing.assign(kStripes, 0);
     ResetShardLocked(s);
   }
 }
@@ -77,7 +79,20 @@ uint64_t RamTier::WriteTicketLocked(Shard& s, uint64_t hash) const {
 uint64_t RamTier::BeginWrite(uint64_t hash) {
   Shard& s = ShardFor(hash);
   std::lock_guard lk(s.mu);
+  s.writing[StripeOf(hash)]++;  // bounded by the threads writing at once
   return WriteTicketLocked(s, hash);
+}
+
+void RamTier::EndWriteLocked(Shard& s, uint64_t hash) {
+  uint16_t& n = s.writing[StripeOf(hash)];
+  assert(n > 0 && "OnWrite/EndWrite without BeginWrite");
+  if (n > 0) n--;
+}
+
+void RamTier::EndWrite(uint64_t hash) {
+  Shard& s = ShardFor(hash);
+  std::lock_guard lk(s.mu);
+  EndWriteLocked(s, hash);
 }
 
 uint64_t RamTier::BeginFill(uint64_t hash) {
@@ -102,7 +117,8 @@ uint64_t* RamTier::FindLocked(Shard& s, std::string_view key, uint64_t hash) {
 }
 
 uint64_t RamTier::OverheadBytes(const Shard& s) {
-  return s.index.bytes() + s.ghost.bytes() + (s.writes.size() + s.drops.size()) * sizeof(uint32_t);
+  return s.index.bytes() + s.ghost.bytes() + (s.writes.size() + s.drops.size()) * sizeof(uint32_t) +
+         s.writing.size() * sizeof(uint16_t);
 }
 
 uint64_t RamTier::BudgetBytes(const Shard& s) const {
@@ -395,6 +411,7 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint
   std::lock_guard lk(s.mu);
   now_.store(now, std::memory_order_relaxed);
   const uint32_t stripe = StripeOf(hash);
+  EndWriteLocked(s, hash);
   const bool may_insert = WriteTicketLocked(s, hash) == ticket;
   s.writes[stripe]++;
   const bool fits = key.size() + value.size() <= max_object_;
@@ -416,15 +433,20 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint
     EraseLocked(s, slot, hash);
     return;
   }
-  // The new value goes to the queue the object is in, keeping its reads; the
-  // old bytes stay behind, dead. Appending may evict (even the object itself),
-  // so the slot is looked up again afterwards.
+  (void)ReplaceLocked(s, slot, hash, f, only_copy, now);
+}
+
+bool RamTier::ReplaceLocked(Shard& s, uint64_t* slot, uint64_t hash, const ram_item::Fields& f,
+                            bool only_copy, int64_t now) {
+  // The new value goes to the queue the object is in, keeping its reads.
+  // Appending may evict (even the object itself), so the slot is looked up
+  // again afterwards.
   const Queue q = s.segs[RamSlot::Segment(*slot)].queue;
   const uint64_t loc = AppendLocked(s, q, hash, f, /*for_eviction=*/false);
-  slot = FindLocked(s, key, hash);  // the old copy (the new one is not indexed yet)
+  slot = FindLocked(s, f.key, hash);  // the old copy (the new one is not indexed yet)
   if (loc == 0) {
     if (slot != nullptr) EraseLocked(s, slot, hash);
-    return;
+    return false;
   }
   if (slot != nullptr) {
     *slot = RamSlot::WithOnlyCopy(RamSlot::Move(*slot, RamSlot::Segment(loc), RamSlot::Offset(loc)),
@@ -432,6 +454,31 @@ void RamTier::OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint
   } else {
     IndexLocked(s, hash, loc, only_copy, now);  // the old copy was evicted meanwhile
   }
+  return true;
+}
+
+RamTier::Update RamTier::UpdateOnlyCopy(std::string_view key, uint64_t hash, uint64_t read_version,
+                                        std::string_view value, uint32_t flags, int64_t expiry,
+                                        uint64_t version, int64_t now) {
+  Shard& s = ShardFor(hash);
+  std::lock_guard lk(s.mu);
+  now_.store(now, std::memory_order_relaxed);
+  const uint32_t stripe = StripeOf(hash);
+  if (s.writing[stripe] != 0) return Update::kChanged;
+  uint64_t* slot = FindLocked(s, key, hash);
+  if (slot == nullptr || !RamSlot::OnlyCopy(*slot)) return Update::kChanged;
+  const ram_item::Fields old = DecodeAt(s, *slot);
+  if (old.version != read_version || (old.expiry != 0 && old.expiry <= now)) {
+    return Update::kChanged;
+  }
+  if (key.size() + value.size() > max_object_) return Update::kTooLarge;
+  s.writes[stripe]++;  // a fill read before this is stale
+  if (expiry != 0 && expiry <= now) {
+    EraseLocked(s, slot, hash);
+    return Update::kDone;
+  }
+  const ram_item::Fields f{key, value, flags, expiry, version};
+  return ReplaceLocked(s, slot, hash, f, /*only_copy=*/true, now) ? Update::kDone : Update::kNoRoom;
 }
 
 void RamTier::ForEachOnlyCopy(int64_t now, const std::function<void(const OnlyCopy&)>& fn) {

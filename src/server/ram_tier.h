@@ -45,6 +45,11 @@
 //   gone now. An OnWrite that may not insert counts as such a departure, so a
 //   slower writer of an older version that took its ticket later cannot insert
 //   either.
+// Writes in flight: BeginWrite also marks the key's stripe busy until the
+//   write's OnWrite or EndWrite. UpdateOnlyCopy (a read-modify-write of a value
+//   only the tier holds) changes nothing while its stripe is busy: a plain set
+//   whose store write is done but whose OnWrite is not would otherwise be
+//   overwritten by a result computed from the value before it.
 //
 // Thread-safe: shards are guarded by their own mutex; statistics are atomics.
 #pragma once
@@ -106,13 +111,31 @@ class RamTier {
   bool Fill(std::string_view key, uint64_t hash, uint64_t ticket, Bytes value, uint32_t flags,
             int64_t expiry, uint64_t version, int64_t now);
 
-  // Taken before the store write whose result OnWrite reports.
+  // Taken before the store write whose result OnWrite reports; the write is in
+  // flight (its stripe busy) until OnWrite, or EndWrite when the store refused
+  // it or the caller reports it otherwise. Exactly one of the two follows.
   uint64_t BeginWrite(uint64_t hash);
+  void EndWrite(uint64_t hash);
   // The store accepted a write of `key` with `version`. A resident copy is
   // replaced by a copy of `value` (when newer); an absent key is inserted under
   // the BeginWrite rule above. only_copy: the store kept the value off its ring.
+  // Ends the write BeginWrite began.
   void OnWrite(std::string_view key, uint64_t hash, uint64_t ticket, uint64_t version,
                std::string_view value, uint32_t flags, int64_t expiry, bool only_copy, int64_t now);
+  // A read-modify-write of an only copy (DropStoreCopy returned it with
+  // `read_version`): replaces it with `value` under `version` (a fresh one,
+  // or read_version for a touch) if it is still that copy, still an only copy,
+  // and no write of its stripe is in flight; an expiry at or before `now`
+  // deletes it. The result stays an only copy: the store never sees it.
+  enum class Update : uint8_t {
+    kDone,
+    kChanged,   // the copy changed, left, or a write is in flight: read again
+    kTooLarge,  // the result exceeds max_object(); the copy is unchanged
+    kNoRoom,    // no room for the result: the copy is gone
+  };
+  Update UpdateOnlyCopy(std::string_view key, uint64_t hash, uint64_t read_version,
+                        std::string_view value, uint32_t flags, int64_t expiry, uint64_t version,
+                        int64_t now);
   // Every resident object that only this tier holds and that is live at `now`
   // (a clean stop stores them). Holds each shard's lock while it visits it.
   struct OnlyCopy {
@@ -166,8 +189,9 @@ class RamTier {
     uint64_t allocated = 0;            // bytes of segment memory held
     uint64_t queue_bytes[2] = {0, 0};  // segment bytes in each queue (open ones included)
     uint64_t capacity = 0;
-    std::vector<uint32_t> writes;  // per-stripe: writes and departures (fill tickets)
-    std::vector<uint32_t> drops;   // per-stripe: departures only (write tickets)
+    std::vector<uint32_t> writes;   // per-stripe: writes and departures (fill tickets)
+    std::vector<uint32_t> drops;    // per-stripe: departures only (write tickets)
+    std::vector<uint16_t> writing;  // per-stripe: writes in flight (BeginWrite..OnWrite/EndWrite)
   };
   static constexpr uint32_t kStripes = 1024;
 
@@ -199,6 +223,11 @@ class RamTier {
   // Indexes an appended object (grows the index, and makes room, as needed).
   void IndexLocked(Shard& s, uint64_t hash, uint64_t loc, bool only_copy, int64_t now);
   void EraseLocked(Shard& s, uint64_t* slot, uint64_t hash);  // the object departs
+  // Replaces the object at *slot with `f` in the object's queue (the old bytes
+  // stay behind, dead); false when there was no room (the object is gone).
+  bool ReplaceLocked(Shard& s, uint64_t* slot, uint64_t hash, const ram_item::Fields& f,
+                     bool only_copy, int64_t now);
+  void EndWriteLocked(Shard& s, uint64_t hash);
   // What a shard keeps besides segments: index, ghost filter, ticket counters.
   static uint64_t OverheadBytes(const Shard& s);
   uint64_t BudgetBytes(const Shard& s) const;  // segment memory the shard may hold

@@ -63,30 +63,53 @@ void Store::ReadForUpdate(std::string_view key, ReadCallback cb) {
     RamHit only;
     if (ram != nullptr && r.code == Code::kNotFound &&
         ram->DropStoreCopy(k, RamKeyHash(k), NowSeconds(), &only)) {
-      // Admission kept it off the ring: the tier's copy is the object. The
-      // compare-and-swap expects the store to still lack the key (r.seen).
+      // Admission kept it off the ring: the tier's copy is the object.
       FromRam(std::move(only), &r);
+      r.only_copy = true;
     }
     cb(std::move(r));
   });
 }
 
 PutResult Store::Write(const PutRequest& req) {
-  const uint64_t hash = ram_ != nullptr ? RamKeyHash(req.key) : 0;
-  const uint64_t ticket = ram_ != nullptr ? ram_->BeginWrite(hash) : 0;  // before the engine
-  // A touch (keep_version) drops the tier's copy below, so the store must keep
-  // the value even when the tier held the only one: touches are conditional
-  // puts, which the engine's admission never drops.
+  if (ram_ == nullptr) return engine_->Put(req);
+  const uint64_t hash = RamKeyHash(req.key);
+  const uint64_t ticket = ram_->BeginWrite(hash);  // before the engine
   PutResult r = engine_->Put(req);
-  if (ram_ != nullptr && r.status.ok()) {
-    if (req.keep_version != 0) {
-      // A touch: same version, new expiry. The RAM tier orders updates by version,
-      // so it could not tell two touches apart; the copy goes, the next read refills.
-      ram_->Invalidate(req.key, hash);
-    } else {
-      ram_->OnWrite(req.key, hash, ticket, r.version, req.value, req.flags, req.expiry, !r.stored,
-                    NowSeconds());
-    }
+  if (r.status.ok() && req.keep_version == 0) {
+    ram_->OnWrite(req.key, hash, ticket, r.version, req.value, req.flags, req.expiry, !r.stored,
+                  NowSeconds());
+    return r;
+  }
+  if (r.status.ok()) {
+    // A touch: same version, new expiry. The RAM tier orders updates by version,
+    // so it could not tell two touches apart; the copy goes, the next read refills.
+    ram_->Invalidate(req.key, hash);
+  }
+  ram_->EndWrite(hash);
+  return r;
+}
+
+PutResult Store::Update(const ReadResult& basis, PutRequest req) {
+  req.conditional = true;
+  req.expect = basis.seen;
+  if (!basis.only_copy || ram_ == nullptr) return Write(req);
+  PutResult r;
+  r.stored = false;  // never on the ring: nothing to wait for (ticket lsn 0)
+  r.version = req.keep_version != 0 ? req.keep_version : engine_->NewVersion();
+  switch (ram_->UpdateOnlyCopy(req.key, RamKeyHash(req.key), basis.version, req.value, req.flags,
+                               req.expiry, r.version, NowSeconds())) {
+    case RamTier::Update::kDone:
+      break;
+    case RamTier::Update::kChanged:
+      r.status = Status(Code::kExists, "changed since it was read");
+      break;
+    case RamTier::Update::kTooLarge:
+      r.status = Status(Code::kTooLarge, "larger than the RAM tier's object limit");
+      break;
+    case RamTier::Update::kNoRoom:
+      r.status = Status(Code::kBusy, "no room in the RAM tier");
+      break;
   }
   return r;
 }

@@ -6,18 +6,20 @@
 //    to the RAM tier (S3-FIFO decides) under the fill-ticket rule of ram_tier.h.
 //  * SizeHint: what a read would bring back, from the engine's index, no I/O.
 //  * ReadForUpdate: the engine, so the result carries `seen` for a
-//    compare-and-swap Put; a miss also drops any RAM copy the store once had,
-//    so that no command can see an object the store no longer has after a
+//    compare-and-swap; a miss also drops any RAM copy the store once had, so
+//    that no command can see an object the store no longer has after a
 //    read-modify-write said it was gone. A value only the RAM tier holds
-//    (admission kept it off the ring) is the object: it is returned, with
-//    `seen` saying the engine lacks the key, so the swap stores the result
-//    only if the engine still lacks it (a write the engine admitted meanwhile
-//    makes it retry). Known gap: a concurrent plain set that admission also
-//    keeps off the ring, or a flush_all, is invisible to that swap, so an
-//    incr (touch ...) overlapping it may store over it (issue 12 note).
-//  * A touch (keep_version) is stored by the engine, admission or not (it is
-//    a conditional put): it drops the tier's copy, which may have been the
-//    only one.
+//    (admission kept it off the ring) is the object: it is returned with
+//    `only_copy` set.
+//  * Update stores a read-modify-write's result with a compare-and-swap on
+//    what ReadForUpdate returned (kExists: it changed, read again): on the
+//    engine's slot for a value the engine holds. For an only copy it is done in
+//    the RAM tier (RamTier::UpdateOnlyCopy) and the result stays an only copy:
+//    a set of the key admission also kept off the ring changes only the tier,
+//    so a swap in the engine could not see it, nor a flush_all in between.
+//  * A touch (keep_version) of a value the engine holds is stored by the
+//    engine, admission or not (it is a conditional put), and drops the tier's
+//    copy.
 //  * Write/Remove/Clear: the engine first; the RAM tier is updated or
 //    invalidated after the engine accepted the change, and a written value
 //    enters the tier even when the engine's admission kept it off the ring
@@ -47,7 +49,8 @@ struct ReadResult {
   uint32_t flags = 0;
   int64_t expiry = 0;
   uint64_t version = 0;
-  Locator seen;  // ReadForUpdate only
+  Locator seen;            // ReadForUpdate only
+  bool only_copy = false;  // ReadForUpdate only: the RAM tier holds the only copy
   Source source = Source::kNone;
   bool hit_before = false;  // RAM tier's knowledge (meta h flag)
   int64_t last_access = 0;  // RAM tier's knowledge (meta l flag)
@@ -66,6 +69,10 @@ class Store {
   uint64_t SizeHint(std::string_view key) { return engine_->SizeHint(key); }
   void ReadForUpdate(std::string_view key, ReadCallback cb);
   PutResult Write(const PutRequest& req);
+  // req, the result of a read-modify-write of `basis` (a ReadForUpdate
+  // result), stored only if the object is still what basis read: kExists
+  // otherwise. Sets req's condition from basis.
+  PutResult Update(const ReadResult& basis, PutRequest req);
   Status Remove(std::string_view key, const Locator* expect, WriteTicket* ticket = nullptr);
   Status Clear();
   // A clean stop, once no request runs any more: stores every object that only

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server/store.h"
@@ -210,6 +211,8 @@ class ManualEngine final : public Engine {
     return it == data_.end() ? 0 : it->second.value.size();
   }
   PutResult Put(const PutRequest& req) override {
+    if (during_put) std::exchange(during_put, nullptr)();  // the put is in flight
+    if (fail_puts) return {Error(Code::kIoError, "injected"), 0};
     if (!admit && !req.skip_admission) {  // admission keeps it off the ring
       data_.erase(std::string(req.key));
       return {Status::Ok(), ++version_, {}, /*stored=*/false};
@@ -221,6 +224,7 @@ class ManualEngine final : public Engine {
     it.version = req.keep_version != 0 ? req.keep_version : ++version_;
     return {Status::Ok(), it.version, {}};
   }
+  uint64_t NewVersion() override { return ++version_; }
   Status Remove(std::string_view key, const Locator*, WriteTicket*) override {
     return data_.erase(std::string(key)) ? Status::Ok() : Error(Code::kNotFound, "miss");
   }
@@ -245,6 +249,8 @@ class ManualEngine final : public Engine {
   }
   size_t pending() const { return pending_.size(); }
   bool admit = true;  // false: every put without skip_admission is kept off the ring
+  bool fail_puts = false;
+  std::function<void()> during_put;  // runs once, inside the next Put
 
  private:
   std::map<std::string, Item> data_;
@@ -271,6 +277,21 @@ class StoreTest : public ::testing::Test {
     return s.Write(p);
   }
   std::string Read() { return ReadNow(s, e, "k"); }
+  ReadResult ReadForUpdate() {
+    ReadResult got;
+    s.ReadForUpdate("k", [&](ReadResult r) { got = std::move(r); });
+    while (e.pending() > 0) e.CompleteOne();
+    return got;
+  }
+  // A read-modify-write's result over `basis`.
+  PutResult Update(const ReadResult& basis, std::string_view value) {
+    PutRequest p;
+    p.key = "k";
+    p.value = value;
+    p.flags = basis.flags;
+    p.expiry = basis.expiry;
+    return s.Update(basis, p);
+  }
   ManualEngine e;
   RamTier ram{8 << 20};
   Store s{&e, &ram};
@@ -324,9 +345,9 @@ TEST_F(StoreTest, ValueKeptOffTheRingIsReadBackAndStoredAtACleanStop) {
 }
 
 // A value only the RAM tier holds is what a read-modify-write reads after the
-// engine's miss (the engine never had it): a hit from RAM whose `seen` says the
-// engine lacks the key, so the command's swap stores only if it still does.
-// Deleting it with that expectation is a delete, not a miss.
+// engine's miss (the engine never had it): a hit from RAM marked only_copy,
+// whose `seen` says the engine lacks the key. Deleting it with that
+// expectation is a delete, not a miss.
 TEST_F(StoreTest, ReadForUpdateReturnsAnOnlyCopyAndItsDeleteIsAHit) {
   e.admit = false;
   const PutResult w = Put("only", 3);
@@ -339,11 +360,98 @@ TEST_F(StoreTest, ReadForUpdateReturnsAnOnlyCopyAndItsDeleteIsAHit) {
   EXPECT_EQ(got.flags, 3u);
   EXPECT_EQ(got.version, w.version);
   EXPECT_EQ(got.source, Source::kRam);
-  EXPECT_TRUE(got.seen.absent()) << "the swap must expect the engine to lack the key";
+  EXPECT_TRUE(got.only_copy);
+  EXPECT_TRUE(got.seen.absent());
   EXPECT_EQ(Read(), "only");
   EXPECT_TRUE(s.Remove("k", &got.seen).ok()) << "it existed: DELETED, not NOT_FOUND";
   EXPECT_EQ(Read(), "<miss>");
   EXPECT_EQ(s.Remove("k", nullptr).code(), Code::kNotFound);
+}
+
+// A read-modify-write of a value only the RAM tier holds (an incr after a set
+// that admission kept off the ring) swaps it in the tier, and the result stays
+// an only copy; a second swap from the same read loses.
+TEST_F(StoreTest, UpdateOfAnOnlyCopyIsASwapInTheTier) {
+  e.admit = false;
+  const PutResult w = Put("1", 7);
+  const ReadResult basis = ReadForUpdate();
+  ASSERT_TRUE(basis.only_copy);
+  const PutResult u = Update(basis, "2");
+  ASSERT_TRUE(u.status.ok()) << u.status.ToString();
+  EXPECT_FALSE(u.stored);
+  EXPECT_EQ(u.ticket.lsn, 0u) << "nothing to wait for";
+  EXPECT_GT(u.version, w.version);
+  EXPECT_EQ(Read(), "2");
+  EXPECT_EQ(e.SizeHint("k"), 0u) << "the engine never sees it";
+  EXPECT_EQ(Update(basis, "3").status.code(), Code::kExists);
+  const ReadResult again = ReadForUpdate();
+  EXPECT_EQ(again.version, u.version);
+  EXPECT_EQ(again.flags, 7u);
+  EXPECT_TRUE(again.only_copy);
+}
+
+// The gap the engine's swap could not see: a set that admission also keeps
+// off the ring, between the read and the swap. The swap must lose to it,
+// whether the set is done or still between its engine write and the tier.
+TEST_F(StoreTest, UpdateOfAnOnlyCopyLosesToASetInBetween) {
+  e.admit = false;
+  Put("1");
+  ReadResult basis = ReadForUpdate();
+  Put("set");
+  EXPECT_EQ(Update(basis, "2").status.code(), Code::kExists);
+  EXPECT_EQ(Read(), "set");
+
+  basis = ReadForUpdate();
+  ASSERT_EQ(basis.value.view(), "set");
+  Status in_flight;
+  e.during_put = [&] { in_flight = Update(basis, "set+1").status; };
+  Put("set again");
+  EXPECT_EQ(in_flight.code(), Code::kExists) << "a set was in flight on the key";
+  EXPECT_EQ(Read(), "set again");
+
+  // A set the engine refused ends its flight too: the key is not stuck.
+  basis = ReadForUpdate();
+  e.fail_puts = true;
+  EXPECT_FALSE(Put("refused").status.ok());
+  e.fail_puts = false;
+  EXPECT_TRUE(Update(basis, "after").status.ok());
+  EXPECT_EQ(Read(), "after");
+}
+
+TEST_F(StoreTest, UpdateOfAnOnlyCopyLosesToAFlushInBetween) {
+  e.admit = false;
+  Put("1");
+  const ReadResult basis = ReadForUpdate();
+  ASSERT_TRUE(s.Clear().ok());
+  EXPECT_EQ(Update(basis, "2").status.code(), Code::kExists);
+  EXPECT_EQ(Read(), "<miss>") << "a flush_all in between must not be undone";
+}
+
+// A touch keeps the version; one into the past deletes; a result too large for
+// the tier leaves the copy as it was.
+TEST_F(StoreTest, TouchAndOversizedUpdatesOfAnOnlyCopy) {
+  e.admit = false;
+  const PutResult w = Put("v");
+  ReadResult basis = ReadForUpdate();
+  PutRequest touch;
+  touch.key = "k";
+  touch.value = basis.value.view();
+  touch.expiry = NowSeconds() + 100;
+  touch.keep_version = basis.version;
+  const PutResult t = s.Update(basis, touch);
+  ASSERT_TRUE(t.status.ok());
+  EXPECT_EQ(t.version, w.version);
+  basis = ReadForUpdate();
+  EXPECT_EQ(basis.expiry, touch.expiry);
+  EXPECT_EQ(basis.version, w.version);
+
+  const std::string big(ram.max_object(), 'x');
+  EXPECT_EQ(Update(basis, big).status.code(), Code::kTooLarge);
+  EXPECT_EQ(Read(), "v");
+
+  touch.expiry = NowSeconds() - 1;
+  ASSERT_TRUE(s.Update(basis, touch).status.ok());
+  EXPECT_EQ(Read(), "<miss>");
 }
 
 TEST_F(StoreTest, ReadForUpdateMissDropsTheRamCopy) {
