@@ -55,11 +55,6 @@ void AddVia(http::Fields* f) {
   }
 }
 
-bool Idempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
-}
-
 bool Safe(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
 }
@@ -84,6 +79,7 @@ ClientConn::ClientConn(Loop* loop, uint64_t id, int fd, bool loopback_peer)
       fd_(fd),
       loopback_(loopback_peer),
       last_io_(Clock::now()),
+      origin_(loop, id, this),
       writer_(&loop->store(), loop->opts().max_object, loop->opts().max_item,
               [this](const WriteTicket& t) { Track(t); }) {
   UpdateEvents();
@@ -91,7 +87,7 @@ ClientConn::ClientConn(Loop* loop, uint64_t id, int fd, bool loopback_peer)
 
 ClientConn::~ClientConn() {
   ReleaseFill(false);
-  DropOrigin(false);
+  origin_.Close();
   if (fd_ >= 0) {
     loop_->Unwatch(fd_);
     ::close(fd_);
@@ -107,7 +103,7 @@ int64_t ClientConn::Now() const {
 void ClientConn::Close() {
   ReleaseFill(false);
   closed_ = true;
-  DropOrigin(false);
+  origin_.Close();
 }
 
 // ---------------------------------------------------------------- client I/O
@@ -199,10 +195,7 @@ void ClientConn::WriteClient() {
   }
   if (phase_ == Phase::kStream && Pending() < kStreamAhead) ReadNextChunk();
   // Room again: the origin may be read again.
-  if (origin_.paused && Pending() < kOutputHigh) {
-    origin_.paused = false;
-    ReadOrigin();
-  }
+  if (origin_.paused() && Pending() < kOutputHigh) origin_.Resume();
 }
 
 void ClientConn::UpdateEvents() {
@@ -214,15 +207,7 @@ void ClientConn::UpdateEvents() {
     loop_->Watch(fd_, id_, 0, want);
     watched_ = want;
   }
-  if (origin_.fd >= 0) {
-    uint32_t o = EPOLLRDHUP;
-    if (!origin_.connected || origin_.out_off < origin_.out.size()) o |= EPOLLOUT;
-    if (origin_.connected && !origin_.paused) o |= EPOLLIN;
-    if (o != origin_.watched) {
-      loop_->Watch(origin_.fd, id_, 1, o);
-      origin_.watched = o;
-    }
-  }
+  origin_.UpdateEvents();
 }
 
 // ------------------------------------------------------------ the exchange
@@ -875,7 +860,7 @@ void ClientConn::OnTick(Clock::time_point now) {
       }
       break;
     case Phase::kOrigin:
-      if (now > origin_.deadline) OriginFailed(504, "origin timed out");
+      if (origin_.TimedOut(now)) OnOriginFailed(504, "origin timed out");
       break;
     case Phase::kFlush:
     case Phase::kStream:
@@ -908,12 +893,9 @@ void ClientConn::Fetch(bool conditional) {
   phase_ = Phase::kOrigin;
   request_time_ = Now();
   response_started_ = false;
-  origin_retried_ = false;
-  {
-    const size_t at = cache_key_.find("://") + 3;
-    origin_index_ =
-        loop_->OriginFor(std::string_view(cache_key_).substr(at, cache_key_.find('/', at) - at));
-  }
+  const size_t at = cache_key_.find("://") + 3;
+  const size_t origin =
+      loop_->OriginFor(std::string_view(cache_key_).substr(at, cache_key_.find('/', at) - at));
   // Origin-form target.
   std::string_view target = req_.target;
   std::string authority;
@@ -944,8 +926,7 @@ void ClientConn::Fetch(bool conditional) {
   }
   AddVia(&f);
   // A HEAD miss is fetched as HEAD (nothing to store); a GET as GET.
-  std::string& out = origin_.out;
-  out.clear();
+  std::string out;
   out.append(req_.method).append(" ").append(target).append(" HTTP/1.1\r\n");
   f.AppendTo(&out);
   if (!req_body_.empty() || req_framing_.kind != http::BodyKind::kNone) {
@@ -953,165 +934,18 @@ void ClientConn::Fetch(bool conditional) {
   }
   out.append("\r\n");
   out.append(req_body_);
-  OpenOrigin();
-}
-
-void ClientConn::OpenOrigin() {
-  bool reused = false;
-  const int fd = loop_->OriginSocket(origin_index_, &reused);
-  if (fd < 0) {
-    OriginFailed(502, "cannot connect to the origin");
-    return;
-  }
-  std::string out = std::move(origin_.out);
-  origin_ = Origin{};
-  origin_.fd = fd;
-  origin_.reused = reused;
-  origin_.connected = reused;
-  origin_.out = std::move(out);
-  origin_.deadline = Clock::now() + std::chrono::seconds(loop_->opts().origin_timeout_s);
-  UpdateEvents();
-  if (reused) WriteOrigin();
+  origin_.Start(origin, req_.method, std::move(out));
 }
 
 void ClientConn::OnOriginEvent(uint32_t events) {
-  if (closed_ || origin_.fd < 0) return;
-  if (!origin_.connected) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(origin_.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
-      OriginFailed(502, std::string("cannot connect to the origin: ") + std::strerror(err));
-      Advance();
-      UpdateEvents();
-      return;
-    }
-    if (!(events & EPOLLOUT)) return;
-    origin_.connected = true;
-  }
-  if (events & EPOLLOUT) WriteOrigin();
-  if (!closed_ && origin_.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
-    ReadOrigin();
-  }
+  if (closed_) return;
+  origin_.OnEvent(events);
   if (!closed_) Advance();
   if (!closed_) UpdateEvents();
 }
 
-void ClientConn::WriteOrigin() {
-  while (origin_.fd >= 0 && origin_.out_off < origin_.out.size()) {
-    const ssize_t n = ::send(origin_.fd, origin_.out.data() + origin_.out_off,
-                             origin_.out.size() - origin_.out_off, MSG_NOSIGNAL);
-    if (n > 0) {
-      origin_.out_off += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    // A pooled connection the origin closed meanwhile: one retry on a new one.
-    if (origin_.reused && !origin_.got_bytes && !origin_retried_ && Idempotent(req_.method)) {
-      origin_retried_ = true;
-      origin_.out_off = 0;
-      DropOrigin(false);
-      OpenOrigin();
-      return;
-    }
-    OriginFailed(502, "origin connection failed while sending the request");
-    return;
-  }
-}
-
-void ClientConn::ReadOrigin() {
-  while (origin_.fd >= 0 && !origin_.paused && phase_ == Phase::kOrigin) {
-    char buf[kReadChunk];
-    const ssize_t n = ::read(origin_.fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n <= 0) {
-      if (origin_.reused && !origin_.got_bytes && !origin_retried_ && Idempotent(req_.method)) {
-        origin_retried_ = true;
-        origin_.out_off = 0;
-        DropOrigin(false);
-        OpenOrigin();
-        return;
-      }
-      if (origin_.head_done && origin_.framing.kind == http::BodyKind::kUntilClose && n == 0) {
-        OnOriginDone();
-      } else {
-        OriginFailed(
-            502, origin_.head_done ? "origin response truncated" : "origin closed the connection");
-      }
-      return;
-    }
-    origin_.got_bytes = true;
-    origin_.deadline = Clock::now() + std::chrono::seconds(loop_->opts().origin_timeout_s);
-    origin_.in.append(buf, static_cast<size_t>(n));
-    if (!origin_.head_done) {
-      for (;;) {
-        size_t used = 0;
-        http::ParseError err;
-        const auto st = origin_.parser.ParseResponse(origin_.in, &origin_.head, &used, &err);
-        if (st == http::ParseStatus::kNeedMore) break;
-        if (st == http::ParseStatus::kError) {
-          OriginFailed(502, "bad response from the origin: " + err.reason);
-          return;
-        }
-        origin_.parser.Reset();
-        origin_.in.erase(0, used);
-        if (origin_.head.status >= 100 && origin_.head.status < 200) continue;  // interim
-        if (!http::ResponseFraming(origin_.head, req_.method, &origin_.framing, &err)) {
-          OriginFailed(502, "bad response from the origin: " + err.reason);
-          return;
-        }
-        origin_.head_done = true;
-        origin_.body_left = origin_.framing.length;
-        OnOriginHead();
-        break;
-      }
-      if (!origin_.head_done || phase_ != Phase::kOrigin || origin_.fd < 0) continue;
-    }
-    // Body bytes.
-    switch (origin_.framing.kind) {
-      case http::BodyKind::kNone:
-        OnOriginDone();
-        return;
-      case http::BodyKind::kLength: {
-        const size_t take = std::min<uint64_t>(origin_.body_left, origin_.in.size());
-        if (take > 0) OnOriginBody(std::string_view(origin_.in).substr(0, take));
-        origin_.body_left -= take;
-        origin_.in.erase(0, take);
-        if (origin_.body_left == 0) {
-          OnOriginDone();
-          return;
-        }
-        break;
-      }
-      case http::BodyKind::kChunked:
-        for (;;) {
-          const auto s = origin_.chunks.Next(origin_.in);
-          if (s.kind == http::ChunkedDecoder::Step::kData) OnOriginBody(s.data);
-          origin_.in.erase(0, s.consumed);
-          if (s.kind == http::ChunkedDecoder::Step::kError) {
-            OriginFailed(502, "bad chunked body from the origin");
-            return;
-          }
-          if (s.kind == http::ChunkedDecoder::Step::kDone) {
-            OnOriginDone();
-            return;
-          }
-          if (s.kind == http::ChunkedDecoder::Step::kNeedMore) break;
-        }
-        break;
-      case http::BodyKind::kUntilClose:
-        OnOriginBody(origin_.in);
-        origin_.in.clear();
-        break;
-    }
-    if (Pending() >= kOutputHigh) origin_.paused = true;
-  }
-}
-
 void ClientConn::OnOriginHead() {
-  const http::ResponseHead& h = origin_.head;
+  const http::ResponseHead& h = origin_.head();
   const http::CacheControl resp_cc = http::ParseCacheControl(h.fields);
   if (revalidating_ && entry_ && h.status == 304) {
     // Freshen the stored entry with the 304's fields (RFC 9111 §4.3.4).
@@ -1120,19 +954,19 @@ void ClientConn::OnOriginHead() {
     for (const http::Field& f : fresh.all()) entry_->response.Add(f.name, f.value);
     entry_->times = http::ExchangeTimes{request_time_, Now()};
     loop_->metrics().Add(kHttpRevalidated);
-    return;  // no body; OnOriginDone serves the entry
+    return;  // no body; EndOriginResponse serves the entry
   }
   if (h.status >= 500 && StaleOnErrorAllowed()) {
     loop_->metrics().Add(kHttpStaleServed);
-    DropOrigin(false);
+    origin_.Close();
     ServeEntry(true);
     return;
   }
   const bool get = req_.method == "GET";
   if (get) {
     const bool storable = http::NotStorable(req_, req_cc_, h, resp_cc).empty() &&
-                          (origin_.framing.kind != http::BodyKind::kLength ||
-                           origin_.framing.length <= loop_->opts().max_object);
+                          (origin_.framing().kind != http::BodyKind::kLength ||
+                           origin_.framing().length <= loop_->opts().max_object);
     if (storable) {
       writer_.Begin(cache_key_);
     } else {
@@ -1175,9 +1009,9 @@ void ClientConn::OnOriginHead() {
   std::optional<uint64_t> length;
   if (head_only_) {
     if (const auto cl = h.fields.Get("Content-Length")) f.Add("Content-Length", *cl);
-  } else if (origin_.framing.kind == http::BodyKind::kLength) {
-    length = origin_.framing.length;
-  } else if (origin_.framing.kind == http::BodyKind::kNone) {
+  } else if (origin_.framing().kind == http::BodyKind::kLength) {
+    length = origin_.framing().length;
+  } else if (origin_.framing().kind == http::BodyKind::kNone) {
     if (h.status != 304 && h.status != 204) length = 0;
   } else if (req_.version_minor >= 1) {
     chunk_out_ = true;
@@ -1186,13 +1020,13 @@ void ClientConn::OnOriginHead() {
   windowed_ = false;
   std::vector<http::ByteRange> ranges;
   const http::RangeOutcome range =
-      h.status == 200 && origin_.framing.kind == http::BodyKind::kLength
-          ? RangeRequested(h.fields, origin_.framing.length, &ranges)
+      h.status == 200 && origin_.framing().kind == http::BodyKind::kLength
+          ? RangeRequested(h.fields, origin_.framing().length, &ranges)
           : http::RangeOutcome::kIgnore;
   if (range == http::RangeOutcome::kUnsatisfiable) {
     windowed_ = true;
     win_begin_ = win_end_ = 0;
-    AppendUnsatisfiable(origin_.framing.length);
+    AppendUnsatisfiable(origin_.framing().length);
   } else if (range == http::RangeOutcome::kSatisfiable && ranges.size() == 1) {
     // One range of a streamed response: only its bytes go to the client.
     // (Several ranges of a miss get the whole representation, which the RFC
@@ -1200,7 +1034,7 @@ void ClientConn::OnOriginHead() {
     windowed_ = true;
     win_begin_ = ranges[0].first;
     win_end_ = ranges[0].last + 1;
-    f.Add("Content-Range", http::ContentRange(ranges[0], origin_.framing.length));
+    f.Add("Content-Range", http::ContentRange(ranges[0], origin_.framing().length));
     AppendHead(206, "Partial Content", f, ranges[0].size(), false);
   } else {
     AppendHead(h.status, h.reason, f, length, chunk_out_);
@@ -1213,8 +1047,8 @@ void ClientConn::OnOriginHead() {
   }
   response_started_ = true;
   // Nothing of the body goes to the client, and nothing is kept: done.
-  if (windowed_ && win_end_ == 0 && !writer_.active() && origin_.framing.length > 0) {
-    OnOriginDone(false);
+  if (windowed_ && win_end_ == 0 && !writer_.active() && origin_.framing().length > 0) {
+    EndOriginResponse(false);
   }
 }
 
@@ -1247,22 +1081,18 @@ void ClientConn::OnOriginBody(std::string_view data) {
     tail_.assign(data.substr(data.size() - 1));
   }
   if (windowed_ && !writer_.active() && body_off_ >= win_end_ &&
-      body_off_ < origin_.framing.length) {
+      body_off_ < origin_.framing().length) {
     // Past the client's range, and nothing to keep: the rest is not read.
-    OnOriginDone(false);
+    EndOriginResponse(false);
     return;
   }
   WriteClient();
 }
 
-void ClientConn::OnOriginDone(bool complete) {
-  const bool reuse = complete && origin_.framing.kind != http::BodyKind::kUntilClose &&
-                     origin_.head.version_minor >= 1 &&
-                     !origin_.head.fields.HasToken("Connection", "close") && origin_.in.empty() &&
-                     origin_.out_off == origin_.out.size();
-  DropOrigin(reuse);
+void ClientConn::EndOriginResponse(bool complete) {
+  origin_.Finish(complete);
   if (!response_started_) {
-    if (revalidating_ && entry_ && origin_.head.status == 304) {
+    if (revalidating_ && entry_ && origin_.head().status == 304) {
       const std::string value = EncodeEntry(*entry_);
       if (value.size() <= loop_->opts().max_item) {
         PutRequest p;
@@ -1281,10 +1111,10 @@ void ClientConn::OnOriginDone(bool complete) {
     CacheEntry e;
     e.url = cache_key_;
     e.times = http::ExchangeTimes{request_time_, Now()};
-    e.status = origin_.head.status;
-    e.reason = origin_.head.reason;
-    e.vary = VaryValues(origin_.head, req_);
-    e.response = EndToEnd(origin_.head.fields);
+    e.status = origin_.head().status;
+    e.reason = origin_.head().reason;
+    e.vary = VaryValues(origin_.head(), req_);
+    e.response = EndToEnd(origin_.head().fields);
     // The body (its last chunk) first, then the entry naming it.
     const std::string value = writer_.Finish(&e) ? EncodeEntry(e) : std::string();
     std::string key = store_key_;
@@ -1311,10 +1141,10 @@ void ClientConn::OnOriginDone(bool complete) {
   WriteClient();
 }
 
-void ClientConn::OriginFailed(int status, std::string_view why) {
+void ClientConn::OnOriginFailed(int status, std::string_view why) {
   loop_->metrics().Add(kHttpOriginErrors);
   ReleaseFill(true);
-  DropOrigin(false);
+  origin_.Close();
   if (response_started_) {
     // Part of the response is out: only closing can tell the client.
     close_after_ = true;
@@ -1340,18 +1170,6 @@ bool ClientConn::StaleOnErrorAllowed() const {
       http::FreshnessLifetime(stored, scc, entry_->times, loop_->opts().heuristic, &heuristic);
   return http::MayServeStaleOnError(req_cc_, scc, life,
                                     http::CurrentAge(stored, entry_->times, Now()));
-}
-
-void ClientConn::DropOrigin(bool reuse) {
-  if (origin_.fd < 0) return;
-  loop_->Unwatch(origin_.fd);
-  if (reuse) {
-    loop_->ReleaseOrigin(origin_index_, origin_.fd);
-  } else {
-    ::close(origin_.fd);
-  }
-  origin_.fd = -1;
-  origin_.paused = false;
 }
 
 void ClientConn::Invalidate(std::string_view cache_key) {

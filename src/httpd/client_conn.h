@@ -48,11 +48,12 @@
 #include "httpd/body_writer.h"
 #include "httpd/cache_entry.h"
 #include "httpd/loop.h"
+#include "httpd/origin_exchange.h"
 #include "server/store.h"
 
 namespace coss::httpd {
 
-class ClientConn {
+class ClientConn final : private OriginExchange::Sink {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr size_t kOutputHigh = size_t{256} * 1024;
@@ -93,25 +94,6 @@ class ClientConn {
     kOrigin,  // exchange with the origin running
     kFlush,   // response complete in out_, being written
   };
-  struct Origin {
-    int fd = -1;
-    bool reused = false;
-    bool connected = false;
-    bool head_done = false;
-    bool paused = false;  // not reading: the client's output is full
-    bool got_bytes = false;
-    uint32_t watched = 0;  // events registered with the loop
-    std::string out;       // request bytes not yet written
-    size_t out_off = 0;
-    std::string in;
-    http::HeadParser parser;
-    http::ResponseHead head;
-    http::Framing framing;
-    http::ChunkedDecoder chunks;
-    uint64_t body_left = 0;
-    Clock::time_point deadline;
-  };
-
   // --- client side ---
   void ReadClient();
   void WriteClient();
@@ -143,17 +125,16 @@ class ClientConn {
   void UpdateEvents();
   void Close();
 
-  // --- origin side ---
-  void OpenOrigin();
-  void WriteOrigin();
-  void ReadOrigin();
-  void OnOriginHead();
-  void OnOriginBody(std::string_view data);
+  // --- origin side (OriginExchange::Sink) ---
+  void OnOriginHead() override;
+  void OnOriginBody(std::string_view data) override;
+  void OnOriginDone() override { EndOriginResponse(true); }
+  void OnOriginFailed(int status, std::string_view why) override;
+  bool OriginWanted() const override { return !closed_ && phase_ == Phase::kOrigin; }
+  bool OriginOutputFull() const override { return Pending() >= kOutputHigh; }
   // The response from the origin is complete, or (complete false) the rest
   // of its body is not wanted: the origin connection is then closed.
-  void OnOriginDone(bool complete = true);
-  void OriginFailed(int status, std::string_view why);
-  void DropOrigin(bool reuse);
+  void EndOriginResponse(bool complete);
   void Invalidate(std::string_view cache_key);
 
   void AppendHead(int status, std::string_view reason, const http::Fields& fields,
@@ -203,9 +184,7 @@ class ClientConn {
   bool waited_ = false;               // waited once already (never twice per exchange)
   Clock::time_point wait_started_{};
   bool revalidating_ = false;
-  Origin origin_;
-  bool origin_retried_ = false;
-  size_t origin_index_ = 0;  // which origin (Loop::OriginFor) this exchange talks to
+  OriginExchange origin_;  // the exchange's request to the origin, when it has one
   // The response being streamed from the origin.
   bool chunk_out_ = false;  // re-chunked to the client
   bool replaces_ = false;   // a stored version of this URL goes if this one is not stored

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -692,6 +693,114 @@ class DeadOrigin(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0)
             srv.cleanup()
+
+
+class RawOrigin:
+    """An origin written on sockets, for what http.server cannot do on
+    purpose: on each connection it answers the first request (keeping the
+    connection open), and closes the connection when a second one arrives, as
+    an origin whose idle timeout fires just then would. /until-close is
+    answered after an interim 100 response, with a body that ends when the
+    connection closes."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.requests = []  # (connection number, method, path)
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                number = self.connections
+            threading.Thread(target=self.serve, args=(conn, number), daemon=True).start()
+
+    def serve(self, conn, number):
+        buf = b""
+        answered = 0
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = conn.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                lines = head.decode("latin-1").split("\r\n")
+                method, path = lines[0].split(" ")[:2]
+                length = 0
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                while len(buf) < length:
+                    buf += conn.recv(65536)
+                buf = buf[length:]
+                with self.lock:
+                    self.requests.append((number, method, path))
+                if answered:
+                    return  # the idle timeout fired as the request came
+                answered += 1
+                if path == "/until-close":
+                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n"
+                                 b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\n\r\n"
+                                 b"body until close")
+                    return
+                body = b"connection %d" % number
+                conn.sendall(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class OriginConnections(unittest.TestCase):
+    """The origin side's connection handling (httpd/origin_exchange.h)."""
+
+    def test_a_pooled_connection_closed_by_the_origin(self):
+        origin = RawOrigin()
+        port = free_port()
+        srv = harness.Server(("--http-port", str(port), "--http-origin",
+                              f"http://127.0.0.1:{origin.port}"))
+        srv.start()
+
+        def ask(method, path):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                c.request(method, path, body=b"x" if method == "POST" else None)
+                r = c.getresponse()
+                return r.status, r.read()
+            finally:
+                c.close()
+
+        try:
+            self.assertEqual(ask("GET", "/a"), (200, b"connection 1"))
+            # The pooled connection 1 is closed as /b arrives: a GET may be sent
+            # twice, so it is, on a new connection.
+            self.assertEqual(ask("GET", "/b"), (200, b"connection 2"))
+            # A POST may not: the client hears of the failure.
+            st, _ = ask("POST", "/c")
+            self.assertEqual(st, 502)
+            self.assertEqual([r for r in origin.requests if r[2] == "/c"], [(2, "POST", "/c")])
+            # An interim response is skipped; a body may end with the connection.
+            self.assertEqual(ask("GET", "/until-close"), (200, b"body until close"))
+            self.assertEqual(origin.requests[:3],
+                             [(1, "GET", "/a"), (1, "GET", "/b"), (2, "GET", "/b")])
+        finally:
+            self.assertEqual(srv.stop(), 0)
+            srv.cleanup()
+            origin.close()
 
 
 class Heuristic(HttpTest):
