@@ -938,7 +938,7 @@ void ClientConn::Fetch(bool conditional) {
 }
 
 void ClientConn::OnOriginEvent(uint32_t events) {
-  if (closed_) return;
+  if (closed_ || !origin_.open()) return;
   origin_.OnEvent(events);
   if (!closed_) Advance();
   if (!closed_) UpdateEvents();
