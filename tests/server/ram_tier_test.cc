@@ -191,9 +191,26 @@ TEST(RamTierTest, ScanResistance) {
   EXPECT_EQ(hot_left, 50);
 }
 
+// What the fake engines below share: every write is persisted at once.
+class FakeEngine : public Engine {
+ public:
+  void WhenPersisted(WriteTicket, Persistence, std::function<void(const Status&)> cb) override {
+    cb(Status::Ok());
+  }
+  bool WriteJournalHere(WriteTicket) override { return true; }
+  Status Flush() override { return Status::Ok(); }
+  Status Checkpoint() override { return Status::Ok(); }
+  Status Close() override { return Status::Ok(); }
+  StatsSnapshot Stats() const override { return {}; }
+  const EngineOptions& options() const override { return opts_; }
+
+ private:
+  EngineOptions opts_;
+};
+
 // A fake engine whose Gets complete only when the test says so: it lets the
 // test interleave a store read with a concurrent write at will.
-class ManualEngine final : public Engine {
+class ManualEngine final : public FakeEngine {
  public:
   void Get(std::string_view key, GetCallback cb) override {
     GetResult r;
@@ -230,19 +247,10 @@ class ManualEngine final : public Engine {
   Status Remove(std::string_view key, const Locator*, WriteTicket*) override {
     return data_.erase(std::string(key)) ? Status::Ok() : Error(Code::kNotFound, "miss");
   }
-  void WhenPersisted(WriteTicket, Persistence, std::function<void(const Status&)> cb) override {
-    cb(Status::Ok());
-  }
   Status Clear() override {
     data_.clear();
     return Status::Ok();
   }
-  bool WriteJournalHere(WriteTicket) override { return true; }
-  Status Flush() override { return Status::Ok(); }
-  Status Checkpoint() override { return Status::Ok(); }
-  Status Close() override { return Status::Ok(); }
-  StatsSnapshot Stats() const override { return {}; }
-  const EngineOptions& options() const override { return opts_; }
 
   void CompleteOne() {
     auto f = std::move(pending_.front());
@@ -258,7 +266,6 @@ class ManualEngine final : public Engine {
   std::map<std::string, Item> data_;
   std::deque<std::function<void()>> pending_;
   uint64_t version_ = 0;
-  EngineOptions opts_;
 };
 
 std::string ReadNow(Store& s, ManualEngine& e, const std::string& key) {
@@ -458,7 +465,7 @@ TEST_F(StoreTest, TouchAndOversizedUpdatesOfAnOnlyCopy) {
 
 // A thread-safe engine whose admission keeps every put off the ring (its
 // reads complete inline): with it, every value of a key is an only copy.
-class RefusingEngine final : public Engine {
+class RefusingEngine final : public FakeEngine {
  public:
   void Get(std::string_view, GetCallback cb) override {
     GetResult r;
@@ -471,20 +478,10 @@ class RefusingEngine final : public Engine {
   Status Remove(std::string_view, const Locator*, WriteTicket*) override {
     return Error(Code::kNotFound, "miss");
   }
-  void WhenPersisted(WriteTicket, Persistence, std::function<void(const Status&)> cb) override {
-    cb(Status::Ok());
-  }
   Status Clear() override { return Status::Ok(); }
-  bool WriteJournalHere(WriteTicket) override { return true; }
-  Status Flush() override { return Status::Ok(); }
-  Status Checkpoint() override { return Status::Ok(); }
-  Status Close() override { return Status::Ok(); }
-  StatsSnapshot Stats() const override { return {}; }
-  const EngineOptions& options() const override { return opts_; }
 
  private:
   std::atomic<uint64_t> version_{0};
-  EngineOptions opts_;
 };
 
 // Sets and increments of one only copy from two threads: no increment may
