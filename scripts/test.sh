@@ -14,10 +14,11 @@ export COSS_TEST_DIR="${COSS_TEST_DIR:-/var/tmp}"
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
-build() {  # build <dir> <cmake args...>
-  local dir=$1; shift
+build() {  # build <dir> [--target T] <cmake args...>
+  local dir=$1 target=(); shift
+  [ "${1:-}" = --target ] && { target=(--target "$2"); shift 2; }
   cmake -S "$root" -B "$dir" "$@" >/dev/null
-  cmake --build "$dir" -j"$jobs"
+  cmake --build "$dir" -j"$jobs" "${target[@]}"
 }
 
 step "build + tests (RelWithDebInfo)"
@@ -32,7 +33,8 @@ COSS_MODEL_OPS=200000 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace
   ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
 
 step "ThreadSanitizer (concurrency tests)"
-build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSS_SANITIZE=thread -DCOSS_BENCH=OFF
+build build-tsan --target concurrency_tests -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCOSS_SANITIZE=thread -DCOSS_BENCH=OFF
 COSS_MODEL_OPS=100000 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build-tsan --output-on-failure -L concurrency -j"$jobs" --timeout 900
 
