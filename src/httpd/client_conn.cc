@@ -18,7 +18,6 @@ namespace coss::httpd {
 
 namespace {
 
-constexpr size_t kReadChunk = size_t{64} * 1024;
 constexpr std::string_view kVia = "1.1 coss";
 
 bool IsHopByHop(std::string_view name) {
@@ -120,7 +119,7 @@ void ClientConn::ReadClient() {
   const size_t bound = parser_.limits().max_head +
                        (phase_ == Phase::kBody ? loop_->opts().max_request_body + 64 : 0);
   while (!peer_closed_ && in_.size() < bound) {
-    char buf[kReadChunk];
+    char buf[Loop::kReadChunk];
     const ssize_t n = ::read(fd_, buf, std::min(sizeof buf, bound - in_.size()));
     if (n > 0) {
       in_.append(buf, static_cast<size_t>(n));

@@ -84,6 +84,8 @@ class Loop {
   // leader is done; its waiters are woken before the next wait for events,
   // told whether to fetch for themselves (`pass`: nothing was stored).
   static constexpr size_t kMaxWaiters = 4096;
+  // Bytes one read takes from a client's or an origin's socket.
+  static constexpr size_t kReadChunk = size_t{64} * 1024;
   // Background revalidation (stale-while-revalidate): after this event, a
   // connection with no client socket revalidates the entry for the request —
   // unless a fetch of the URL runs already, or kMaxRefreshes are queued, or

@@ -35,20 +35,10 @@ void OriginExchange::Open() {
     sink_->OnOriginFailed(502, "cannot connect to the origin");
     return;
   }
-  fd_ = fd;
-  reused_ = reused;
-  connected_ = reused;
-  head_done_ = false;
-  paused_ = false;
-  got_bytes_ = false;
-  watched_ = 0;
-  out_off_ = 0;
-  in_.clear();
-  parser_ = http::HeadParser();
-  head_ = http::ResponseHead();
-  framing_ = http::Framing();
-  chunks_ = http::ChunkedDecoder();
-  body_left_ = 0;
+  a_ = Attempt();
+  a_.fd = fd;
+  a_.reused = reused;
+  a_.connected = reused;
   ExtendDeadline();
   UpdateEvents();
   if (reused) Write();
@@ -59,7 +49,7 @@ void OriginExchange::ExtendDeadline() {
 }
 
 bool OriginExchange::RetryOnFreshConnection() {
-  if (!reused_ || got_bytes_ || retried_ || !Idempotent(method_)) return false;
+  if (!a_.reused || a_.got_bytes || retried_ || !Idempotent(method_)) return false;
   retried_ = true;
   Drop(false);
   Open();
@@ -67,28 +57,29 @@ bool OriginExchange::RetryOnFreshConnection() {
 }
 
 void OriginExchange::OnEvent(uint32_t events) {
-  if (fd_ < 0) return;
-  if (!connected_) {
+  if (a_.fd < 0) return;
+  if (!a_.connected) {
     int err = 0;
     socklen_t len = sizeof err;
-    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    ::getsockopt(a_.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
       sink_->OnOriginFailed(502,
                             std::string("cannot connect to the origin: ") + std::strerror(err));
       return;
     }
     if (!(events & EPOLLOUT)) return;
-    connected_ = true;
+    a_.connected = true;
   }
   if (events & EPOLLOUT) Write();
-  if (fd_ >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) Read();
+  if (a_.fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) Read();
 }
 
 void OriginExchange::Write() {
-  while (fd_ >= 0 && out_off_ < out_.size()) {
-    const ssize_t n = ::send(fd_, out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
+  while (a_.fd >= 0 && a_.out_off < out_.size()) {
+    const ssize_t n =
+        ::send(a_.fd, out_.data() + a_.out_off, out_.size() - a_.out_off, MSG_NOSIGNAL);
     if (n > 0) {
-      out_off_ += static_cast<size_t>(n);
+      a_.out_off += static_cast<size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -101,71 +92,71 @@ void OriginExchange::Write() {
 }
 
 void OriginExchange::Resume() {
-  if (!paused_) return;
-  paused_ = false;
+  if (!a_.paused) return;
+  a_.paused = false;
   Read();
 }
 
 void OriginExchange::Read() {
-  while (fd_ >= 0 && !paused_ && sink_->OriginWanted()) {
-    char buf[kReadChunk];
-    const ssize_t n = ::read(fd_, buf, sizeof buf);
+  while (a_.fd >= 0 && !a_.paused && sink_->OriginWanted()) {
+    char buf[Loop::kReadChunk];
+    const ssize_t n = ::read(a_.fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) {
       if (RetryOnFreshConnection()) return;
-      if (head_done_ && framing_.kind == http::BodyKind::kUntilClose && n == 0) {
+      if (a_.head_done && a_.framing.kind == http::BodyKind::kUntilClose && n == 0) {
         sink_->OnOriginDone();
       } else {
         sink_->OnOriginFailed(
-            502, head_done_ ? "origin response truncated" : "origin closed the connection");
+            502, a_.head_done ? "origin response truncated" : "origin closed the connection");
       }
       return;
     }
-    got_bytes_ = true;
+    a_.got_bytes = true;
     ExtendDeadline();
-    in_.append(buf, static_cast<size_t>(n));
-    if (!head_done_) {
+    a_.in.append(buf, static_cast<size_t>(n));
+    if (!a_.head_done) {
       for (;;) {
         size_t used = 0;
         http::ParseError err;
-        const auto st = parser_.ParseResponse(in_, &head_, &used, &err);
+        const auto st = a_.parser.ParseResponse(a_.in, &a_.head, &used, &err);
         if (st == http::ParseStatus::kNeedMore) break;
         if (st == http::ParseStatus::kError) {
           sink_->OnOriginFailed(502, "bad response from the origin: " + err.reason);
           return;
         }
-        parser_.Reset();
-        in_.erase(0, used);
-        if (head_.status >= 100 && head_.status < 200) continue;  // interim
-        if (!http::ResponseFraming(head_, method_, &framing_, &err)) {
+        a_.parser.Reset();
+        a_.in.erase(0, used);
+        if (a_.head.status >= 100 && a_.head.status < 200) continue;  // interim
+        if (!http::ResponseFraming(a_.head, method_, &a_.framing, &err)) {
           sink_->OnOriginFailed(502, "bad response from the origin: " + err.reason);
           return;
         }
-        head_done_ = true;
-        body_left_ = framing_.length;
+        a_.head_done = true;
+        a_.body_left = a_.framing.length;
         sink_->OnOriginHead();
         break;
       }
-      if (!head_done_ || fd_ < 0 || !sink_->OriginWanted()) continue;
+      if (!a_.head_done || a_.fd < 0 || !sink_->OriginWanted()) continue;
     }
     if (!DecodeBody()) return;
-    if (sink_->OriginOutputFull()) paused_ = true;
+    if (sink_->OriginOutputFull()) a_.paused = true;
   }
 }
 
 bool OriginExchange::DecodeBody() {
-  switch (framing_.kind) {
+  switch (a_.framing.kind) {
     case http::BodyKind::kNone:
       sink_->OnOriginDone();
       return false;
     case http::BodyKind::kLength: {
-      const size_t take = std::min<uint64_t>(body_left_, in_.size());
-      if (take > 0) sink_->OnOriginBody(std::string_view(in_).substr(0, take));
-      body_left_ -= take;
-      in_.erase(0, take);
-      if (fd_ < 0) return false;  // the Sink ended the exchange
-      if (body_left_ == 0) {
+      const size_t take = std::min<uint64_t>(a_.body_left, a_.in.size());
+      if (take > 0) sink_->OnOriginBody(std::string_view(a_.in).substr(0, take));
+      a_.body_left -= take;
+      a_.in.erase(0, take);
+      if (a_.fd < 0) return false;  // the Sink ended the exchange
+      if (a_.body_left == 0) {
         sink_->OnOriginDone();
         return false;
       }
@@ -173,10 +164,10 @@ bool OriginExchange::DecodeBody() {
     }
     case http::BodyKind::kChunked:
       for (;;) {
-        const auto s = chunks_.Next(in_);
+        const auto s = a_.chunks.Next(a_.in);
         if (s.kind == http::ChunkedDecoder::Step::kData) sink_->OnOriginBody(s.data);
-        in_.erase(0, s.consumed);
-        if (fd_ < 0) return false;
+        a_.in.erase(0, s.consumed);
+        if (a_.fd < 0) return false;
         if (s.kind == http::ChunkedDecoder::Step::kError) {
           sink_->OnOriginFailed(502, "bad chunked body from the origin");
           return false;
@@ -188,17 +179,17 @@ bool OriginExchange::DecodeBody() {
         if (s.kind == http::ChunkedDecoder::Step::kNeedMore) return true;
       }
     case http::BodyKind::kUntilClose:
-      sink_->OnOriginBody(in_);
-      in_.clear();
-      return fd_ >= 0;
+      sink_->OnOriginBody(a_.in);
+      a_.in.clear();
+      return a_.fd >= 0;
   }
   return false;
 }
 
 void OriginExchange::Finish(bool complete) {
-  const bool reuse = complete && framing_.kind != http::BodyKind::kUntilClose &&
-                     head_.version_minor >= 1 && !head_.fields.HasToken("Connection", "close") &&
-                     in_.empty() && out_off_ == out_.size();
+  const bool reuse =
+      complete && a_.framing.kind != http::BodyKind::kUntilClose && a_.head.version_minor >= 1 &&
+      !a_.head.fields.HasToken("Connection", "close") && a_.in.empty() && a_.out_off == out_.size();
   Drop(reuse);
 }
 
@@ -207,26 +198,26 @@ void OriginExchange::Close() {
 }
 
 void OriginExchange::Drop(bool reuse) {
-  if (fd_ < 0) return;
-  loop_->Unwatch(fd_);
+  if (a_.fd < 0) return;
+  loop_->Unwatch(a_.fd);
   if (reuse) {
-    loop_->ReleaseOrigin(origin_, fd_);
+    loop_->ReleaseOrigin(origin_, a_.fd);
   } else {
-    ::close(fd_);
+    ::close(a_.fd);
   }
-  fd_ = -1;
-  paused_ = false;
-  watched_ = 0;
+  a_.fd = -1;
+  a_.paused = false;
+  a_.watched = 0;
 }
 
 void OriginExchange::UpdateEvents() {
-  if (fd_ < 0) return;
+  if (a_.fd < 0) return;
   uint32_t want = EPOLLRDHUP;
-  if (!connected_ || out_off_ < out_.size()) want |= EPOLLOUT;
-  if (connected_ && !paused_) want |= EPOLLIN;
-  if (want != watched_) {
-    loop_->Watch(fd_, id_, 1, want);
-    watched_ = want;
+  if (!a_.connected || a_.out_off < out_.size()) want |= EPOLLOUT;
+  if (a_.connected && !a_.paused) want |= EPOLLIN;
+  if (want != a_.watched) {
+    loop_->Watch(a_.fd, id_, 1, want);
+    a_.watched = want;
   }
 }
 

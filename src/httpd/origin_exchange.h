@@ -21,7 +21,7 @@
 //  * Flow control: reading pauses while the Sink's output is full
 //    (OriginOutputFull) and goes on at Resume.
 //  * Bounds: the request is held until written; the input buffer holds at
-//    most one read (kReadChunk) beyond what the decoder has not consumed: a
+//    most one read (Loop::kReadChunk) beyond what the decoder has not consumed: a
 //    head (the parser bounds it) or a chunk-size line.
 //
 // Every method runs on the owning loop's thread.
@@ -42,7 +42,6 @@ class Loop;
 class OriginExchange {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr size_t kReadChunk = size_t{64} * 1024;
 
   class Sink {
    public:
@@ -82,11 +81,11 @@ class OriginExchange {
   // Registers the socket's events with the loop as its state needs.
   void UpdateEvents();
 
-  bool open() const { return fd_ >= 0; }
-  bool paused() const { return paused_; }
-  bool TimedOut(Clock::time_point now) const { return fd_ >= 0 && now > deadline_; }
-  const http::ResponseHead& head() const { return head_; }
-  const http::Framing& framing() const { return framing_; }
+  bool open() const { return a_.fd >= 0; }
+  bool paused() const { return a_.paused; }
+  bool TimedOut(Clock::time_point now) const { return a_.fd >= 0 && now > deadline_; }
+  const http::ResponseHead& head() const { return a_.head; }
+  const http::Framing& framing() const { return a_.framing; }
 
  private:
   // Takes a connection and starts writing the request on it.
@@ -108,21 +107,27 @@ class OriginExchange {
   std::string method_;  // the request's (framing, retries)
   bool retried_ = false;
 
-  int fd_ = -1;
-  bool reused_ = false;
-  bool connected_ = false;
-  bool head_done_ = false;
-  bool paused_ = false;
-  bool got_bytes_ = false;
-  uint32_t watched_ = 0;  // events registered with the loop
-  std::string out_;       // the request (kept whole for a retry)
-  size_t out_off_ = 0;
-  std::string in_;
-  http::HeadParser parser_;
-  http::ResponseHead head_;
-  http::Framing framing_;
-  http::ChunkedDecoder chunks_;
-  uint64_t body_left_ = 0;
+  // One connection tried for the request (a retry starts a new one): the
+  // socket and what was read from it. head and framing stay readable after
+  // the socket is gone.
+  struct Attempt {
+    int fd = -1;
+    bool reused = false;
+    bool connected = false;
+    bool head_done = false;
+    bool paused = false;
+    bool got_bytes = false;
+    uint32_t watched = 0;  // events registered with the loop
+    size_t out_off = 0;    // request bytes written
+    std::string in;
+    http::HeadParser parser;
+    http::ResponseHead head;
+    http::Framing framing;
+    http::ChunkedDecoder chunks;
+    uint64_t body_left = 0;
+  };
+  std::string out_;  // the request (kept whole for a retry)
+  Attempt a_;
   Clock::time_point deadline_;
 };
 
